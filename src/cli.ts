@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isUserError, UserError } from './errors.js';
+import { registerCommands } from './cli/commands.js';
+
+/**
+ * The `pris` command line. User mistakes (bad flags, malformed input) print one
+ * line and exit 2; a crash inside pris prints its stack and exits 1.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let parser: Argv = yargs(argv)
+    .scriptName('pris')
+    .usage('$0 <command> [options]\n\nPersonalized Ranking with Importance Sampling: train item-recommendation embeddings from implicit feedback on every CPU core.')
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      // yargs calls this for its own validation (msg) and for handler errors (err).
+      if (err) throw err;
+      throw new UserError(`${msg}\nRun 'pris --help' (or 'pris <command> --help') for usage.`);
+    });
+  parser = registerCommands(parser);
+  try {
+    await parser.parseAsync();
+    return 0;
+  } catch (e) {
+    if (isUserError(e)) {
+      process.stderr.write(`pris: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`pris: internal error (please report):\n${e instanceof Error ? e.stack : String(e)}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
+if (invokedDirectly) {
+  main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

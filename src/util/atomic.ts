@@ -1,0 +1,96 @@
+import { promises as fs, existsSync, rmSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Writes are atomic: data goes to a temporary sibling, then one rename makes it
+ * visible. An interrupted run leaves either the old file or the new one, never a
+ * half-written file under the final name.
+ */
+
+function tempSibling(target: string): string {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  return path.join(dir, `.${base}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+const pendingTemps = new Set<string>();
+let exitHookInstalled = false;
+
+/** Best effort: remove our temporaries when the process is interrupted. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const clean = () => {
+    for (const p of pendingTemps) {
+      try {
+        rmSync(p, { recursive: true, force: true });
+      } catch {
+        /* nothing more can be done on the way out */
+      }
+    }
+  };
+  process.on('exit', clean);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      clean();
+      process.exit(130);
+    });
+  }
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  installExitHook();
+  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = tempSibling(path.resolve(target));
+  pendingTemps.add(tmp);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, target);
+  } finally {
+    pendingTemps.delete(tmp);
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/**
+ * Builds a whole directory atomically: `fill` writes into a fresh temporary
+ * directory beside `target`; on success the temporary replaces `target` (an
+ * existing `target` is moved aside first and removed after the swap). On failure
+ * the temporary is removed and `target` is left as it was.
+ *
+ * With `keep`, files of an existing `target` that `fill` did not write are
+ * carried over (used to add split files to an imported dataset).
+ */
+export async function writeDirAtomic(
+  target: string,
+  fill: (tmpDir: string) => Promise<void>,
+  opts: { keep?: boolean } = {},
+): Promise<void> {
+  installExitHook();
+  const abs = path.resolve(target);
+  await fs.mkdir(path.dirname(abs), { recursive: true });
+  const tmp = tempSibling(abs);
+  pendingTemps.add(tmp);
+  try {
+    await fs.mkdir(tmp);
+    await fill(tmp);
+    if (opts.keep && existsSync(abs)) {
+      const written = new Set(await fs.readdir(tmp));
+      for (const name of await fs.readdir(abs)) {
+        if (!written.has(name)) await fs.copyFile(path.join(abs, name), path.join(tmp, name));
+      }
+    }
+    if (existsSync(abs)) {
+      // Two synchronous renames: no JS signal handler can run between them.
+      const old = tempSibling(abs) + '-old';
+      renameSync(abs, old);
+      renameSync(tmp, abs);
+      await fs.rm(old, { recursive: true, force: true });
+    } else {
+      renameSync(tmp, abs);
+    }
+  } finally {
+    pendingTemps.delete(tmp);
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}

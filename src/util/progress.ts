@@ -1,0 +1,67 @@
+import cliProgress from 'cli-progress';
+
+/**
+ * Progress on long work: a bar on a terminal (cli-progress), plain log lines
+ * otherwise (CI logs, pipes), never both. Everything goes to stderr so stdout
+ * stays clean for `--json` output.
+ */
+export interface Progress {
+  /** Advance to `value` (of `total`), with named fields shown after the bar. */
+  update(value: number, fields?: Record<string, string | number>): void;
+  /** A line that must stay in the log (e.g. an epoch summary). */
+  log(line: string): void;
+  stop(): void;
+}
+
+export interface ProgressOptions {
+  label: string;
+  total: number;
+  /** Extra fields rendered after the bar, e.g. `['loss', 'pos_s']`. */
+  fields?: string[];
+  /** Force the plain-line mode (tests) or silence (`quiet`). */
+  mode?: 'auto' | 'lines' | 'quiet';
+  /** In line mode, print at most once per this many ms (the final update always prints). */
+  lineIntervalMs?: number;
+}
+
+export function createProgress(opts: ProgressOptions): Progress {
+  const mode = opts.mode ?? 'auto';
+  if (mode === 'quiet') {
+    return { update() {}, log() {}, stop() {} };
+  }
+  const fields = opts.fields ?? [];
+  if (mode === 'auto' && process.stderr.isTTY) {
+    const format =
+      `${opts.label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}` +
+      fields.map((f) => ` | ${f} {${f}}`).join('');
+    const bar = new cliProgress.SingleBar(
+      { format, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+      cliProgress.Presets.shades_classic,
+    );
+    const init: Record<string, string> = {};
+    for (const f of fields) init[f] = '-';
+    bar.start(opts.total, 0, init);
+    return {
+      update: (v, f) => bar.update(v, f),
+      log: (line) => {
+        // cli-progress redraws on the next update; write the line above the bar.
+        process.stderr.write('\r\x1b[K' + line + '\n');
+        bar.render();
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  const every = opts.lineIntervalMs ?? 5000;
+  let last = 0;
+  return {
+    update(v, f) {
+      const now = Date.now();
+      if (now - last < every && v < opts.total) return;
+      last = now;
+      const extra = f ? Object.entries(f).map(([k, x]) => ` ${k}=${x}`).join('') : '';
+      process.stderr.write(`${opts.label} ${v}/${opts.total}${extra}\n`);
+    },
+    log: (line) => process.stderr.write(line + '\n'),
+    stop() {},
+  };
+}
