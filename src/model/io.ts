@@ -1,0 +1,87 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Table } from 'apache-arrow';
+import { UserError } from '../errors.js';
+import { columnEmbedding, columnInt32, embeddingVector, int32Vector, readTable, utf8Vector, writeTable } from '../data/arrow-io.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { toShared } from '../memory/shared.js';
+import { wrapModel, type Model } from './store.js';
+
+/**
+ * A saved model directory:
+ *   user_embeddings.arrow, item_embeddings.arrow   index Int32, id Utf8, embedding FixedSizeList<Float32>[d]
+ *   config.json    the run's full configuration (and the dataset it was trained on)
+ *   metrics.json   final metrics and timings
+ */
+export const MODEL_FILES = {
+  users: 'user_embeddings.arrow',
+  items: 'item_embeddings.arrow',
+  config: 'config.json',
+  metrics: 'metrics.json',
+} as const;
+
+function embeddingTable(values: Float32Array, n: number, d: number, ids: readonly string[]): Table {
+  const index = new Int32Array(n);
+  for (let k = 0; k < n; k++) index[k] = k;
+  // Arrow builders need a plain (non-shared) buffer they can own.
+  const copy = new Float32Array(values.subarray(0, n * d));
+  return new Table({ index: int32Vector(index), id: utf8Vector(ids), embedding: embeddingVector(copy, n, d) });
+}
+
+/** Writes both embedding tables (each file atomically). */
+export async function saveEmbeddings(
+  dir: string,
+  model: Model,
+  userIds: readonly string[],
+  itemIds: readonly string[],
+): Promise<void> {
+  if (userIds.length !== model.nUsers || itemIds.length !== model.nItems) {
+    throw new Error(`id maps (${userIds.length}/${itemIds.length}) do not match the model (${model.nUsers}/${model.nItems})`);
+  }
+  await writeTable(path.join(dir, MODEL_FILES.users), embeddingTable(model.user, model.nUsers, model.dim, userIds));
+  await writeTable(path.join(dir, MODEL_FILES.items), embeddingTable(model.item, model.nItems, model.dim, itemIds));
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export function readJson<T>(file: string): T {
+  if (!existsSync(file)) throw new UserError(`file not found: ${file}`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function readEmbeddings(file: string): { values: Float32Array; d: number; n: number; ids: string[] } {
+  const t = readTable(file);
+  const index = columnInt32(t, 'index', file);
+  for (let k = 0; k < index.length; k++) {
+    if (index[k] !== k) throw new UserError(`${file}: row ${k} has index ${index[k]}; expected rows in index order 0..n-1`);
+  }
+  const { values, d } = columnEmbedding(t, 'embedding', file);
+  const idCol = t.getChild('id');
+  const ids: string[] = [];
+  if (idCol) for (let k = 0; k < idCol.length; k++) ids.push(String(idCol.get(k)));
+  return { values, d, n: index.length, ids };
+}
+
+export interface LoadedModel {
+  model: Model;
+  userIds: string[];
+  itemIds: string[];
+}
+
+export function loadModel(dir: string): LoadedModel {
+  if (!existsSync(dir)) throw new UserError(`model directory not found: ${dir}`);
+  for (const f of [MODEL_FILES.users, MODEL_FILES.items]) {
+    if (!existsSync(path.join(dir, f))) throw new UserError(`${dir} is not a pris model: ${f} is missing`);
+  }
+  const u = readEmbeddings(path.join(dir, MODEL_FILES.users));
+  const v = readEmbeddings(path.join(dir, MODEL_FILES.items));
+  if (u.d !== v.d) throw new UserError(`${dir}: user embeddings have dimension ${u.d} but item embeddings ${v.d}`);
+  const model = wrapModel(u.n, v.n, u.d, toShared(u.values), toShared(v.values));
+  return { model, userIds: u.ids, itemIds: v.ids };
+}
