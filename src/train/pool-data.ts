@@ -1,0 +1,13 @@
+import type { Csr } from '../data/csr.js';
+import type { Model } from '../model/store.js';
+
+/**
+ * What every pool worker receives once, through `workerData`: views of shared
+ * memory only (structured clone shares SharedArrayBuffers, it does not copy).
+ * Training adds its optimizer state and sampler tables in `train`.
+ */
+export interface PoolData {
+  model: Model;
+  splits: { train: Csr; valid: Csr; test: Csr };
+  train?: unknown;
+}

@@ -1,0 +1,27 @@
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { workerUrl } from '../paths.js';
+import type { PoolData } from './pool-data.js';
+
+/** Every core by default, as users expect; `--threads` overrides. */
+export function defaultThreads(): number {
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+}
+
+/**
+ * One piscina pool per run, `threads` workers started up front. The shared
+ * buffers reach each worker once, through `workerData`; tasks then carry only
+ * small messages (a shard, an epoch, a seed). Task functions are the named
+ * exports of workers/pool.ts, chosen per task with `{ name }`.
+ */
+export function createPool(threads: number, data: PoolData): Piscina {
+  return new Piscina({
+    filename: workerUrl('pool'),
+    minThreads: threads,
+    maxThreads: threads,
+    // Workers live for the whole run; never reap them between epochs.
+    idleTimeout: 0x7fffffff,
+    workerData: data,
+    // Long tasks (an epoch shard) with no per-task transfer: keep the default atomics wait.
+  });
+}
