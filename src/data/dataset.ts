@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { buildCsr, type Csr } from './csr.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { readIdMap, readInteractions } from './interactions.js';
 
 /**
@@ -40,12 +41,14 @@ export interface SplitMeta {
   counts: { train: number; valid: number; test: number };
   usersWithoutTest: number;
   usersWithoutValid: number;
+  /** Users with no train rows (possible only with a predefined split). */
+  usersWithoutTrain?: number;
 }
 
 export interface DatasetMeta {
   kind: 'pris-dataset';
   version: 1;
-  source: { format: string; inputs: string[]; variant?: string };
+  source: { format: string; inputs: string[]; variant?: string; header?: boolean };
   filters: {
     minRating?: RatingFilter;
     minCount?: number;
@@ -58,6 +61,13 @@ export interface DatasetMeta {
   hasWeight: boolean;
   hasTimestamp: boolean;
   predefinedSplit: boolean;
+  /** Rows in predefined_test.arrow (with predefinedSplit). */
+  predefinedTestInteractions?: number;
+  /** Rows read from the inputs, before any filter. */
+  inputRows?: number;
+  /** Items in the map with no interaction (catalogue entries from --catalog-items). */
+  itemsWithoutInteractions?: number;
+  /** What each filter removed, in rows unless the key says otherwise (docs/formats.md). */
   dropped: Record<string, number>;
   split?: SplitMeta;
 }
@@ -83,6 +93,11 @@ export function readMeta(dir: string): DatasetMeta {
     throw new UserError(`${file}: not a pris dataset description (needs kind, users, items)`);
   }
   return meta;
+}
+
+/** meta.json is small and read by people too: indented, keys in a fixed order. */
+export async function writeMeta(dir: string, meta: DatasetMeta): Promise<void> {
+  await writeFileAtomic(path.join(dir, FILES.meta), JSON.stringify(meta, null, 2) + '\n');
 }
 
 export function readUserIds(dir: string): string[] {

@@ -53,6 +53,19 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 }
 
 /**
+ * Carried-over files are hard-linked when possible: they are never modified in
+ * place (every write is temp + rename), so sharing the inode is safe, and a
+ * multi-GB interactions file costs nothing to keep.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+  } catch {
+    await fs.cp(from, to, { recursive: true });
+  }
+}
+
+/**
  * Builds a whole directory atomically: `fill` writes into a fresh temporary
  * directory beside `target`; on success the temporary replaces `target` (an
  * existing `target` is moved aside first and removed after the swap). On failure
@@ -77,7 +90,7 @@ export async function writeDirAtomic(
     if (opts.keep && existsSync(abs)) {
       const written = new Set(await fs.readdir(tmp));
       for (const name of await fs.readdir(abs)) {
-        if (!written.has(name)) await fs.copyFile(path.join(abs, name), path.join(tmp, name));
+        if (!written.has(name)) await linkOrCopy(path.join(abs, name), path.join(tmp, name));
       }
     }
     if (existsSync(abs)) {

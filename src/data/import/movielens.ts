@@ -1,0 +1,62 @@
+import { UserError } from '../../errors.js';
+import { parseId, parseInteger, parseNumber } from '../fields.js';
+import { peekLines } from '../input.js';
+import { forEachRecord } from './delimited.js';
+import type { Format } from './format.js';
+
+/**
+ * MovieLens ratings, `user item rating timestamp` in one of three layouts.
+ * The layout is detected from the first line (`::` → dat, a tab → tsv, a comma
+ * → csv) unless --variant names it; a header line is recognised by its
+ * non-numeric rating field. Rating → weight, timestamp → timestamp.
+ */
+export const MOVIELENS_VARIANTS = {
+  tsv: { delimiter: '\t', files: 'ML-100K u.data' },
+  dat: { delimiter: '::', files: 'ML-1M / ML-10M ratings.dat' },
+  csv: { delimiter: ',', files: 'ML-20M / ML-25M / ML-32M / ml-latest ratings.csv (with header)' },
+} as const;
+
+export type MovieLensVariant = keyof typeof MOVIELENS_VARIANTS;
+
+async function detectVariant(file: string): Promise<MovieLensVariant> {
+  const [first] = await peekLines(file, 1);
+  if (first === undefined) throw new UserError(`${file}: empty file`);
+  if (first.includes('::')) return 'dat';
+  if (first.includes('\t')) return 'tsv';
+  if (first.includes(',')) return 'csv';
+  throw new UserError(`${file}:1: cannot tell the MovieLens layout (no '::', tab or comma); pass --variant tsv|dat|csv`);
+}
+
+export const movielens: Format = {
+  name: 'movielens',
+  summary: 'MovieLens ratings: u.data (tsv), ratings.dat (dat, "::"), ratings.csv (csv, header); detected or --variant',
+  inputs: { min: 1, max: Infinity, meaning: 'u.data | ratings.dat | ratings.csv (several files are concatenated)' },
+  options: ['variant'],
+  columns: () => ({ weight: true, timestamp: true, predefinedTest: false }),
+  async read(inputs, opts, sink) {
+    if (opts.variant !== undefined && !(opts.variant in MOVIELENS_VARIANTS)) {
+      throw new UserError(`--variant must be one of ${Object.keys(MOVIELENS_VARIANTS).join(', ')} (got '${opts.variant}')`);
+    }
+    const used = new Set<string>();
+    let header = false;
+    for (const file of inputs) {
+      const variant = (opts.variant as MovieLensVariant | undefined) ?? (await detectVariant(file));
+      used.add(variant);
+      const r = await forEachRecord(
+        file,
+        { delimiter: MOVIELENS_VARIANTS[variant].delimiter, quote: null, fields: 4, layout: 'user, item, rating, timestamp', header: 2 },
+        (f, where) => {
+          sink.add(
+            parseId(f[0]!, 'user', where),
+            parseId(f[1]!, 'item', where),
+            parseNumber(f[2]!, 'rating', where),
+            parseInteger(f[3]!, 'timestamp', where),
+          );
+        },
+        opts,
+      );
+      header ||= r.header;
+    }
+    return { variant: [...used].join(','), header };
+  },
+};

@@ -1,0 +1,38 @@
+import { parseId, parseNumber } from '../fields.js';
+import { forEachRecord } from './delimited.js';
+import type { Format } from './format.js';
+
+/**
+ * Tab-separated `user item count` rows: the Echonest / MSD Taste Profile
+ * triplets and, with its header, Last.fm HetRec `user_artists.dat`. The
+ * third field becomes the weight (filter it with --min-count).
+ */
+export function tabTriples(name: string, summary: string, meaning: string, third: string): Format {
+  return {
+    name,
+    summary,
+    inputs: { min: 1, max: Infinity, meaning },
+    options: [],
+    columns: () => ({ weight: true, timestamp: false, predefinedTest: false }),
+    async read(inputs, opts, sink) {
+      let header = false;
+      for (const file of inputs) {
+        const r = await forEachRecord(
+          file,
+          { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: 2 },
+          (f, where) => sink.add(parseId(f[0]!, 'user', where), parseId(f[1]!, 'item', where), parseNumber(f[2]!, third, where)),
+          opts,
+        );
+        header ||= r.header;
+      }
+      return { header };
+    },
+  };
+}
+
+export const triplets = tabTriples(
+  'triplets',
+  "Echonest / MSD taste profile 'user<TAB>song<TAB>count' (count → weight)",
+  'train_triplets.txt (several files are concatenated)',
+  'play count',
+);

@@ -1,0 +1,156 @@
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { seedRng, shuffleRange } from '../kernels/rng.js';
+import { writeDirAtomic } from '../util/atomic.js';
+import { FILES, readMeta, splitPath, writeMeta, type SplitMeta, type SplitName } from './dataset.js';
+import { readInteractions, writeInteractions, type Interactions } from './interactions.js';
+import { groupByUser, takeRows } from './order.js';
+
+/**
+ * `pris data split`: the paper's per-user random split. Always starts again
+ * from interactions.arrow, so re-running with another seed replaces the split.
+ *
+ * Each user's rows are shuffled with an RNG seeded by (seed, user index), so a
+ * user's split depends only on the seed and that user's own items, not on the
+ * rest of the file.
+ */
+export const SPLIT_RULE =
+  'per user with n interactions (in random order, seeded by (seed, user index)): ' +
+  'test = round(n * testFraction), at least 1 and at most n - 1 when n >= 2, none when n = 1; ' +
+  'of the m rows left, valid = round(m * validFraction), at least 1 and at most m - 1 when m >= 2, none when m = 1; ' +
+  'the rest is train. A predefined split keeps its test rows and carves valid from its train rows by the same rule.';
+
+export const DEFAULT_TEST_FRACTION = 0.2;
+export const DEFAULT_VALID_FRACTION = 0.1;
+
+const TRAIN = 0;
+const VALID = 1;
+const TEST = 2;
+
+/** Rows a user with `n` rows gives to a held-out part of fraction `f` (the rule above). */
+export function heldOutCount(n: number, f: number): number {
+  if (f <= 0 || n < 2) return 0;
+  return Math.min(n - 1, Math.max(1, Math.round(n * f)));
+}
+
+export interface SplitOptions {
+  seed: number;
+  testFraction?: number;
+  validFraction?: number;
+}
+
+export interface SplitAssignment {
+  /** Per row of the interactions: 0 train, 1 valid, 2 test. */
+  label: Uint8Array;
+  usersWithoutTest: number;
+  usersWithoutValid: number;
+  usersWithoutTrain: number;
+}
+
+function checkOptions(o: SplitOptions): Required<SplitOptions> {
+  const testFraction = o.testFraction ?? DEFAULT_TEST_FRACTION;
+  const validFraction = o.validFraction ?? DEFAULT_VALID_FRACTION;
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer (got ${o.seed})`);
+  for (const [flag, f] of [['--test-fraction', testFraction], ['--valid-fraction', validFraction]] as const) {
+    if (!(f >= 0 && f < 1)) throw new UserError(`${flag} must be in [0, 1) (got ${f})`);
+  }
+  return { seed: o.seed, testFraction, validFraction };
+}
+
+/**
+ * Labels every row. With `predefinedTest`, its rows are the test part (each
+ * must be one of the interactions) and `testFraction` is not used.
+ */
+export function assignSplit(
+  x: Interactions,
+  nUsers: number,
+  nItems: number,
+  options: SplitOptions,
+  predefinedTest?: Interactions,
+): SplitAssignment {
+  const { seed, testFraction, validFraction } = checkOptions(options);
+  const { perm, start } = groupByUser(x.user, x.item, nUsers);
+  const label = new Uint8Array(x.user.length);
+  const key = (u: number, i: number) => u * nItems + i;
+  const inTest = predefinedTest ? new Set<number>() : undefined;
+  if (predefinedTest && inTest) {
+    for (let r = 0; r < predefinedTest.user.length; r++) inTest.add(key(predefinedTest.user[r]!, predefinedTest.item[r]!));
+  }
+  let matched = 0;
+  let usersWithoutTest = 0;
+  let usersWithoutValid = 0;
+  let usersWithoutTrain = 0;
+  for (let u = 0; u < nUsers; u++) {
+    const a = start[u]!;
+    const b = start[u + 1]!;
+    if (a === b) continue;
+    const rng = seedRng(seed, u);
+    let t: number;
+    if (inTest) {
+      // Stable partition: the user's predefined test rows first, then the train rows.
+      const rows = perm.slice(a, b);
+      t = 0;
+      for (const r of rows) if (inTest.has(key(u, x.item[r]!))) perm[a + t++] = r;
+      let k = a + t;
+      for (const r of rows) if (!inTest.has(key(u, x.item[r]!))) perm[k++] = r;
+      matched += t;
+      shuffleRange(rng, perm, a + t, b);
+    } else {
+      shuffleRange(rng, perm, a, b);
+      t = heldOutCount(b - a, testFraction);
+    }
+    const v = heldOutCount(b - a - t, validFraction);
+    for (let k = a; k < a + t; k++) label[perm[k]!] = TEST;
+    for (let k = a + t; k < a + t + v; k++) label[perm[k]!] = VALID;
+    if (t === 0) usersWithoutTest++;
+    if (v === 0) usersWithoutValid++;
+    if (b - a - t - v === 0) usersWithoutTrain++;
+  }
+  if (inTest && matched !== inTest.size) {
+    throw new UserError(`${inTest.size - matched} rows of ${FILES.predefinedTest} are not among the interactions; re-import the dataset`);
+  }
+  return { label, usersWithoutTest, usersWithoutValid, usersWithoutTrain };
+}
+
+/** The rows with one label, in the order of `x` ((user, item) order for imported data). */
+export function rowsWithLabel(x: Interactions, label: Uint8Array, which: number): Interactions {
+  const idx = new Int32Array(label.length);
+  let m = 0;
+  for (let r = 0; r < label.length; r++) if (label[r] === which) idx[m++] = r;
+  return takeRows(x, idx, m);
+}
+
+/** Splits the dataset in `dir` and rewrites its split files and meta.json in one atomic step. */
+export async function splitDataset(dir: string, options: SplitOptions): Promise<SplitMeta> {
+  const opts = checkOptions(options);
+  const meta = readMeta(dir);
+  const bounds = { nUsers: meta.users, nItems: meta.items };
+  const x = readInteractions(path.join(dir, FILES.interactions), bounds);
+  const pre = meta.predefinedSplit ? readInteractions(path.join(dir, FILES.predefinedTest), bounds) : undefined;
+  const a = assignSplit(x, meta.users, meta.items, opts, pre);
+  const parts: Record<SplitName, Interactions> = {
+    train: rowsWithLabel(x, a.label, TRAIN),
+    valid: rowsWithLabel(x, a.label, VALID),
+    test: rowsWithLabel(x, a.label, TEST),
+  };
+  const split: SplitMeta = {
+    seed: opts.seed,
+    testFraction: opts.testFraction,
+    validFraction: opts.validFraction,
+    predefined: pre !== undefined,
+    rule: SPLIT_RULE,
+    counts: { train: parts.train.user.length, valid: parts.valid.user.length, test: parts.test.user.length },
+    usersWithoutTest: a.usersWithoutTest,
+    usersWithoutValid: a.usersWithoutValid,
+    usersWithoutTrain: a.usersWithoutTrain,
+  };
+  await writeDirAtomic(
+    dir,
+    async (tmp) => {
+      for (const name of ['train', 'valid', 'test'] as const) await writeInteractions(splitPath(tmp, name), parts[name]);
+      await writeMeta(tmp, { ...meta, split });
+    },
+    { keep: true },
+  );
+  return split;
+}
