@@ -7,6 +7,8 @@ import type { Model } from '../model/store.js';
  * Training adds its optimizer state and sampler tables in `train`.
  */
 export interface PoolData {
+  /** the shared WebAssembly memory every array below lives in (set by createPool) */
+  memory?: WebAssembly.Memory;
   model: Model;
   splits: { train: Csr; valid: Csr; test: Csr };
   train?: unknown;

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { workerUrl } from '../paths.js';
+import { sharedMemory } from '../memory/shared.js';
 import type { PoolData } from './pool-data.js';
 
 /** Every core by default, as users expect; `--threads` overrides. */
@@ -21,7 +22,7 @@ export function createPool(threads: number, data: PoolData): Piscina {
     maxThreads: threads,
     // Workers live for the whole run; never reap them between epochs.
     idleTimeout: 0x7fffffff,
-    workerData: data,
+    workerData: { ...data, memory: sharedMemory() },
     // Long tasks (an epoch shard) with no per-task transfer: keep the default atomics wait.
   });
 }

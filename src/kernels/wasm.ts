@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../paths.js';
+import { sharedMemory } from '../memory/shared.js';
+
+/**
+ * The compiled kernels (src/kernels/assembly → dist/kernels.wasm), one instance
+ * per thread over the process's shared memory. Pointers are byte offsets into
+ * that memory (a typed array's `byteOffset`).
+ */
+export interface Kernels {
+  trainStep(
+    opt: number, loss: number, d: number, L: number, lr: number, reg: number,
+    u: number, uAcc: number, V: number, VAcc: number, i: number, negs: number, lnq: number, scratch: number,
+  ): number;
+  sampleGrads(
+    loss: number, d: number, L: number, reg: number,
+    u: number, V: number, i: number, negs: number, lnq: number, scratch: number, out: number,
+  ): number;
+  scoreRows(u: number, M: number, n: number, d: number, out: number): void;
+  scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
+}
+
+/** Float32 slots of trainStep's scratch: xj, w, s, gj (L each) and gu (d). */
+export const scratchFloats = (d: number, L: number): number => 4 * L + d;
+
+let module: WebAssembly.Module | undefined;
+let instance: Kernels | undefined;
+
+export function kernels(): Kernels {
+  if (!instance) {
+    module ??= new WebAssembly.Module(readFileSync(path.join(packageRoot(), 'dist', 'kernels.wasm')));
+    const inst = new WebAssembly.Instance(module, { env: { memory: sharedMemory() } });
+    instance = inst.exports as unknown as Kernels;
+  }
+  return instance;
+}

@@ -1,0 +1,87 @@
+import { LOSS_KINDS, type LossKind } from '../kernels/codes.js';
+import { SAMPLER_KINDS, type SamplerKind } from '../samplers/index.js';
+import { POPULARITY_FNS, type PopularityFn } from '../samplers/popularity-weights.js';
+import type { InitKind } from '../model/store.js';
+import { UserError } from '../errors.js';
+
+export const OPTIMIZERS = ['adagrad', 'sgd'] as const;
+export type OptimizerKind = (typeof OPTIMIZERS)[number];
+
+/** Everything that determines a training run; written to <model>/config.json. */
+export interface TrainConfig {
+  dim: number;
+  negatives: number;
+  loss: LossKind;
+  sampler: SamplerKind;
+  popularity: PopularityFn;
+  optimizer: OptimizerKind;
+  lr: number;
+  reg: number;
+  epochs: number;
+  threads: number;
+  seed: number;
+  init: InitKind;
+  initStd: number;
+  evalEvery: number;
+  patience: number;
+  k: number[];
+}
+
+export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
+  dim: 32,
+  negatives: 5,
+  loss: 'pris',
+  sampler: 'popularity',
+  popularity: 'log1p',
+  optimizer: 'adagrad',
+  lr: 0.1,
+  reg: 0.01,
+  epochs: 60,
+  seed: 1,
+  init: 'glorot',
+  initStd: 0.01,
+  evalEvery: 5,
+  patience: 0,
+  k: [50],
+};
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UserError(`--${name} must be one of ${allowed.join(', ')} (got '${v}')`);
+  }
+  return v as T;
+}
+
+function positiveInt(name: string, v: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} must be an integer >= ${min} (got ${v})`);
+  return v;
+}
+
+function nonNegative(name: string, v: number, strict = false): number {
+  if (!Number.isFinite(v) || v < 0 || (strict && v === 0)) {
+    throw new UserError(`--${name} must be a ${strict ? 'positive' : 'non-negative'} number (got ${v})`);
+  }
+  return v;
+}
+
+/** Validates a config assembled from flags; every error names the flag and the allowed values. */
+export function validateConfig(c: TrainConfig): TrainConfig {
+  positiveInt('dim', c.dim);
+  positiveInt('negatives', c.negatives);
+  oneOf('loss', c.loss, LOSS_KINDS);
+  oneOf('sampler', c.sampler, SAMPLER_KINDS);
+  oneOf('popularity', c.popularity, POPULARITY_FNS);
+  oneOf('optimizer', c.optimizer, OPTIMIZERS);
+  oneOf('init', c.init, ['glorot', 'normal'] as const);
+  nonNegative('lr', c.lr, true);
+  nonNegative('reg', c.reg);
+  nonNegative('init-std', c.initStd, true);
+  positiveInt('epochs', c.epochs);
+  positiveInt('threads', c.threads);
+  positiveInt('seed', c.seed, 0);
+  positiveInt('eval-every', c.evalEvery, 0);
+  positiveInt('patience', c.patience, 0);
+  if (c.k.length === 0) throw new UserError('--k needs at least one cutoff');
+  for (const k of c.k) positiveInt('k', k);
+  return c;
+}

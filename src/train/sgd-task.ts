@@ -1,0 +1,113 @@
+import { workerData } from 'node:worker_threads';
+import { seedRng, shuffleRange } from '../kernels/rng.js';
+import { kernels, scratchFloats, type Kernels } from '../kernels/wasm.js';
+import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
+import { createSampler } from '../samplers/index.js';
+import type { NegativeSampler } from '../samplers/sampler.js';
+import type { PoolData } from './pool-data.js';
+import type { SgdResult, SgdTask, TrainShared } from './shared-state.js';
+
+/**
+ * Worker side of an epoch: walk this shard's users in a shuffled order, each
+ * user's positives together (shuffled), so the user row stays in cache; draw L
+ * negatives per positive from this worker's own sampler; update the shared
+ * rows without locks through the WebAssembly kernel.
+ */
+interface WorkerState {
+  data: PoolData;
+  t: TrainShared;
+  k: Kernels;
+  sampler: NegativeSampler;
+  users: Int32Array;
+  pos: Int32Array;
+  /** kernel arguments, in shared memory so the kernel can address them */
+  negs: Int32Array;
+  lnq: Float32Array;
+  scratch: Float32Array;
+}
+
+let state: WorkerState | undefined;
+
+function init(): WorkerState {
+  const data = workerData as PoolData;
+  const t = data.train as TrainShared;
+  const { train } = data.splits;
+  let maxDeg = 0;
+  for (let u = 0; u < train.nUsers; u++) maxDeg = Math.max(maxDeg, train.indptr[u + 1]! - train.indptr[u]!);
+  let maxShard = 0;
+  for (let s = 0; s + 1 < t.shardPtr.length; s++) maxShard = Math.max(maxShard, t.shardPtr[s + 1]! - t.shardPtr[s]!);
+  return {
+    data,
+    t,
+    k: kernels(),
+    sampler: createSampler(t.sampler, t.tables),
+    users: new Int32Array(maxShard),
+    pos: new Int32Array(maxDeg),
+    negs: sharedInt32(t.negatives),
+    lnq: sharedFloat32(t.negatives),
+    scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
+  };
+}
+
+export function sgdTask(task: SgdTask): SgdResult {
+  const st = (state ??= init());
+  const t0 = performance.now();
+  const { t, k, sampler, users, pos, negs, lnq } = st;
+  const { indptr, indices } = st.data.splits.train;
+  const model = st.data.model;
+  const d = t.dim;
+  const L = t.negatives;
+  const opt = t.optCode;
+  const code = t.lossCode;
+  const lr = task.lr;
+  const reg = t.reg;
+  const rowBytes = d * 4;
+  const U = model.user.byteOffset;
+  const V = model.item.byteOffset;
+  const UA = t.userAcc.byteOffset;
+  const VA = t.itemAcc.byteOffset;
+  const pNegs = negs.byteOffset;
+  const pLnq = lnq.byteOffset;
+  const pScratch = st.scratch.byteOffset;
+
+  const rng = seedRng(task.seed, task.shard, task.epoch);
+  const from = t.shardPtr[task.shard]!;
+  const nUsers = t.shardPtr[task.shard + 1]! - from;
+  users.set(t.shardUsers.subarray(from, from + nUsers));
+  shuffleRange(rng, users, 0, nUsers);
+
+  const draws0 = sampler.draws;
+  const accepted0 = sampler.accepted;
+  let positives = 0;
+  let lossSum = 0;
+  let skipped = 0;
+  for (let q = 0; q < nUsers; q++) {
+    const uid = users[q]!;
+    const p0 = indptr[uid]!;
+    const np = indptr[uid + 1]! - p0;
+    if (np === 0) continue;
+    pos.set(indices.subarray(p0, p0 + np));
+    if (!sampler.beginUser(uid, pos, 0, np)) {
+      skipped++;
+      continue;
+    }
+    shuffleRange(rng, pos, 0, np);
+    const pu = U + uid * rowBytes;
+    const pua = UA + uid * rowBytes;
+    for (let p = 0; p < np; p++) {
+      sampler.draw(rng, L, negs, lnq);
+      lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
+    }
+    positives += np;
+    Atomics.add(t.progress, 0, np);
+  }
+  return {
+    shard: task.shard,
+    positives,
+    lossSum,
+    draws: sampler.draws - draws0,
+    accepted: sampler.accepted - accepted0,
+    skippedUsers: skipped,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

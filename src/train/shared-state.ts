@@ -1,0 +1,41 @@
+import type { SamplerKind, SamplerTables } from '../samplers/index.js';
+
+/**
+ * The training half of `PoolData.train`: fixed for the whole run, shared
+ * memory or small plain values only. Given to workers once at pool start.
+ */
+export interface TrainShared {
+  dim: number;
+  negatives: number;
+  lossCode: number;
+  optCode: number;
+  reg: number;
+  sampler: SamplerKind;
+  tables: SamplerTables;
+  /** users of shard s are shardUsers[shardPtr[s] .. shardPtr[s+1]) */
+  shardUsers: Int32Array;
+  shardPtr: Int32Array;
+  /** Adagrad accumulators, same shape as the embeddings (empty arrays for sgd) */
+  userAcc: Float32Array;
+  itemAcc: Float32Array;
+  /** [0]: positives done in the running epoch, for the progress bar */
+  progress: Int32Array;
+}
+
+/** One epoch of one shard: the only per-task message. */
+export interface SgdTask {
+  epoch: number;
+  shard: number;
+  seed: number;
+  lr: number;
+}
+
+export interface SgdResult {
+  shard: number;
+  positives: number;
+  lossSum: number;
+  draws: number;
+  accepted: number;
+  skippedUsers: number;
+  seconds: number;
+}

@@ -1,0 +1,124 @@
+import type { Piscina } from 'piscina';
+import { itemCounts, nnz } from '../data/csr.js';
+import type { LoadedDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { lossCode, OPT_ADAGRAD, OPT_SGD } from '../kernels/codes.js';
+import { sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
+import { createModel, type Model } from '../model/store.js';
+import { buildAlias } from '../samplers/alias.js';
+import type { SamplerTables } from '../samplers/index.js';
+import { popularityWeights } from '../samplers/popularity-weights.js';
+import { createProgress, type Progress } from '../util/progress.js';
+import type { TrainConfig } from './config.js';
+import { partitionUsers } from './partition.js';
+import type { PoolData } from './pool-data.js';
+import { createPool } from './pool.js';
+import type { SgdResult, SgdTask, TrainShared } from './shared-state.js';
+
+export interface EpochStats {
+  epoch: number;
+  seconds: number;
+  positives: number;
+  loss: number;
+  drawsPerNegative: number;
+  skippedUsers: number;
+  valid?: number;
+}
+
+export interface TrainSession {
+  config: TrainConfig;
+  model: Model;
+  pool: Piscina;
+  data: PoolData;
+  shared: TrainShared;
+}
+
+function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
+  const t: SamplerTables = { nItems: ds.nItems };
+  if (cfg.sampler === 'popularity') {
+    const f = popularityWeights(itemCounts(ds.train), cfg.popularity);
+    const lnf = sharedFloat64(f.length);
+    let total = 0;
+    for (let k = 0; k < f.length; k++) {
+      lnf[k] = Math.log(f[k]!);
+      total += f[k]!;
+    }
+    t.popularity = { f, lnf, alias: buildAlias(f), total };
+  }
+  return t;
+}
+
+/** Allocates the model and optimizer state in shared memory and starts the pool. */
+export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
+  if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
+  const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
+  const adagrad = cfg.optimizer === 'adagrad';
+  const parts = partitionUsers(ds.train, cfg.threads);
+  const shared: TrainShared = {
+    dim: cfg.dim,
+    negatives: cfg.negatives,
+    lossCode: lossCode(cfg.loss),
+    optCode: adagrad ? OPT_ADAGRAD : OPT_SGD,
+    reg: cfg.reg,
+    sampler: cfg.sampler,
+    tables: samplerTables(ds, cfg),
+    shardUsers: parts.users,
+    shardPtr: parts.ptr,
+    userAcc: sharedFloat32(adagrad ? ds.nUsers * cfg.dim : 0),
+    itemAcc: sharedFloat32(adagrad ? ds.nItems * cfg.dim : 0),
+    progress: sharedInt32(1),
+  };
+  const data: PoolData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test }, train: shared };
+  const pool = createPool(cfg.threads, data);
+  return { config: cfg, model, pool, data, shared };
+}
+
+/** Runs one epoch on every shard; returns the summed statistics and the wall time of SGD alone. */
+export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (done: number) => void): Promise<EpochStats> {
+  const cfg = s.config;
+  Atomics.store(s.shared.progress, 0, 0);
+  const t0 = performance.now();
+  const tasks: Promise<SgdResult>[] = [];
+  for (let shard = 0; shard < cfg.threads; shard++) {
+    const task: SgdTask = { epoch, shard, seed: cfg.seed, lr: cfg.lr };
+    tasks.push(s.pool.run(task, { name: 'sgd' }) as Promise<SgdResult>);
+  }
+  const timer = onProgress ? setInterval(() => onProgress(Atomics.load(s.shared.progress, 0)), 250) : undefined;
+  let results: SgdResult[];
+  try {
+    results = await Promise.all(tasks);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let positives = 0;
+  let lossSum = 0;
+  let draws = 0;
+  let accepted = 0;
+  let skippedUsers = 0;
+  for (const r of results) {
+    positives += r.positives;
+    lossSum += r.lossSum;
+    draws += r.draws;
+    accepted += r.accepted;
+    skippedUsers += r.skippedUsers;
+  }
+  return {
+    epoch,
+    seconds,
+    positives,
+    loss: positives > 0 ? lossSum / positives : 0,
+    drawsPerNegative: accepted > 0 ? draws / accepted : 0,
+    skippedUsers,
+  };
+}
+
+export function epochProgress(cfg: TrainConfig, positivesPerEpoch: number, mode: 'auto' | 'lines' | 'quiet'): Progress {
+  return createProgress({
+    label: 'train',
+    total: cfg.epochs * positivesPerEpoch,
+    fields: ['epoch', 'loss', 'pos_s', 'valid'],
+    mode,
+    lineIntervalMs: 1e9, // in line mode, the per-epoch log line is enough
+  });
+}
