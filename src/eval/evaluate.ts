@@ -1,0 +1,183 @@
+import type { Piscina } from 'piscina';
+import type { SplitName } from '../data/dataset.js';
+import type { Model } from '../model/store.js';
+import type { PoolData } from '../train/pool-data.js';
+import { UserError } from '../errors.js';
+import { BlockEvaluator, type EvalTask, type MetricsBlockResult } from './block-eval.js';
+import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
+import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
+import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
+
+export interface EvalOptions {
+  /** Split whose items are each user's relevant items. */
+  target: 'valid' | 'test';
+  /** Splits whose items are removed from each user's ranking (e.g. ['train'] for valid, ['train', 'valid'] for test). */
+  exclude: SplitName[];
+  /** Cutoffs; several at once cost no more than the largest. */
+  ks: number[];
+  /** Also compute AUC (one more pass over each user's scores). */
+  auc?: boolean;
+  /** Users per task; by default sized so a block's scores take <= 16 MB and every thread gets several blocks. */
+  blockUsers?: number;
+  /**
+   * Evaluate a fixed random subset of this many users (among those with
+   * target items) instead of all: for cheap validation during training.
+   */
+  sampleUsers?: number;
+  /** Seed of the subset (default 1). */
+  sampleSeed?: number;
+  /** Scoring kernel: WebAssembly SIMD by default, plain JS as a fallback or for comparison. */
+  scorer?: ScorerKind;
+  /** Called after each finished block. */
+  onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+}
+
+export interface EvalResult {
+  target: 'valid' | 'test';
+  exclude: SplitName[];
+  ks: number[];
+  /** Users in the model. */
+  users: number;
+  /** Users averaged over: those with target items (within the sample, if any). */
+  evaluated: number;
+  /** Users without target items: skipped (counted over all users, or over the sample's blocks). */
+  skipped: number;
+  /** The sample size asked for, when evaluating a subset. */
+  sampleUsers?: number;
+  perK: MetricsAtK[];
+  /** Mean per-user AUC over users with at least one candidate negative, when asked. */
+  auc?: number;
+  aucUsers?: number;
+  seconds: number;
+}
+
+/** Flat `name@k` keys (`ndcg@50`, ...; `auc`), convenient for metrics.json and logs. */
+export function flatMetrics(r: EvalResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of r.perK) {
+    out[`ndcg@${m.k}`] = m.ndcg;
+    out[`recall@${m.k}`] = m.recall;
+    out[`precision@${m.k}`] = m.precision;
+    out[`map@${m.k}`] = m.map;
+  }
+  if (r.auc !== undefined) out.auc = r.auc;
+  return out;
+}
+
+/** A diverged model would rank by NaN; say so instead of printing nonsense metrics. */
+export function assertFiniteModel(model: Model): void {
+  for (const [name, a, d] of [['user', model.user, model.dim], ['item', model.item, model.dim]] as const) {
+    for (let k = 0; k < a.length; k++) {
+      if (!Number.isFinite(a[k]!)) {
+        throw new UserError(`the model has a non-finite ${name} embedding value (row ${Math.floor(k / d)}): it diverged; retrain with a smaller learning rate`);
+      }
+    }
+  }
+}
+
+// Distinct per run in this process: a worker re-reads the item table when it changes.
+let nextRunId = 1;
+
+interface Plan {
+  ks: number[];
+  blocks: UserBlock[];
+  tasks: EvalTask[];
+}
+
+function plan(data: PoolData, opts: EvalOptions, threads: number): Plan {
+  const { model, splits } = data;
+  const ks = normalizeKs(opts.ks);
+  if (opts.exclude.includes(opts.target)) throw new RangeError(`the target split '${opts.target}' cannot also be excluded`);
+  const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
+  if (!Number.isInteger(blockUsers) || blockUsers < 1) throw new RangeError(`blockUsers must be a positive integer, got ${blockUsers}`);
+  let users: Int32Array | undefined;
+  if (opts.sampleUsers !== undefined) {
+    if (!Number.isInteger(opts.sampleUsers) || opts.sampleUsers < 1) throw new RangeError(`sampleUsers must be a positive integer, got ${opts.sampleUsers}`);
+    users = sampleUsersWithItems(splits[opts.target], opts.sampleUsers, opts.sampleSeed ?? 1);
+  }
+  const blocks = planBlocks(model.nUsers, blockUsers, users);
+  const runId = nextRunId++;
+  const scorer = opts.scorer ?? defaultScorerKind();
+  const tasks = blocks.map((b): EvalTask => ({
+    kind: 'metrics',
+    runId,
+    from: b.from,
+    to: b.to,
+    ...(b.users ? { users: b.users } : {}),
+    target: opts.target,
+    exclude: [...opts.exclude],
+    ks,
+    auc: opts.auc ?? false,
+    scorer,
+  }));
+  return { ks, blocks, tasks };
+}
+
+function finish(data: PoolData, opts: EvalOptions, ks: number[], results: MetricsBlockResult[], seconds: number): EvalResult {
+  // Exact sums: the means are the same bits whatever the blocks or threads.
+  const total = emptySums(ks.length);
+  for (const r of results) addSums(total, r);
+  let skipped = total.skipped;
+  if (opts.sampleUsers !== undefined) {
+    // A sample only holds users with items; report the population's count.
+    const t = data.splits[opts.target];
+    skipped = 0;
+    for (let u = 0; u < t.nUsers; u++) if (t.indptr[u + 1] === t.indptr[u]) skipped++;
+  }
+  const result: EvalResult = {
+    target: opts.target,
+    exclude: [...opts.exclude],
+    ks,
+    users: data.model.nUsers,
+    evaluated: total.evaluated,
+    skipped,
+    perK: meansAtK(ks, total),
+    seconds,
+  };
+  if (opts.sampleUsers !== undefined) result.sampleUsers = opts.sampleUsers;
+  if (opts.auc) {
+    result.auc = meanAuc(ks.length, total);
+    result.aucUsers = total.aucUsers;
+  }
+  return result;
+}
+
+function poolData(pool: Piscina): PoolData {
+  const d = pool.options.workerData as PoolData | undefined;
+  if (!d || !d.model || !d.splits) throw new Error('evaluateModel: the pool was not created with PoolData');
+  return d;
+}
+
+/**
+ * Ranking metrics of the pool's model on `opts.target`, computed on the
+ * pool's workers block by block. The model must not change while this runs
+ * (call it between epochs).
+ */
+export async function evaluateModel(pool: Piscina, opts: EvalOptions, data: PoolData = poolData(pool)): Promise<EvalResult> {
+  const t0 = performance.now();
+  assertFiniteModel(data.model);
+  const { ks, tasks } = plan(data, opts, pool.threads.length || pool.options.maxThreads);
+  let done = 0;
+  const results = await Promise.all(
+    tasks.map(async (task) => {
+      const r = (await pool.run(task, { name: 'evaluate' })) as MetricsBlockResult;
+      opts.onProgress?.(++done, tasks.length);
+      return r;
+    }),
+  );
+  return finish(data, opts, ks, results, (performance.now() - t0) / 1000);
+}
+
+/** The same evaluation in the calling thread (tests, tiny models, no pool at hand). */
+export function evaluateModelLocal(data: PoolData, opts: EvalOptions): EvalResult {
+  const t0 = performance.now();
+  assertFiniteModel(data.model);
+  const { ks, tasks } = plan(data, opts, 1);
+  const ev = new BlockEvaluator(data);
+  const results = tasks.map((task, k) => {
+    const r = ev.run(task) as MetricsBlockResult;
+    opts.onProgress?.(k + 1, tasks.length);
+    return r;
+  });
+  return finish(data, opts, ks, results, (performance.now() - t0) / 1000);
+}

@@ -1,0 +1,100 @@
+import type { Piscina } from 'piscina';
+import type { SplitName } from '../data/dataset.js';
+import type { PoolData } from '../train/pool-data.js';
+import { BlockEvaluator, type EvalTask, type RecommendBlockResult } from './block-eval.js';
+import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
+import { assertFiniteModel } from './evaluate.js';
+import { defaultBlockUsers, planBlocks } from './plan.js';
+
+export interface RecommendOptions {
+  /** List length per user. */
+  k: number;
+  /** Splits whose items are not recommended (default: the training items). */
+  exclude: SplitName[];
+  blockUsers?: number;
+  scorer?: ScorerKind;
+  onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+}
+
+/**
+ * Every user's top-k as columns, one row per (user, rank), users ascending,
+ * ranks 1-based. A user with fewer than k candidate items gets fewer rows.
+ */
+export interface Recommendations {
+  k: number;
+  user: Int32Array;
+  rank: Int32Array;
+  item: Int32Array;
+  score: Float32Array;
+}
+
+let nextRunId = 1 << 30; // disjoint from evaluation run ids
+
+function tasksFor(data: PoolData, opts: RecommendOptions, threads: number): EvalTask[] {
+  if (!Number.isInteger(opts.k) || opts.k < 1) throw new RangeError(`k must be a positive integer, got ${opts.k}`);
+  const { model } = data;
+  const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
+  const runId = nextRunId++;
+  const scorer = opts.scorer ?? defaultScorerKind();
+  return planBlocks(model.nUsers, blockUsers).map((b) => ({
+    kind: 'recommend',
+    runId,
+    from: b.from,
+    to: b.to,
+    target: 'test',
+    exclude: [...opts.exclude],
+    ks: [opts.k],
+    auc: false,
+    scorer,
+  }));
+}
+
+function assemble(k: number, blocks: RecommendBlockResult[]): Recommendations {
+  let rows = 0;
+  for (const b of blocks) for (let j = 0; j < b.counts.length; j++) rows += b.counts[j]!;
+  const out: Recommendations = {
+    k,
+    user: new Int32Array(rows),
+    rank: new Int32Array(rows),
+    item: new Int32Array(rows),
+    score: new Float32Array(rows),
+  };
+  let r = 0;
+  for (const b of blocks) {
+    for (let j = 0; j < b.users.length; j++) {
+      const u = b.users[j]!;
+      const c = b.counts[j]!;
+      for (let q = 0; q < c; q++) {
+        out.user[r] = u;
+        out.rank[r] = q + 1;
+        out.item[r] = b.items[j * b.k + q]!;
+        out.score[r] = b.scores[j * b.k + q]!;
+        r++;
+      }
+    }
+  }
+  return out;
+}
+
+/** Top-k recommendations for every user of the pool's model, computed on the pool. */
+export async function recommend(pool: Piscina, opts: RecommendOptions, data: PoolData = pool.options.workerData as PoolData): Promise<Recommendations> {
+  assertFiniteModel(data.model);
+  const tasks = tasksFor(data, opts, pool.threads.length || pool.options.maxThreads);
+  let done = 0;
+  const blocks = await Promise.all(
+    tasks.map(async (task) => {
+      const r = (await pool.run(task, { name: 'evaluate' })) as RecommendBlockResult;
+      opts.onProgress?.(++done, tasks.length);
+      return r;
+    }),
+  );
+  return assemble(opts.k, blocks);
+}
+
+/** The same in the calling thread. */
+export function recommendLocal(data: PoolData, opts: RecommendOptions): Recommendations {
+  assertFiniteModel(data.model);
+  const ev = new BlockEvaluator(data);
+  const blocks = tasksFor(data, opts, 1).map((t) => ev.run(t) as RecommendBlockResult);
+  return assemble(opts.k, blocks);
+}

@@ -1,0 +1,71 @@
+import { Table, Utf8, makeData, makeVector } from 'apache-arrow';
+import { columnFloat32, columnInt32, columnUtf8, float32Vector, int32Vector, readTable, writeTable } from '../data/arrow-io.js';
+import type { Recommendations } from './recommend.js';
+
+/**
+ * Recommendations on disk (Arrow IPC file, written atomically):
+ *   user Int32, rank Int32 (1-based), item Int32, score Float32,
+ *   user_id Utf8, item_id Utf8 (the raw ids from the dataset's id maps)
+ * one row per (user, rank), users ascending.
+ */
+
+const encoder = new TextEncoder();
+
+/**
+ * A Utf8 column of `ids[index[r]]`, built straight into offsets + bytes: each
+ * distinct id is encoded once, where a generic builder would re-encode 50
+ * copies of every user id.
+ */
+function utf8ByIndex(index: Int32Array, ids: readonly string[]) {
+  const encoded = new Array<Uint8Array | undefined>(ids.length);
+  const enc = (i: number): Uint8Array => (encoded[i] ??= encoder.encode(ids[i]!));
+  let bytes = 0;
+  for (let r = 0; r < index.length; r++) bytes += enc(index[r]!).length;
+  if (bytes > 0x7fffffff) throw new RangeError('recommendation ids exceed 2 GB; write fewer users or a smaller k');
+  const offsets = new Int32Array(index.length + 1);
+  const data = new Uint8Array(bytes);
+  let at = 0;
+  for (let r = 0; r < index.length; r++) {
+    const b = enc(index[r]!);
+    data.set(b, at);
+    at += b.length;
+    offsets[r + 1] = at;
+  }
+  return makeVector(makeData({ type: new Utf8(), length: index.length, nullCount: 0, valueOffsets: offsets, data }));
+}
+
+export function recommendationsTable(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Table {
+  return new Table({
+    user: int32Vector(recs.user),
+    rank: int32Vector(recs.rank),
+    item: int32Vector(recs.item),
+    score: float32Vector(recs.score),
+    user_id: utf8ByIndex(recs.user, userIds),
+    item_id: utf8ByIndex(recs.item, itemIds),
+  });
+}
+
+export async function writeRecommendations(file: string, recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Promise<void> {
+  await writeTable(file, recommendationsTable(recs, userIds, itemIds));
+}
+
+export interface RecommendationRows {
+  user: Int32Array;
+  rank: Int32Array;
+  item: Int32Array;
+  score: Float32Array;
+  userId: string[];
+  itemId: string[];
+}
+
+export function readRecommendations(file: string): RecommendationRows {
+  const t = readTable(file);
+  return {
+    user: columnInt32(t, 'user', file),
+    rank: columnInt32(t, 'rank', file),
+    item: columnInt32(t, 'item', file),
+    score: columnFloat32(t, 'score', file),
+    userId: columnUtf8(t, 'user_id', file),
+    itemId: columnUtf8(t, 'item_id', file),
+  };
+}

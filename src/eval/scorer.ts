@@ -1,0 +1,29 @@
+import type { Model } from '../model/store.js';
+
+/**
+ * Scores a block of users against every item. Evaluation and recommendation
+ * are both "all scores of a block of users, then per-user work on each row",
+ * so the kernel behind this interface is the only place that knows about
+ * memory layout and SIMD.
+ */
+export interface BlockScorer {
+  readonly kind: ScorerKind;
+  /** Most users one `score` call accepts. */
+  readonly maxUsers: number;
+  /**
+   * Takes the current item table. Call once per evaluation: training changes
+   * the model between evaluations, and a kernel may keep its own copy.
+   */
+  loadItems(model: Model): void;
+  /**
+   * Scores `users[0..n)` against all items. Row b (user `users[b]`) is
+   * `result[b * stride .. b * stride + nItems)`; the row is writable scratch
+   * (the caller masks excluded items in place) and is overwritten by the
+   * next call.
+   */
+  score(model: Model, users: Int32Array, n: number): Float32Array;
+  /** Row stride of the score matrix, in floats (>= nItems). */
+  readonly stride: number;
+}
+
+export type ScorerKind = 'wasm' | 'js';
