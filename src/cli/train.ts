@@ -1,6 +1,90 @@
 import type { Argv } from 'yargs';
+import { LOSS_KINDS } from '../kernels/codes.js';
+import { SAMPLER_KINDS } from '../samplers/index.js';
+import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
+import { DEFAULTS, OPTIMIZERS, validateConfig, type TrainConfig } from '../train/config.js';
+import { defaultThreads } from '../train/pool.js';
+import { runTraining } from '../train/run.js';
+import { UserError } from '../errors.js';
 
-/** Registers the `train` command(s). */
+function asKs(v: unknown): number[] {
+  const list = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(','));
+  return list.map((x) => {
+    const k = Number(x);
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be positive integers (got '${x}')`);
+    return k;
+  });
+}
+
+/** `pris train <dataset> --out <model>`. */
 export function registerTrainCommands(y: Argv): Argv {
-  return y;
+  return y.command(
+    'train <dataset>',
+    'train user and item embeddings on a dataset directory',
+    (c) =>
+      c
+        .positional('dataset', { type: 'string', describe: 'dataset directory (pris data import + split)' })
+        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'model directory to write (replaced atomically)' })
+        .option('dim', { type: 'number', default: DEFAULTS.dim, describe: 'embedding dimension (a multiple of 4)' })
+        .option('negatives', { alias: 'L', type: 'number', default: DEFAULTS.negatives, describe: 'negatives L sampled per positive' })
+        .option('loss', { choices: LOSS_KINDS, default: DEFAULTS.loss, describe: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L' })
+        .option('sampler', { choices: SAMPLER_KINDS, default: DEFAULTS.sampler, describe: 'negative sampler (proposal Q)' })
+        .option('popularity', { choices: POPULARITY_FNS, default: DEFAULTS.popularity, describe: 'popularity f(c) of an item with c training interactions' })
+        .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer, describe: 'per-sample optimizer' })
+        .option('lr', { type: 'number', default: DEFAULTS.lr, describe: 'learning rate' })
+        .option('reg', { type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
+        .option('epochs', { type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
+        .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
+        .option('seed', { type: 'number', default: DEFAULTS.seed, describe: 'seed of initialisation and sampling; with --threads 1 runs are bit-for-bit reproducible' })
+        .option('init', { choices: ['glorot', 'normal'] as const, default: DEFAULTS.init, describe: 'initialisation: Glorot normal (as the authors) or normal(0, --init-std)' })
+        .option('init-std', { type: 'number', default: DEFAULTS.initStd, describe: 'standard deviation for --init normal' })
+        .option('eval-every', { type: 'number', default: DEFAULTS.evalEvery, describe: 'validate every N epochs (0 = never)' })
+        .option('patience', { type: 'number', default: DEFAULTS.patience, describe: 'stop after N validations without improvement (0 = run all epochs)' })
+        .option('valid-users', { type: 'number', default: 0, describe: 'validate on a fixed random subset of N users (0 = all)' })
+        .option('k', { type: 'string', array: true, default: DEFAULTS.k.map(String), describe: 'cutoffs for the metrics (first one for validation); repeat or comma-separate' })
+        .option('train-on', { choices: ['train', 'train+valid'] as const, default: 'train' as const, describe: 'train+valid: final refit on both, with the epoch count chosen on validation' })
+        .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
+        .example('$0 train data/gowalla --out models/gowalla', 'PRIS with the popularity sampler, all cores')
+        .example('$0 train data/gowalla --out m --sampler uniform --loss bpr --threads 1 --seed 7', 'reproducible BPR baseline'),
+    async (a) => {
+      const config: TrainConfig = validateConfig({
+        dim: a.dim,
+        negatives: a.negatives,
+        loss: a.loss,
+        sampler: a.sampler,
+        popularity: a.popularity,
+        optimizer: a.optimizer,
+        lr: a.lr,
+        reg: a.reg,
+        epochs: a.epochs,
+        threads: a.threads,
+        seed: a.seed,
+        init: a.init,
+        initStd: a['init-std'],
+        evalEvery: a['eval-every'],
+        patience: a.patience,
+        k: asKs(a.k),
+      });
+      const { metrics } = await runTraining({
+        dataset: a.dataset!,
+        out: a.out,
+        config,
+        trainOn: a['train-on'],
+        validUsers: a['valid-users'],
+        progress: a.quiet ? 'quiet' : 'auto',
+      });
+      if (a.json) {
+        process.stdout.write(JSON.stringify(metrics, null, 2) + '\n');
+      } else {
+        const test = metrics.test as Record<string, number>;
+        const parts = Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`);
+        process.stdout.write(`test: ${parts.join('  ')}\n`);
+        process.stdout.write(
+          `trained ${metrics.epochs_run} epochs in ${(metrics.train_seconds as number).toFixed(1)} s of SGD ` +
+            `(${Math.round(metrics.positives_per_second as number).toLocaleString('en-US')} positives/s, ${config.threads} threads); model in ${a.out}\n`,
+        );
+      }
+    },
+  );
 }

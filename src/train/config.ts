@@ -67,6 +67,7 @@ function nonNegative(name: string, v: number, strict = false): number {
 /** Validates a config assembled from flags; every error names the flag and the allowed values. */
 export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('dim', c.dim);
+  if (c.dim % 4 !== 0) throw new UserError(`--dim must be a multiple of 4 (the kernels use 4-lane SIMD); got ${c.dim}`);
   positiveInt('negatives', c.negatives);
   oneOf('loss', c.loss, LOSS_KINDS);
   oneOf('sampler', c.sampler, SAMPLER_KINDS);

@@ -119,6 +119,6 @@ export function epochProgress(cfg: TrainConfig, positivesPerEpoch: number, mode:
     total: cfg.epochs * positivesPerEpoch,
     fields: ['epoch', 'loss', 'pos_s', 'valid'],
     mode,
-    lineIntervalMs: 1e9, // in line mode, the per-epoch log line is enough
+    lineIntervalMs: 0, // in line mode, the per-epoch log line is enough
   });
 }

@@ -20,7 +20,7 @@ export interface ProgressOptions {
   fields?: string[];
   /** Force the plain-line mode (tests) or silence (`quiet`). */
   mode?: 'auto' | 'lines' | 'quiet';
-  /** In line mode, print at most once per this many ms (the final update always prints). */
+  /** In line mode, print updates at most once per this many ms (0 = only `log` lines print). */
   lineIntervalMs?: number;
 }
 
@@ -56,7 +56,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   return {
     update(v, f) {
       const now = Date.now();
-      if (now - last < every && v < opts.total) return;
+      if (every === 0 || (now - last < every && v < opts.total)) return;
       last = now;
       const extra = f ? Object.entries(f).map(([k, x]) => ` ${k}=${x}`).join('') : '';
       process.stderr.write(`${opts.label} ${v}/${opts.total}${extra}\n`);

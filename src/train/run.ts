@@ -1,0 +1,180 @@
+import * as path from 'node:path';
+import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
+import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
+import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
+import type { Model } from '../model/store.js';
+import { sharedBytesInUse } from '../memory/shared.js';
+import { writeDirAtomic } from '../util/atomic.js';
+import type { TrainConfig } from './config.js';
+import { epochProgress, runEpoch, startSession, type EpochStats } from './trainer.js';
+
+export interface RunOptions {
+  dataset: string;
+  out: string;
+  config: TrainConfig;
+  /** 'train+valid' trains on both (the final refit once the epoch count is chosen); no validation then. */
+  trainOn: 'train' | 'train+valid';
+  /** Evaluate validation on a fixed random subset of this many users (0 = all). */
+  validUsers: number;
+  progress: 'auto' | 'lines' | 'quiet';
+}
+
+export interface RunResult {
+  metrics: Record<string, unknown>;
+  test: EvalResult;
+}
+
+/** Plain copies of the embeddings, reused: the best (or last good) state to fall back to. */
+class Snapshot {
+  user: Float32Array;
+  item: Float32Array;
+  epoch = 0;
+  constructor(m: Model) {
+    this.user = new Float32Array(m.user.length);
+    this.item = new Float32Array(m.item.length);
+  }
+  take(m: Model, epoch: number): void {
+    this.user.set(m.user);
+    this.item.set(m.item);
+    this.epoch = epoch;
+  }
+  restore(m: Model): void {
+    m.user.set(this.user);
+    m.item.set(this.item);
+  }
+}
+
+function prepareData(opts: RunOptions): LoadedDataset {
+  const ds = loadDataset(opts.dataset);
+  if (opts.trainOn === 'train+valid') {
+    return { ...ds, train: unionCsr([ds.train, ds.valid]), valid: emptyCsr(ds.nUsers, ds.nItems) };
+  }
+  return ds;
+}
+
+/**
+ * The training job behind `pris train`: epochs on the pool, validation every
+ * `evalEvery` epochs with early stopping, the best validated state kept, then
+ * test metrics, embeddings, config.json and metrics.json in `out`.
+ */
+export async function runTraining(opts: RunOptions): Promise<RunResult> {
+  const cfg = opts.config;
+  const ds = prepareData(opts);
+  const session = startSession(ds, cfg);
+  const { model, pool } = session;
+  const positivesPerEpoch = nnz(ds.train);
+  const validate = cfg.evalEvery > 0 && nnz(ds.valid) > 0;
+  const validK = cfg.k[0]!;
+  const bar = epochProgress(cfg, positivesPerEpoch, opts.progress);
+  const history: EpochStats[] = [];
+  const best = new Snapshot(model);
+  const lastGood = new Snapshot(model);
+  let bestScore = -Infinity;
+  let sinceBest = 0;
+  let sgdSeconds = 0;
+  let evalSeconds = 0;
+  let draws = 0;
+  let positives = 0;
+  try {
+    if (cfg.evalEvery > 0 && !validate) bar.log('note: the validation split is empty; training without validation');
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const before = (epoch - 1) * positivesPerEpoch;
+      const st = await runEpoch(session, epoch, (done) => bar.update(before + done));
+      history.push(st);
+      if (!Number.isFinite(st.loss)) {
+        const kept = lastGood.epoch > 0 ? ` The last good model (epoch ${lastGood.epoch}) was saved to ${opts.out}.` : '';
+        if (lastGood.epoch > 0) {
+          lastGood.restore(model);
+          await saveModel(opts, ds, model, { status: 'diverged', diverged_at_epoch: epoch, epochs_run: lastGood.epoch });
+        }
+        throw new UserError(
+          `training diverged in epoch ${epoch}: the loss became ${st.loss}. The learning rate (--lr ${cfg.lr}) is probably too large for --optimizer ${cfg.optimizer}; try a smaller one.${kept}`,
+        );
+      }
+      lastGood.take(model, epoch);
+      sgdSeconds += st.seconds;
+      positives += st.positives;
+      draws += st.drawsPerNegative * st.positives;
+      const fields: Record<string, string | number> = {
+        epoch: `${epoch}/${cfg.epochs}`,
+        loss: st.loss.toFixed(4),
+        pos_s: Math.round(st.positives / st.seconds),
+      };
+      let line = `epoch ${epoch}/${cfg.epochs} loss ${st.loss.toFixed(4)} ${fields.pos_s} pos/s ${st.seconds.toFixed(2)}s`;
+      if (validate && (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs)) {
+        const v = await evaluateModel(pool, {
+          target: 'valid',
+          exclude: ['train'],
+          ks: [validK],
+          ...(opts.validUsers > 0 ? { sampleUsers: opts.validUsers } : {}),
+        });
+        evalSeconds += v.seconds;
+        const score = v.perK[0]!.ndcg;
+        st.valid = score;
+        fields.valid = score.toFixed(4);
+        line += ` valid ndcg@${validK} ${score.toFixed(4)}`;
+        if (score > bestScore) {
+          bestScore = score;
+          sinceBest = 0;
+          best.take(model, epoch);
+        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+          bar.update(epoch * positivesPerEpoch, fields);
+          bar.log(line + ` (no improvement for ${cfg.patience} evaluations: stopping)`);
+          break;
+        }
+      }
+      bar.update(epoch * positivesPerEpoch, fields);
+      bar.log(line);
+    }
+  } finally {
+    bar.stop();
+  }
+  try {
+    if (best.epoch > 0) best.restore(model);
+    const epochsRun = history.length;
+    const test = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
+    evalSeconds += test.seconds;
+    const metrics: Record<string, unknown> = {
+      status: 'ok',
+      dataset: path.resolve(opts.dataset),
+      test: flatMetrics(test),
+      test_users: test.evaluated,
+      test_users_skipped: test.skipped,
+      ...(best.epoch > 0 ? { best_epoch: best.epoch, valid: { [`ndcg@${validK}`]: bestScore } } : {}),
+      epochs_run: epochsRun,
+      train_seconds: sgdSeconds,
+      positives_per_second: positives / sgdSeconds,
+      eval_seconds: evalSeconds,
+      draws_per_negative: positives > 0 ? draws / positives : 0,
+      skipped_users: history.at(-1)?.skippedUsers ?? 0,
+      threads: cfg.threads,
+      shared_memory_mb: sharedBytesInUse() / 2 ** 20,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      history,
+    };
+    await saveModel(opts, ds, model, metrics);
+    return { metrics, test };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** The whole model directory is replaced at once: a reader never sees a mix of two runs. */
+async function saveModel(opts: RunOptions, ds: LoadedDataset, model: Model, metrics: Record<string, unknown>): Promise<void> {
+  const userIds = readUserIds(ds.dir);
+  const itemIds = readItemIds(ds.dir);
+  await writeDirAtomic(opts.out, async (dir) => {
+    await saveEmbeddings(dir, model, userIds, itemIds);
+    await writeJson(path.join(dir, MODEL_FILES.config), {
+    pris: 'model',
+    version: 1,
+    dataset: path.resolve(opts.dataset),
+    train_on: opts.trainOn,
+    valid_users: opts.validUsers,
+      ...opts.config,
+    });
+    await writeJson(path.join(dir, MODEL_FILES.metrics), metrics);
+  });
+}
