@@ -1,0 +1,171 @@
+import t from 'tap';
+import { kernels, scratchFloats } from '../src/kernels/wasm.js';
+import { LOSS_KINDS, lossCode, OPT_ADAGRAD, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
+import { sharedFloat32, sharedInt32 } from '../src/memory/shared.js';
+import { nextFloat, seedRng } from '../src/kernels/rng.js';
+
+// The kernel is float32; the reference below is float64 straight from the
+// paper's formulas, differentiated numerically.
+const d = 8;
+const L = 4;
+const nItems = 7;
+const k = kernels();
+
+function setup(seed: number) {
+  const rng = seedRng(seed);
+  const u = sharedFloat32(d);
+  const V = sharedFloat32(nItems * d);
+  for (let x = 0; x < d; x++) u[x] = (nextFloat(rng) - 0.5) * 1.6;
+  for (let x = 0; x < nItems * d; x++) V[x] = (nextFloat(rng) - 0.5) * 1.6;
+  const negs = sharedInt32(L);
+  negs.set([1, 4, 6, 4]); // item 4 drawn twice: each draw counts
+  const lnq = sharedFloat32(L);
+  lnq.set([0.3, -1.2, 0.5, -1.2]);
+  return { u, V, negs, lnq, i: 2, scratch: sharedFloat32(scratchFloats(d, L)) };
+}
+
+type Params = { u: number[]; V: number[] };
+
+/** The sample's objective in float64. `fixedW` holds the weights constant (SA). */
+function refLoss(kind: LossKind, p: Params, i: number, negs: Int32Array, lnq: Float32Array, reg: number, fixedW?: number[]): number {
+  const dot = (a: number[], ao: number, b: number[], bo: number) => {
+    let s = 0;
+    for (let x = 0; x < d; x++) s += a[ao + x]! * b[bo + x]!;
+    return s;
+  };
+  const xi = dot(p.u, 0, p.V, i * d);
+  const xj = Array.from(negs, (j) => dot(p.u, 0, p.V, j * d));
+  let w: number[];
+  if (fixedW) w = fixedW;
+  else if (kind === 'bpr') w = xj.map(() => 1 / L);
+  else {
+    const a = xj.map((x, l) => x - lnq[l]!);
+    const m = Math.max(...a);
+    const e = a.map((v) => Math.exp(v - m));
+    const z = e.reduce((s, v) => s + v, 0);
+    w = e.map((v) => v / z);
+  }
+  let loss = 0;
+  for (let l = 0; l < L; l++) loss -= w[l]! * Math.log(1 / (1 + Math.exp(-(xi - xj[l]!))));
+  const sq = (a: number[], o: number) => dot(a, o, a, o);
+  let pen = sq(p.u, 0) + sq(p.V, i * d);
+  for (const j of negs) pen += sq(p.V, j * d);
+  return loss + (reg / 2) * pen;
+}
+
+function refWeights(kind: LossKind, p: Params, negs: Int32Array, lnq: Float32Array): number[] {
+  const xj = Array.from(negs, (j) => {
+    let s = 0;
+    for (let x = 0; x < d; x++) s += p.u[x]! * p.V[j * d + x]!;
+    return s;
+  });
+  if (kind === 'bpr') return xj.map(() => 1 / L);
+  const a = xj.map((x, l) => x - lnq[l]!);
+  const m = Math.max(...a);
+  const e = a.map((v) => Math.exp(v - m));
+  const z = e.reduce((s, v) => s + v, 0);
+  return e.map((v) => v / z);
+}
+
+/** Central differences of refLoss with respect to u and every item row. */
+function numericGrad(kind: LossKind, s: ReturnType<typeof setup>, reg: number) {
+  const p: Params = { u: Array.from(s.u), V: Array.from(s.V) };
+  const fixedW = kind === 'sa' ? refWeights(kind, p, s.negs, s.lnq) : undefined;
+  const f = () => refLoss(kind, p, s.i, s.negs, s.lnq, reg, fixedW);
+  const h = 1e-5;
+  const diff = (arr: number[], x: number) => {
+    const old = arr[x]!;
+    arr[x] = old + h;
+    const up = f();
+    arr[x] = old - h;
+    const dn = f();
+    arr[x] = old;
+    return (up - dn) / (2 * h);
+  };
+  return { gu: p.u.map((_, x) => diff(p.u, x)), gV: p.V.map((_, x) => diff(p.V, x)), loss: f() };
+}
+
+for (const kind of LOSS_KINDS) {
+  t.test(`${kind}: kernel gradients match finite differences of the formula`, async (t) => {
+    for (const seed of [1, 2, 3]) {
+      const s = setup(seed);
+      const reg = 0.05;
+      const out = sharedFloat32((2 + L) * d);
+      const loss = k.sampleGrads(lossCode(kind), d, L, reg, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, out.byteOffset);
+      const num = numericGrad(kind, s, reg);
+      // The kernel returns the loss without the penalty.
+      const p: Params = { u: Array.from(s.u), V: Array.from(s.V) };
+      t.ok(Math.abs(loss - refLoss(kind, p, s.i, s.negs, s.lnq, 0)) < 1e-5, `loss value (seed ${seed})`);
+      let maxErr = 0;
+      for (let x = 0; x < d; x++) maxErr = Math.max(maxErr, Math.abs(out[x]! - num.gu[x]!));
+      // Item rows: the positive's block, then one block per draw; repeated draws add up.
+      const gV = new Float64Array(nItems * d);
+      for (let x = 0; x < d; x++) gV[s.i * d + x]! += out[d + x]!;
+      for (let l = 0; l < L; l++) for (let x = 0; x < d; x++) gV[s.negs[l]! * d + x]! += out[(2 + l) * d + x]!;
+      for (let x = 0; x < nItems * d; x++) maxErr = Math.max(maxErr, Math.abs(gV[x]! - num.gV[x]!));
+      t.ok(maxErr < 1e-5, `max |analytic - numeric| = ${maxErr.toExponential(2)} (seed ${seed})`);
+    }
+  });
+}
+
+t.test('pris and sa differ (the gradient flows through the weights) while bpr ignores lnq', async (t) => {
+  const s = setup(4);
+  const a = sharedFloat32((2 + L) * d);
+  const b = sharedFloat32((2 + L) * d);
+  k.sampleGrads(lossCode('pris'), d, L, 0, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, a.byteOffset);
+  k.sampleGrads(lossCode('sa'), d, L, 0, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, b.byteOffset);
+  let diff = 0;
+  for (let x = 0; x < a.length; x++) diff = Math.max(diff, Math.abs(a[x]! - b[x]!));
+  t.ok(diff > 1e-4, 'pris != sa');
+  const c = sharedFloat32((2 + L) * d);
+  const e = sharedFloat32((2 + L) * d);
+  k.sampleGrads(lossCode('bpr'), d, L, 0, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, c.byteOffset);
+  s.lnq.set([5, -5, 2, 0]);
+  k.sampleGrads(lossCode('bpr'), d, L, 0, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, e.byteOffset);
+  t.same(Array.from(c), Array.from(e));
+});
+
+t.test('trainStep applies the gradients: sgd and adagrad', async (t) => {
+  for (const opt of [OPT_SGD, OPT_ADAGRAD]) {
+    const s = setup(5);
+    s.negs.set([1, 4, 6, 3]); // distinct, so each row moves once
+    const reg = 0.02;
+    const lr = 0.01;
+    const g = sharedFloat32((2 + L) * d);
+    k.sampleGrads(lossCode('pris'), d, L, reg, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset);
+    const u0 = Float64Array.from(s.u);
+    const V0 = Float64Array.from(s.V);
+    const uAcc = sharedFloat32(d).fill(0.5);
+    const VAcc = sharedFloat32(nItems * d).fill(0.5);
+    k.trainStep(opt, lossCode('pris'), d, L, lr, reg, s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset);
+    const stepOf = (grad: number) => (opt === OPT_SGD ? lr * grad : (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8));
+    let err = 0;
+    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(g[x]!))));
+    const rows = [s.i, ...s.negs];
+    rows.forEach((row, b) => {
+      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(g[(1 + b) * d + x]!))));
+    });
+    t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
+    if (opt === OPT_ADAGRAD) t.ok(Math.abs(uAcc[0]! - (0.5 + g[0]! * g[0]!)) < 1e-6, 'accumulator += g^2');
+    t.equal(V0[0], s.V[0], 'untouched rows stay');
+  }
+});
+
+t.test('scoreRows and scoreBlock equal plain dot products', async (t) => {
+  const s = setup(6);
+  const U = sharedFloat32(6 * d);
+  for (let x = 0; x < U.length; x++) U[x] = Math.sin(x);
+  const out = sharedFloat32(6 * nItems);
+  k.scoreBlock(U.byteOffset, 6, s.V.byteOffset, nItems, d, out.byteOffset);
+  const one = sharedFloat32(nItems);
+  let err = 0;
+  for (let a = 0; a < 6; a++) {
+    k.scoreRows(U.byteOffset + a * d * 4, s.V.byteOffset, nItems, d, one.byteOffset);
+    for (let j = 0; j < nItems; j++) {
+      let ref = 0;
+      for (let x = 0; x < d; x++) ref += U[a * d + x]! * s.V[j * d + x]!;
+      err = Math.max(err, Math.abs(out[a * nItems + j]! - ref), Math.abs(one[j]! - ref));
+    }
+  }
+  t.ok(err < 1e-5, `max error ${err}`);
+});
