@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../data/dataset.js';
@@ -61,6 +62,7 @@ function prepareData(opts: RunOptions): LoadedDataset {
  */
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const cfg = opts.config;
+  assertReplaceableModelDir(opts.out);
   const ds = prepareData(opts);
   const session = startSession(ds, cfg);
   const { model, pool } = session;
@@ -158,6 +160,15 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     return { metrics, test };
   } finally {
     await pool.destroy();
+  }
+}
+
+/** `--out` is replaced wholesale, so it must be absent, empty, or an earlier pris model. */
+function assertReplaceableModelDir(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
+  if (readdirSync(out).length > 0 && !existsSync(path.join(out, MODEL_FILES.items))) {
+    throw new UserError(`--out ${out} is a non-empty directory that is not a pris model; refusing to replace it`);
   }
 }
 
