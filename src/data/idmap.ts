@@ -16,14 +16,24 @@ import { UserError } from '../errors.js';
 export class Interner {
   private readonly index = new Map<string, number>();
   readonly ids: string[] = [];
+  private lastId = '';
+  private lastIndex = -1;
 
   intern(id: string): number {
+    // Row files are usually grouped by user: most lookups repeat the previous id,
+    // and a string compare is far cheaper than a lookup in a map of 10^5+ keys.
+    if (id === this.lastId && this.lastIndex >= 0) return this.lastIndex;
     let k = this.index.get(id);
     if (k === undefined) {
       k = this.ids.length;
-      this.index.set(id, k);
-      this.ids.push(id);
+      // A token cut from a line may be a V8 "sliced string" that keeps the whole
+      // 1 MiB read chunk alive; storing a flat copy lets each chunk be freed.
+      const own = (' ' + id).slice(1);
+      this.index.set(own, k);
+      this.ids.push(own);
     }
+    this.lastId = id;
+    this.lastIndex = k;
     return k;
   }
 
