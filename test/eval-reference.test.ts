@@ -188,6 +188,18 @@ t.test('in-thread evaluation agrees with the naive reference (both kernels, grid
   }
 });
 
+t.test('a catalogue of many chunks (top-K reads only chunks reaching the K-th largest chunk maximum)', async (t) => {
+  for (const grid of [true, false]) {
+    const { model, splits, data } = randomCase(grid ? 501 : 502, 23, 1500, 3, grid);
+    const ks = [1, 4, 10];
+    const ref = naive(model, splits, 'test', ['train', 'valid'], ks);
+    for (const scorer of ['wasm', 'js'] as const) {
+      const got = evaluateModelLocal(data, { target: 'test', exclude: ['train', 'valid'], ks, auc: true, scorer, blockUsers: 8 });
+      agree(t, got, ref, `${grid ? 'grid' : 'gauss'} 1500 items ${scorer}`);
+    }
+  }
+});
+
 t.test('the result does not depend on the block size (exact sums)', async (t) => {
   const { data } = randomCase(7, 50, 40, 4, false);
   const opts = { target: 'test', exclude: ['train', 'valid'], auc: true } as const;

@@ -62,6 +62,7 @@ export class BlockEvaluator {
   private readonly auc = new AucCounter();
   private readonly isTest: Uint8Array;
   private userBuf = new Int32Array(0);
+  private nMasked = new Int32Array(0);
 
   constructor(private readonly data: PoolData) {
     this.isTest = new Uint8Array(data.model.nItems);
@@ -81,6 +82,7 @@ export class BlockEvaluator {
     const K = task.ks[task.ks.length - 1]!;
     if (!this.topk || this.topk.capacity !== K) this.topk = new TopK(K);
     if (this.userBuf.length < blockLen) this.userBuf = new Int32Array(blockLen);
+    if (this.nMasked.length < this.scorer.maxUsers) this.nMasked = new Int32Array(this.scorer.maxUsers);
     return task.kind === 'metrics' ? this.runMetrics(task) : this.runRecommend(task, K);
   }
 
@@ -95,12 +97,21 @@ export class BlockEvaluator {
     return n;
   }
 
-  private maskExcluded(row: Float32Array, off: number, u: number, exclude: SplitName[]): void {
+  /** Sets the user's items in the `exclude` splits to -Infinity; returns how many entries it set. */
+  private maskExcluded(row: Float32Array, off: number, u: number, exclude: SplitName[]): number {
+    let masked = 0;
     for (const name of exclude) {
       const c = this.data.splits[name];
       const end = c.indptr[u + 1]!;
-      for (let k = c.indptr[u]!; k < end; k++) row[off + c.indices[k]!] = -Infinity;
+      for (let k = c.indptr[u]!; k < end; k++) {
+        const p = off + c.indices[k]!;
+        if (row[p] !== -Infinity) {
+          row[p] = -Infinity;
+          masked++;
+        }
+      }
     }
+    return masked;
   }
 
   private runMetrics(task: EvalTask): MetricsBlockResult {
@@ -126,10 +137,14 @@ export class BlockEvaluator {
       const users = this.userBuf.subarray(start, start + m);
       const rows = scorer.score(model, users, m);
       const stride = scorer.stride;
+      // Mask first: the chunk maxima must be those of the masked rows.
+      for (let b = 0; b < m; b++) this.nMasked[b] = this.maskExcluded(rows, b * stride, users[b]!, task.exclude);
+      const maxima = scorer.chunkMaxima?.();
+      const chunk = scorer.chunkItems ?? 1;
       for (let b = 0; b < m; b++) {
         const u = users[b]!;
         const off = b * stride;
-        this.maskExcluded(rows, off, u, task.exclude);
+        const nMasked = this.nMasked[b]!;
         const from = target.indptr[u]!;
         const to = target.indptr[u + 1]!;
         let nTest = 0;
@@ -140,10 +155,11 @@ export class BlockEvaluator {
             nTest++;
           }
         }
-        const nRanked = topk.select(rows, off, nItems);
+        const nRanked = topk.select(rows, off, nItems, maxima, off / chunk, chunk);
         metrics.add(topk.items, nRanked, isTest, nTest, out.sums);
         if (task.auc) {
-          this.auc.count(rows, off, nItems, isTest, target.indices, from, to);
+          // Last: it overwrites the test items' scores.
+          this.auc.count(rows, off, nItems, target.indices, from, to, nMasked, scorer, b);
           if (this.auc.candidates > 0) {
             addExact(out.sums, auc, this.auc.wins / (nTest * this.auc.candidates));
             out.aucUsers++;
@@ -172,10 +188,12 @@ export class BlockEvaluator {
       const m = Math.min(scorer.maxUsers, n - start);
       const users = this.userBuf.subarray(start, start + m);
       const rows = scorer.score(model, users, m);
+      for (let b = 0; b < m; b++) this.maskExcluded(rows, b * scorer.stride, users[b]!, task.exclude);
+      const maxima = scorer.chunkMaxima?.();
+      const chunk = scorer.chunkItems ?? 1;
       for (let b = 0; b < m; b++) {
         const off = b * scorer.stride;
-        this.maskExcluded(rows, off, users[b]!, task.exclude);
-        const count = topk.select(rows, off, model.nItems);
+        const count = topk.select(rows, off, model.nItems, maxima, off / chunk, chunk);
         const at = (start + b) * K;
         res.counts[start + b] = count;
         for (let r = 0; r < count; r++) {

@@ -1,6 +1,6 @@
 import type { Model } from '../model/store.js';
 import type { BlockScorer } from './scorer.js';
-import { I32, V128, assembleModule, op, wasmApi, type WasmMemory } from './wasm-asm.js';
+import { F32, I32, V128, assembleModule, op, wasmApi, type FuncSpec, type WasmMemory } from './wasm-asm.js';
 
 /**
  * A WebAssembly SIMD scoring kernel, register-tiled: a tile of TILE_USERS
@@ -25,6 +25,8 @@ import { I32, V128, assembleModule, op, wasmApi, type WasmMemory } from './wasm-
 export const TILE_USERS = 4;
 export const TILE_PANELS = 2;
 const GROUP_ITEMS = 4 * TILE_PANELS;
+/** Rows are padded to a multiple of this, the chunk of the per-row maxima. */
+export const CHUNK_ITEMS = 64;
 const PAGE = 65536;
 
 const moduleCache = new Map<number, object>();
@@ -34,9 +36,7 @@ const moduleCache = new Map<number, object>();
  * users and each group of TILE_PANELS panels, the tile's scores for the
  * group's items are written at outPtr + user * strideBytes + group * 16 * TILE_PANELS.
  */
-function kernelModule(dp: number): object {
-  const cached = moduleCache.get(dp);
-  if (cached) return cached;
+function scoreFunc(dp: number): FuncSpec {
   const U = TILE_USERS;
   const P = TILE_PANELS;
   const panelBytes = dp * 16;
@@ -87,18 +87,94 @@ function kernelModule(dp: number): object {
   emit(op.localGet(g), op.i32Const(1), op.i32Add, op.localSet(g), op.br(0), op.end, op.end);
   emit(op.localGet(t), op.i32Const(1), op.i32Add, op.localSet(t), op.br(0), op.end, op.end);
 
-  const bytes = assembleModule([
-    {
-      exportName: 'score',
-      params: [I32, I32, I32, I32, I32, I32],
-      locals: [
-        { count: nI32, type: I32 },
-        { count: nV128, type: V128 },
-      ],
-      body: b,
-    },
-  ]);
-  const mod = new (api().Module)(bytes);
+  return {
+    exportName: 'score',
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: [
+      { count: nI32, type: I32 },
+      { count: nV128, type: V128 },
+    ],
+    body: b,
+  };
+}
+
+/**
+ * chunkMax(ptr, nChunks, outPtr): the maximum of each run of CHUNK_ITEMS
+ * floats, so top-K selection can skip whole chunks below its threshold
+ * (after the first few chunks, nearly all of them). NaN entries are ignored.
+ */
+function chunkMaxFunc(): FuncSpec {
+  const ptr = 0, nChunks = 1, outPtr = 2, c = 3;
+  const m = 4; // 4 v128 accumulators: independent pmax chains
+  const b: number[] = [];
+  const emit = (...xs: number[][]) => {
+    for (const x of xs) b.push(...x);
+  };
+  const negInf = [...op.f32Const(-Infinity), ...op.f32x4Splat];
+  emit(op.i32Const(0), op.localSet(c), op.block, op.loop);
+  emit(op.localGet(c), op.localGet(nChunks), op.i32GeU, op.brIf(1));
+  for (let a = 0; a < 4; a++) emit(negInf, op.localSet(m + a));
+  for (let v = 0; v < CHUNK_ITEMS / 4; v++) {
+    const a = m + (v & 3);
+    emit(op.localGet(a), op.localGet(ptr), op.v128Load(v * 16), op.f32x4Pmax, op.localSet(a));
+  }
+  emit(op.localGet(m), op.localGet(m + 1), op.f32x4Pmax, op.localGet(m + 2), op.localGet(m + 3), op.f32x4Pmax, op.f32x4Pmax, op.localSet(m));
+  // out[c] = max of the four lanes
+  emit(op.localGet(outPtr), op.localGet(c), op.i32Const(4), op.i32Mul, op.i32Add);
+  emit(op.localGet(m), op.f32x4ExtractLane(0), op.localGet(m), op.f32x4ExtractLane(1), op.f32Max);
+  emit(op.localGet(m), op.f32x4ExtractLane(2), op.localGet(m), op.f32x4ExtractLane(3), op.f32Max, op.f32Max);
+  emit(op.f32Store(0));
+  emit(op.localGet(ptr), op.i32Const(CHUNK_ITEMS * 4), op.i32Add, op.localSet(ptr));
+  emit(op.localGet(c), op.i32Const(1), op.i32Add, op.localSet(c), op.br(0), op.end, op.end);
+  return {
+    exportName: 'chunkMax',
+    params: [I32, I32, I32],
+    locals: [
+      { count: 1, type: I32 },
+      { count: 4, type: V128 },
+    ],
+    body: b,
+  };
+}
+
+/**
+ * countBelowEqual(ptr, nVec, t, outPtr): lane counts of entries < t and == t
+ * over 4 * nVec floats (i32x4 at outPtr and outPtr + 16). NaN counts in
+ * neither, which is how AUC leaves out test items and padding.
+ */
+function countFunc(): FuncSpec {
+  const ptr = 0, nVec = 1, t = 2, outPtr = 3, k = 4;
+  const ts = 5, below = 6, equal = 7, v = 8;
+  const b: number[] = [];
+  const emit = (...xs: number[][]) => {
+    for (const x of xs) b.push(...x);
+  };
+  emit(op.localGet(t), op.f32x4Splat, op.localSet(ts));
+  emit(op.v128Zero, op.localSet(below), op.v128Zero, op.localSet(equal));
+  emit(op.i32Const(0), op.localSet(k), op.block, op.loop);
+  emit(op.localGet(k), op.localGet(nVec), op.i32GeU, op.brIf(1));
+  emit(op.localGet(ptr), op.v128Load(0), op.localSet(v));
+  // A true comparison is all ones (-1): subtracting it counts one.
+  emit(op.localGet(below), op.localGet(v), op.localGet(ts), op.f32x4Lt, op.i32x4Sub, op.localSet(below));
+  emit(op.localGet(equal), op.localGet(v), op.localGet(ts), op.f32x4Eq, op.i32x4Sub, op.localSet(equal));
+  emit(op.localGet(ptr), op.i32Const(16), op.i32Add, op.localSet(ptr));
+  emit(op.localGet(k), op.i32Const(1), op.i32Add, op.localSet(k), op.br(0), op.end, op.end);
+  emit(op.localGet(outPtr), op.localGet(below), op.v128Store(0), op.localGet(outPtr), op.localGet(equal), op.v128Store(16));
+  return {
+    exportName: 'countBelowEqual',
+    params: [I32, I32, F32, I32],
+    locals: [
+      { count: 1, type: I32 },
+      { count: 4, type: V128 },
+    ],
+    body: b,
+  };
+}
+
+function kernelModule(dp: number): object {
+  const cached = moduleCache.get(dp);
+  if (cached) return cached;
+  const mod = new (api().Module)(assembleModule([scoreFunc(dp), chunkMaxFunc(), countFunc()]));
   moduleCache.set(dp, mod);
   return mod;
 }
@@ -109,22 +185,45 @@ function api(): NonNullable<typeof wasmApi> {
 }
 
 type ScoreFn = (uPtr: number, nTiles: number, iPtr: number, nGroups: number, outPtr: number, strideBytes: number) => void;
+type ChunkMaxFn = (ptr: number, nChunks: number, outPtr: number) => void;
+type CountFn = (ptr: number, nVec: number, t: number, outPtr: number) => void;
 
+interface Kernel {
+  score: ScoreFn;
+  chunkMax: ChunkMaxFn;
+  countBelowEqual: CountFn;
+}
+
+/**
+ * Linear memory layout (byte offsets, all 16-byte aligned):
+ *   items   nIp x dp floats, as panels
+ *   users   maxUsers x dp floats, row-major
+ *   scores  maxUsers x nIp floats (the block's rows; padding entries NaN)
+ *   maxima  maxUsers x nIp / CHUNK_ITEMS floats
+ *   counts  2 x i32x4
+ */
 export class WasmScorer implements BlockScorer {
   readonly kind = 'wasm' as const;
   readonly maxUsers: number;
   stride = 0;
+  readonly chunkItems = CHUNK_ITEMS;
+  below = 0;
+  equal = 0;
   private readonly memory: WasmMemory = new (api().Memory)({ initial: 1 });
   private f32 = new Float32Array(this.memory.buffer);
-  private fn: ScoreFn | undefined;
-  private fnDp = -1;
+  private i32 = new Int32Array(this.memory.buffer);
+  private k: Kernel | undefined;
+  private kDp = -1;
   private dp = 0;
   private nGroups = 0;
   private itemsPtr = 0;
   private usersPtr = 0;
   private scoresPtr = 0;
+  private maximaPtr = 0;
+  private countsPtr = 0;
   private nItems = -1;
   private d = -1;
+  private lastUsers = 0;
 
   constructor(maxUsers: number) {
     this.maxUsers = Math.max(TILE_USERS, Math.ceil(maxUsers / TILE_USERS) * TILE_USERS);
@@ -134,21 +233,24 @@ export class WasmScorer implements BlockScorer {
     const d = model.dim;
     const nItems = model.nItems;
     const dp = Math.ceil(d / 4) * 4;
-    const nIp = Math.ceil(nItems / GROUP_ITEMS) * GROUP_ITEMS;
+    const nIp = Math.max(CHUNK_ITEMS, Math.ceil(nItems / CHUNK_ITEMS) * CHUNK_ITEMS);
     this.dp = dp;
     this.nGroups = nIp / GROUP_ITEMS;
     this.stride = nIp;
     this.itemsPtr = 0;
     this.usersPtr = nIp * dp * 4;
     this.scoresPtr = this.usersPtr + this.maxUsers * dp * 4;
-    const need = this.scoresPtr + this.maxUsers * nIp * 4;
+    this.maximaPtr = this.scoresPtr + this.maxUsers * nIp * 4;
+    this.countsPtr = this.maximaPtr + this.maxUsers * (nIp / CHUNK_ITEMS) * 4;
+    const need = this.countsPtr + 32;
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
     this.f32 = new Float32Array(this.memory.buffer);
-    if (this.fnDp !== dp) {
+    this.i32 = new Int32Array(this.memory.buffer);
+    if (this.kDp !== dp) {
       const inst = new (api().Instance)(kernelModule(dp), { env: { mem: this.memory } });
-      this.fn = inst.exports.score as ScoreFn;
-      this.fnDp = dp;
+      this.k = inst.exports as unknown as Kernel;
+      this.kDp = dp;
     }
     this.nItems = nItems;
     this.d = d;
@@ -184,7 +286,26 @@ export class WasmScorer implements BlockScorer {
       const dst = ub + b * dp;
       for (let k = 0; k < d; k++) f[dst + k] = user[src + k]!;
     }
-    this.fn!(this.usersPtr, nTiles, this.itemsPtr, this.nGroups, this.scoresPtr, this.stride * 4);
-    return f.subarray(this.scoresPtr >> 2, (this.scoresPtr >> 2) + n * this.stride);
+    this.k!.score(this.usersPtr, nTiles, this.itemsPtr, this.nGroups, this.scoresPtr, this.stride * 4);
+    const sb = this.scoresPtr >> 2;
+    // Padding items score NaN: never selected, never counted, never a chunk's maximum.
+    for (let b = 0; b < n; b++) f.fill(NaN, sb + b * this.stride + this.nItems, sb + (b + 1) * this.stride);
+    this.lastUsers = n;
+    return f.subarray(sb, sb + n * this.stride);
+  }
+
+  chunkMaxima(): Float32Array {
+    const nChunks = (this.lastUsers * this.stride) / CHUNK_ITEMS;
+    this.k!.chunkMax(this.scoresPtr, nChunks, this.maximaPtr);
+    const mb = this.maximaPtr >> 2;
+    return this.f32.subarray(mb, mb + nChunks);
+  }
+
+  countBelowEqual(row: number, t: number): void {
+    this.k!.countBelowEqual(this.scoresPtr + row * this.stride * 4, this.stride >> 2, t, this.countsPtr);
+    const c = this.countsPtr >> 2;
+    const i = this.i32;
+    this.below = i[c]! + i[c + 1]! + i[c + 2]! + i[c + 3]!;
+    this.equal = i[c + 4]! + i[c + 5]! + i[c + 6]! + i[c + 7]!;
   }
 }

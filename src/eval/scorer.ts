@@ -24,6 +24,20 @@ export interface BlockScorer {
   score(model: Model, users: Int32Array, n: number): Float32Array;
   /** Row stride of the score matrix, in floats (>= nItems). */
   readonly stride: number;
+  /**
+   * Optional: for the last scored block, the maximum of every run of
+   * `chunkItems` scores (row b's chunks start at b * stride / chunkItems).
+   * An upper bound that lets top-K skip chunks; taken before any masking.
+   */
+  chunkMaxima?(): Float32Array;
+  readonly chunkItems?: number;
+  /**
+   * Optional: in row `row` of the last scored block, counts entries below
+   * and equal to `t` into `below`/`equal` (NaN entries count in neither).
+   */
+  countBelowEqual?(row: number, t: number): void;
+  readonly below?: number;
+  readonly equal?: number;
 }
 
 export type ScorerKind = 'wasm' | 'js';

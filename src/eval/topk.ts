@@ -15,6 +15,7 @@ export class TopK {
   readonly scores: Float64Array;
   private readonly hItems: Int32Array;
   private readonly hScores: Float64Array;
+  private readonly kth: Float64Array;
 
   constructor(k: number) {
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`TopK: k must be a positive integer, got ${k}`);
@@ -23,47 +24,100 @@ export class TopK {
     this.scores = new Float64Array(k);
     this.hItems = new Int32Array(k);
     this.hScores = new Float64Array(k);
+    this.kth = new Float64Array(k);
   }
 
-  /** Selects from `row[off .. off + n)` (item i at `off + i`); returns how many were selected. */
-  select(row: Float32Array, off: number, n: number): number {
-    const K = this.capacity;
-    const hi = this.hItems;
-    const hs = this.hScores;
-    let size = 0;
+  /**
+   * Selects from `row[off .. off + n)` (item i at `off + i`); returns how many
+   * were selected.
+   *
+   * With `maxima` (the exact maximum of each run of `chunk` entries of this
+   * row, chunk c at `maxima[mOff + c]`, NaN ignored): the K-th largest chunk
+   * maximum is a floor (at least K items score at or above it, so nothing
+   * below it can make the list), and only chunks reaching the floor and the
+   * running threshold are read: about K chunks instead of the whole row.
+   */
+  select(row: Float32Array, off: number, n: number, maxima?: Float32Array, mOff = 0, chunk = 64): number {
+    this.size = 0;
     // The heap's root is its worst member. Items arrive in increasing index
     // order, so an arrival that only ties the root loses the tie: strict `>`.
     let threshold = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const s = row[off + i]!;
-      if (!(s > threshold)) continue;
-      if (size < K) {
-        // Sift up: the newcomer has the largest index so far, so it is worse
-        // than any parent with an equal score.
-        let pos = size++;
-        while (pos > 0) {
-          const parent = (pos - 1) >> 1;
-          if (!(s < hs[parent]!) && s !== hs[parent]) break;
-          hs[pos] = hs[parent]!;
-          hi[pos] = hi[parent]!;
-          pos = parent;
+    if (maxima) {
+      const nChunks = Math.ceil(n / chunk);
+      const floor = nChunks >= this.capacity ? this.kthLargest(maxima, mOff, nChunks) : -Infinity;
+      for (let c = 0; c < nChunks; c++) {
+        const mx = maxima[mOff + c]!;
+        if (!(mx > threshold) || mx < floor) continue;
+        const end = Math.min(n, (c + 1) * chunk);
+        for (let i = c * chunk; i < end; i++) {
+          const s = row[off + i]!;
+          if (s > threshold && s >= floor) threshold = this.offer(s, i);
         }
-        hs[pos] = s;
-        hi[pos] = i;
-        if (size === K) threshold = hs[0]!;
-      } else {
-        siftDown(hs, hi, size, s, i);
-        threshold = hs[0]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const s = row[off + i]!;
+        if (s > threshold) threshold = this.offer(s, i);
       }
     }
-    // Pop worst-first into the output from the back: best ends at index 0.
-    const count = size;
+    return this.drain();
+  }
+
+  /** The K-th largest of a[from .. from + n) (n >= K; NaN counts as -Infinity), with a size-K min-heap. */
+  private kthLargest(a: Float32Array, from: number, n: number): number {
+    const K = this.capacity;
+    const h = this.kth;
+    for (let k = 0; k < K; k++) {
+      const x = a[from + k]!;
+      h[k] = x === x ? x : -Infinity;
+    }
+    // Heapify, then keep the K largest.
+    for (let k = (K >> 1) - 1; k >= 0; k--) siftDownMin(h, K, k, h[k]!);
+    for (let k = K; k < n; k++) {
+      const x = a[from + k]!;
+      if (x > h[0]!) siftDownMin(h, K, 0, x);
+    }
+    return h[0]!;
+  }
+
+  private size = 0;
+
+  /** Adds (s, i), i larger than any index so far; returns the new threshold. */
+  private offer(s: number, i: number): number {
+    const hi = this.hItems;
+    const hs = this.hScores;
+    if (this.size < this.capacity) {
+      // Sift up: the newcomer has the largest index so far, so it is worse
+      // than any parent with an equal score.
+      let pos = this.size++;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (s > hs[parent]!) break;
+        hs[pos] = hs[parent]!;
+        hi[pos] = hi[parent]!;
+        pos = parent;
+      }
+      hs[pos] = s;
+      hi[pos] = i;
+      return this.size === this.capacity ? hs[0]! : -Infinity;
+    }
+    siftDown(hs, hi, this.size, s, i);
+    return hs[0]!;
+  }
+
+  /** Pops worst-first into the output from the back: best ends at index 0. */
+  private drain(): number {
+    const hi = this.hItems;
+    const hs = this.hScores;
+    const count = this.size;
+    let size = count;
     for (let pos = count - 1; pos >= 0; pos--) {
       this.items[pos] = hi[0]!;
       this.scores[pos] = hs[0]!;
       size--;
       if (size > 0) siftDown(hs, hi, size, hs[size]!, hi[size]!);
     }
+    this.size = 0;
     return count;
   }
 }
@@ -89,4 +143,18 @@ function siftDown(hs: Float64Array, hi: Int32Array, size: number, s: number, ite
   }
   hs[pos] = s;
   hi[pos] = item;
+}
+
+/** Min-heap of plain values: puts x at `pos` and sifts it down. */
+function siftDownMin(h: Float64Array, size: number, pos: number, x: number): void {
+  for (;;) {
+    const l = 2 * pos + 1;
+    if (l >= size) break;
+    const r = l + 1;
+    const c = r < size && h[r]! < h[l]! ? r : l;
+    if (!(h[c]! < x)) break;
+    h[pos] = h[c]!;
+    pos = c;
+  }
+  h[pos] = x;
 }

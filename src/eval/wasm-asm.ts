@@ -27,6 +27,7 @@ export const wasmApi: WasmApi | undefined = (globalThis as unknown as { WebAssem
 
 export const I32 = 0x7f;
 export const V128 = 0x7b;
+export const F32 = 0x7d;
 
 export function uleb(n: number): number[] {
   const out: number[] = [];
@@ -81,6 +82,19 @@ export const op = {
   v128Zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
+  /** b if a < b else a: one maxps, and NaN in b (padding) keeps a. */
+  f32x4Pmax: simd(0xeb),
+  f32x4Splat: simd(0x13),
+  f32x4Eq: simd(0x41),
+  f32x4Lt: simd(0x43),
+  f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
+  i32x4Sub: simd(0xb1),
+  f32Max: [0x97],
+  f32Store: (offset: number) => [0x38, ...memarg(2, offset)],
+  f32Const: (x: number) => {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    return [0x43, ...b];
+  },
 };
 
 export interface FuncSpec {

@@ -1,0 +1,156 @@
+/**
+ * Evaluation speed on gowalla's real shape (not a test; no thresholds).
+ *
+ *   npm run build && node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 3] [--out runs/bench-eval.json]
+ *
+ * A random model (Glorot normal, d = 32) over the real gowalla train/test
+ * (LightGCN split: 29,858 users x 40,981 items), so the ranking work per user
+ * (exclusions, test items) is the real one. Reports:
+ *   1. the scoring kernels alone, in this thread, on a slice of users
+ *      (G multiply-adds/s, extrapolated seconds for all users);
+ *   2. full evaluations (test split, train excluded, k = 20 and 50) through
+ *      the pool at 1 and 2 threads, and with AUC, and on a 5,000-user sample.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildCsr, emptyCsr, type Csr } from '../src/data/csr.js';
+import { createModel, type Model } from '../src/model/store.js';
+import { createPool, defaultThreads } from '../src/train/pool.js';
+import type { PoolData } from '../src/train/pool-data.js';
+import { createScorer, type ScorerKind } from '../src/eval/create-scorer.js';
+import { evaluateModel, evaluateModelLocal, type EvalOptions } from '../src/eval/evaluate.js';
+import { TILE_PANELS, TILE_USERS } from '../src/eval/score-wasm.js';
+
+function arg(name: string, fallback: string): string {
+  const k = process.argv.indexOf(`--${name}`);
+  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1]! : fallback;
+}
+
+/** LightGCN lists: `user item item ...` per line, ids already dense. A throwaway parser, bench only. */
+function readLists(file: string): { user: number[]; item: number[]; maxUser: number; maxItem: number } {
+  const user: number[] = [];
+  const item: number[] = [];
+  let maxUser = -1;
+  let maxItem = -1;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 2 || f[0] === '') continue;
+    const u = Number(f[0]);
+    maxUser = Math.max(maxUser, u);
+    for (let k = 1; k < f.length; k++) {
+      const i = Number(f[k]);
+      user.push(u);
+      item.push(i);
+      maxItem = Math.max(maxItem, i);
+    }
+  }
+  return { user, item, maxUser, maxItem };
+}
+
+function gowalla(dir: string): { train: Csr; test: Csr; nUsers: number; nItems: number } {
+  const tr = readLists(path.join(dir, 'train.txt'));
+  const te = readLists(path.join(dir, 'test.txt'));
+  const nUsers = Math.max(tr.maxUser, te.maxUser) + 1;
+  const nItems = Math.max(tr.maxItem, te.maxItem) + 1;
+  const csr = (x: typeof tr) => buildCsr(nUsers, nItems, Int32Array.from(x.user), Int32Array.from(x.item));
+  return { train: csr(tr), test: csr(te), nUsers, nItems };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Scoring only: `users` users in blocks of 64, each kernel, best of `reps`. */
+function kernelRates(model: Model, users: number, reps: number) {
+  const out: Record<string, { gmaddPerS: number; extrapolatedFullSeconds: number }> = {};
+  const ids = Int32Array.from({ length: users }, (_, k) => k);
+  const madds = users * model.nItems * model.dim;
+  const full = model.nUsers * model.nItems * model.dim;
+  for (const kind of ['wasm', 'js'] as ScorerKind[]) {
+    const s = createScorer(kind, 64);
+    s.loadItems(model);
+    const run = () => {
+      for (let b = 0; b < users; b += 64) s.score(model, ids.subarray(b, b + 64), Math.min(64, users - b));
+    };
+    run();
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      run();
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    const rate = madds / best;
+    out[kind === 'wasm' ? `wasm-simd ${TILE_USERS}x${4 * TILE_PANELS} tile` : 'js 4x2 tile'] = {
+      gmaddPerS: rate / 1e9,
+      extrapolatedFullSeconds: full / rate,
+    };
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = arg('gowalla', '/work/shared/datasets/gowalla');
+  const reps = Number(arg('reps', '3'));
+  const outFile = arg('out', 'runs/bench-eval.json');
+  if (!existsSync(path.join(dir, 'train.txt'))) throw new Error(`gowalla not found in ${dir} (use --gowalla DIR)`);
+  const t0 = performance.now();
+  const g = gowalla(dir);
+  const model = createModel(g.nUsers, g.nItems, 32, { kind: 'glorot', seed: 1 });
+  const data: PoolData = { model, splits: { train: g.train, valid: emptyCsr(g.nUsers, g.nItems), test: g.test } };
+  const gflop = (2 * g.nUsers * g.nItems * model.dim) / 1e9;
+  console.error(`gowalla ${g.nUsers} users x ${g.nItems} items, d=${model.dim} (${gflop.toFixed(1)} GFLOP per full scoring); loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const kernels = kernelRates(model, 1024, reps);
+  for (const [k, v] of Object.entries(kernels)) {
+    console.error(`kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s -> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`);
+  }
+  // Everything but scoring (exclusion, top-K, metrics) on the same slice, in-thread.
+  const slice: EvalOptions = { target: 'test', exclude: ['train'], ks: [20, 50], sampleUsers: 2048, sampleSeed: 1 };
+  evaluateModelLocal(data, slice);
+  const localT = evaluateModelLocal(data, slice).seconds;
+  console.error(`in-thread pipeline on 2,048 users: ${localT.toFixed(2)} s -> ${((localT * g.nUsers) / 2048).toFixed(1)} s for all users`);
+
+  const opts: EvalOptions = { target: 'test', exclude: ['train'], ks: [20, 50] };
+  const threadCounts = [...new Set([1, 2, defaultThreads()])].filter((n) => n <= defaultThreads());
+  const full: Record<string, { seconds: number[]; median: number }> = {};
+  let ndcg50 = 0;
+  for (const threads of threadCounts) {
+    const pool = createPool(threads, data);
+    try {
+      await evaluateModel(pool, { ...opts, sampleUsers: 256 }); // warm the workers (JIT, kernel compile)
+      const secs: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const res = await evaluateModel(pool, opts);
+        secs.push(res.seconds);
+        ndcg50 = res.perK[1]!.ndcg;
+      }
+      full[`${threads} thread(s)`] = { seconds: secs, median: median(secs) };
+      console.error(`full evaluation, ${threads} thread(s): ${secs.map((s) => s.toFixed(2)).join(', ')} s (median ${median(secs).toFixed(2)})`);
+      if (threads === threadCounts[threadCounts.length - 1]) {
+        const auc = await evaluateModel(pool, { ...opts, auc: true });
+        full[`${threads} thread(s) with AUC`] = { seconds: [auc.seconds], median: auc.seconds };
+        console.error(`full evaluation with AUC, ${threads} thread(s): ${auc.seconds.toFixed(2)} s`);
+        const sampled = await evaluateModel(pool, { ...opts, sampleUsers: 5000 });
+        full[`${threads} thread(s), 5,000-user sample`] = { seconds: [sampled.seconds], median: sampled.seconds };
+        console.error(`5,000-user sample, ${threads} thread(s): ${sampled.seconds.toFixed(2)} s`);
+      }
+    } finally {
+      await pool.destroy();
+    }
+  }
+  const result = {
+    dataset: { dir, users: g.nUsers, items: g.nItems, dim: model.dim, gflopPerFullScoring: gflop },
+    model: 'random (Glorot normal, seed 1)',
+    randomModelNdcg50: ndcg50,
+    kernels,
+    inThreadPipelineSecondsAllUsers: (localT * g.nUsers) / 2048,
+    fullEvaluation: full,
+    node: process.version,
+  };
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
