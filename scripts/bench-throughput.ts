@@ -1,0 +1,126 @@
+/**
+ * Throughput of the Hogwild SGD loop: positives per second for PRIS with the
+ * uniform sampler, L = 5, d = 32, plain SGD, at 1..N threads on gowalla, and
+ * in the same invocation the C reference loop ../shared/bench/hogwild_ref.c at
+ * the same thread counts (interleaved, so both see the same machine load).
+ *
+ *   node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json]
+ *
+ * pris's figure is SGD time only (no loading, no evaluation), mean over the
+ * epochs after the first (JIT warm-up); the C figure is its own
+ * `pos_per_s_mean`. The training set is gowalla's train.txt as is (no
+ * validation carved), the set the C loop reads.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/data/dataset.js';
+import { DEFAULTS, validateConfig } from '../src/train/config.js';
+import { defaultThreads } from '../src/train/pool.js';
+import { runEpoch, startSession } from '../src/train/trainer.js';
+import { writeJson } from '../src/model/io.js';
+import { packageRoot } from '../src/paths.js';
+import { preparedDataset, SHARED_DATASETS } from './lib/datasets.js';
+
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string' },
+    epochs: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '2' },
+    out: { type: 'string', default: 'docs/results/bench-throughput.json' },
+  },
+});
+const root = packageRoot();
+const maxT = defaultThreads();
+const threadList = values.threads ? values.threads.split(',').map(Number) : Array.from({ length: maxT }, (_, k) => k + 1);
+const epochs = Number(values.epochs);
+const rounds = Number(values.rounds);
+
+function buildC(): string {
+  const src = path.resolve(root, '..', 'shared', 'bench', 'hogwild_ref.c');
+  const bin = path.join(root, 'runs', 'bench', 'hogwild_ref');
+  mkdirSync(path.dirname(bin), { recursive: true });
+  // The build line from the file's header.
+  execFileSync('gcc', ['-O3', '-march=native', '-pthread', '-o', bin, src, '-lm']);
+  return bin;
+}
+
+function runC(bin: string, threads: number): number {
+  const out = execFileSync(bin, [path.join(SHARED_DATASETS, 'gowalla', 'train.txt'), String(threads), String(epochs)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { pos_per_s_mean: number }).pos_per_s_mean;
+}
+
+async function runPris(dir: string, threads: number): Promise<number> {
+  const ds = loadDataset(dir);
+  const cfg = validateConfig({ ...DEFAULTS, threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
+  const s = startSession(ds, cfg);
+  let pos = 0;
+  let sec = 0;
+  try {
+    for (let e = 1; e <= epochs; e++) {
+      const st = await runEpoch(s, e);
+      if (e > 1) {
+        pos += st.positives;
+        sec += st.seconds;
+      }
+    }
+  } finally {
+    await s.pool.destroy();
+  }
+  return pos / sec;
+}
+
+async function main(): Promise<void> {
+  const dir = await preparedDataset('gowalla', { validFraction: 0 });
+  const bin = buildC();
+  const rows: { threads: number; round: number; pris: number; c: number }[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const t of threadList) {
+      const c = runC(bin, t);
+      const p = await runPris(dir, t);
+      rows.push({ threads: t, round: r, pris: p, c });
+      console.error(`round ${r} threads ${t}: pris ${(p / 1e6).toFixed(2)} M/s, C ${(c / 1e6).toFixed(2)} M/s`);
+    }
+  }
+  const summary = threadList.map((t) => {
+    const mine = rows.filter((x) => x.threads === t);
+    const mean = (f: (x: (typeof rows)[number]) => number) => mine.reduce((s, x) => s + f(x), 0) / mine.length;
+    return { threads: t, pris_pos_per_s: mean((x) => x.pris), c_pos_per_s: mean((x) => x.c), pris_over_c: mean((x) => x.pris / x.c) };
+  });
+  const one = summary.find((s) => s.threads === 1);
+  const table = summary.map((s) => ({
+    ...s,
+    pris_speedup: one ? s.pris_pos_per_s / one.pris_pos_per_s : NaN,
+    c_speedup: one ? s.c_pos_per_s / one.c_pos_per_s : NaN,
+  }));
+  console.log('| threads | pris M pos/s | C M pos/s | pris / C | pris speedup | C speedup |');
+  console.log('|---|---|---|---|---|---|');
+  for (const s of table) {
+    console.log(
+      `| ${s.threads} | ${(s.pris_pos_per_s / 1e6).toFixed(2)} | ${(s.c_pos_per_s / 1e6).toFixed(2)} | ${s.pris_over_c.toFixed(2)} | ${s.pris_speedup.toFixed(2)} | ${s.c_speedup.toFixed(2)} |`,
+    );
+  }
+  const out = path.resolve(root, values.out!);
+  if (!existsSync(path.dirname(out))) mkdirSync(path.dirname(out), { recursive: true });
+  await writeJson(out, {
+    command: `node dist/scripts/bench-throughput.js --threads ${threadList.join(',')} --epochs ${epochs} --rounds ${rounds}`,
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    setup: 'gowalla train.txt, PRIS, uniform sampler, L=5, d=32, sgd lr 0.05 reg 0.01; C: hogwild_ref.c built with gcc -O3 -march=native -pthread',
+    rows,
+    summary: table,
+  });
+  console.error(`wrote ${path.relative(root, out)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

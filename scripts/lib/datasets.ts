@@ -1,0 +1,55 @@
+/**
+ * The real datasets of ../shared/datasets as pris dataset directories, imported
+ * on first use into runs/datasets/ (git-ignored; the raw files are never copied
+ * into the repository). Shared by the benchmark and experiment scripts.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { importDataset } from '../../src/data/import/run.js';
+import { splitDataset } from '../../src/data/split.js';
+import { UserError } from '../../src/errors.js';
+
+export const SHARED_DATASETS = path.resolve(packageRoot(), '..', 'shared', 'datasets');
+
+interface Recipe {
+  format: string;
+  inputs: string[];
+  catalogItems?: number;
+  minRating?: string;
+}
+
+const RECIPES: Record<string, Recipe> = {
+  // The LightGCN split: test = test.txt; validation carved from train.txt.
+  gowalla: { format: 'lightgcn', inputs: ['gowalla/train.txt', 'gowalla/test.txt'] },
+  'citeulike-t': { format: 'countlist', inputs: ['citeulike-t/users.dat'], catalogItems: 25975 },
+  'ml-100k': { format: 'movielens', inputs: ['ml-100k/u.data'], minRating: '>=4' },
+  lastfm: { format: 'lastfm', inputs: ['lastfm-hetrec2k/user_artists.dat'] },
+};
+
+export const DATASET_NAMES = Object.keys(RECIPES);
+
+/**
+ * A split dataset directory for `name` with the given split seed and
+ * validation fraction (the paper's protocol: 80/20 per user, 10% of train
+ * for validation); imported and split once, then reused.
+ */
+export async function preparedDataset(name: string, opts: { seed?: number; validFraction?: number } = {}): Promise<string> {
+  const recipe = RECIPES[name];
+  if (!recipe) throw new UserError(`unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')})`);
+  const seed = opts.seed ?? 1;
+  const vf = opts.validFraction ?? 0.1;
+  const dir = path.join(packageRoot(), 'runs', 'datasets', `${name}-seed${seed}-valid${vf}`);
+  if (existsSync(path.join(dir, 'train.arrow'))) return dir;
+  const inputs = recipe.inputs.map((f) => path.join(SHARED_DATASETS, f));
+  for (const f of inputs) if (!existsSync(f)) throw new UserError(`dataset file not found: ${f} (expected ../shared/datasets beside the repository)`);
+  await importDataset({
+    format: recipe.format,
+    inputs,
+    out: dir,
+    ...(recipe.catalogItems ? { catalogItems: recipe.catalogItems } : {}),
+    ...(recipe.minRating ? { minRating: recipe.minRating } : {}),
+  });
+  await splitDataset(dir, { seed, validFraction: vf });
+  return dir;
+}
