@@ -169,3 +169,54 @@ t.test('scoreRows and scoreBlock equal plain dot products', async (t) => {
   }
   t.ok(err < 1e-5, `max error ${err}`);
 });
+
+t.test('mini-batch adam: summed sample gradients, one lazy Adam step on touched rows only', async (t) => {
+  const s = setup(7);
+  const nUsers = 1;
+  const reg = 0.03;
+  const code = lossCode('pris');
+  const samples = [
+    { i: 2, negs: [1, 4, 6, 4] },
+    { i: 5, negs: [1, 0, 6, 3] },
+  ];
+  // Reference: the sum of sampleGrads at the unchanged parameters.
+  const gU = new Float64Array(d);
+  const gV = new Float64Array(nItems * d);
+  const out = sharedFloat32((2 + L) * d);
+  for (const smp of samples) {
+    s.negs.set(smp.negs);
+    k.sampleGrads(code, d, L, reg, s.u.byteOffset, s.V.byteOffset, smp.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, out.byteOffset);
+    for (let x = 0; x < d; x++) {
+      gU[x]! += out[x]!;
+      gV[smp.i * d + x]! += out[d + x]!;
+      for (let l = 0; l < L; l++) gV[smp.negs[l]! * d + x]! += out[(2 + l) * d + x]!;
+    }
+  }
+  const slotOf = sharedInt32(nItems + nUsers).fill(-1);
+  const keyOf = sharedInt32(2 * (L + 2));
+  const G = sharedFloat32(2 * (L + 2) * d);
+  const ctl = sharedInt32(1);
+  const u0 = Float64Array.from(s.u);
+  const V0 = Float64Array.from(s.V);
+  for (const smp of samples) {
+    s.negs.set(smp.negs);
+    k.accumulateSample(code, d, L, reg, s.u.byteOffset, nItems, s.V.byteOffset, smp.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, slotOf.byteOffset, keyOf.byteOffset, G.byteOffset, ctl.byteOffset);
+  }
+  t.equal(ctl[0], 8, 'one slot per distinct row: the user and items 0..6');
+  const MU = sharedFloat32(d), VU = sharedFloat32(d), MV = sharedFloat32(nItems * d), VV = sharedFloat32(nItems * d);
+  const lrT = 0.01;
+  const b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  k.adamApply(d, lrT, b1, b2, eps, 0.5, nItems, s.u.byteOffset, MU.byteOffset, VU.byteOffset, s.V.byteOffset, MV.byteOffset, VV.byteOffset, slotOf.byteOffset, keyOf.byteOffset, G.byteOffset, ctl.byteOffset);
+  const adam = (x0: number, gsum: number) => {
+    const g = 0.5 * gsum;
+    const m = (1 - b1) * g;
+    const v = (1 - b2) * g * g;
+    return x0 - (lrT * m) / (Math.sqrt(v) + eps);
+  };
+  let err = 0;
+  for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - adam(u0[x]!, gU[x]!)));
+  for (let x = 0; x < nItems * d; x++) err = Math.max(err, Math.abs(s.V[x]! - adam(V0[x]!, gV[x]!)));
+  t.ok(err < 1e-5, `max deviation ${err.toExponential(2)}`);
+  t.equal(ctl[0], 0, 'buffer cleared');
+  t.ok(slotOf.every((v) => v === -1), 'slots released');
+});

@@ -2,7 +2,8 @@ import type { Argv } from 'yargs';
 import { LOSS_KINDS } from '../kernels/codes.js';
 import { SAMPLER_KINDS } from '../samplers/index.js';
 import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
-import { DEFAULTS, OPTIMIZERS, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULT_LR, OPTIMIZERS } from '../kernels/codes.js';
 import { defaultThreads } from '../train/pool.js';
 import { runTraining } from '../train/run.js';
 import { UserError } from '../errors.js';
@@ -30,8 +31,9 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('loss', { choices: LOSS_KINDS, default: DEFAULTS.loss, describe: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L' })
         .option('sampler', { choices: SAMPLER_KINDS, default: DEFAULTS.sampler, describe: 'negative sampler (proposal Q)' })
         .option('popularity', { choices: POPULARITY_FNS, default: DEFAULTS.popularity, describe: 'popularity f(c) of an item with c training interactions' })
-        .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer, describe: 'per-sample optimizer' })
-        .option('lr', { type: 'number', default: DEFAULTS.lr, describe: 'learning rate' })
+        .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer, describe: 'adagrad and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' })
+        .option('lr', { type: 'number', describe: `learning rate (default: ${Object.entries(DEFAULT_LR).map(([k, v]) => `${k} ${v}`).join(', ')})` })
+        .option('batch-size', { type: 'number', default: DEFAULTS.batchSize, describe: 'positives per mini-batch, adam only' })
         .option('reg', { type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
         .option('epochs', { type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
         .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
@@ -55,7 +57,8 @@ export function registerTrainCommands(y: Argv): Argv {
         sampler: a.sampler,
         popularity: a.popularity,
         optimizer: a.optimizer,
-        lr: a.lr,
+        lr: a.lr ?? DEFAULT_LR[a.optimizer],
+        batchSize: a['batch-size'],
         reg: a.reg,
         epochs: a.epochs,
         threads: a.threads,

@@ -17,6 +17,16 @@ export interface Kernels {
     loss: number, d: number, L: number, reg: number,
     u: number, V: number, i: number, negs: number, lnq: number, scratch: number, out: number,
   ): number;
+  accumulateSample(
+    loss: number, d: number, L: number, reg: number,
+    u: number, uKey: number, V: number, i: number, negs: number, lnq: number, scratch: number,
+    slotOf: number, keyOf: number, G: number, ctl: number,
+  ): number;
+  adamApply(
+    d: number, lrT: number, b1: number, b2: number, eps: number, scale: number, nItems: number,
+    U: number, MU: number, VU: number, V: number, MV: number, VV: number,
+    slotOf: number, keyOf: number, G: number, ctl: number,
+  ): void;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
 }

@@ -1,11 +1,8 @@
-import { LOSS_KINDS, type LossKind } from '../kernels/codes.js';
+import { DEFAULT_LR, LOSS_KINDS, OPTIMIZERS, type LossKind, type OptimizerKind } from '../kernels/codes.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../samplers/index.js';
 import { POPULARITY_FNS, type PopularityFn } from '../samplers/popularity-weights.js';
 import type { InitKind } from '../model/store.js';
 import { UserError } from '../errors.js';
-
-export const OPTIMIZERS = ['adagrad', 'sgd'] as const;
-export type OptimizerKind = (typeof OPTIMIZERS)[number];
 
 /** Everything that determines a training run; written to <model>/config.json. */
 export interface TrainConfig {
@@ -16,6 +13,8 @@ export interface TrainConfig {
   popularity: PopularityFn;
   optimizer: OptimizerKind;
   lr: number;
+  /** positives per mini-batch (adam only; sgd and adagrad step per sample) */
+  batchSize: number;
   reg: number;
   epochs: number;
   threads: number;
@@ -34,7 +33,8 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   sampler: 'popularity',
   popularity: 'log1p',
   optimizer: 'adagrad',
-  lr: 0.1,
+  lr: DEFAULT_LR.adagrad,
+  batchSize: 128,
   reg: 0.01,
   epochs: 60,
   seed: 1,
@@ -77,6 +77,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   nonNegative('lr', c.lr, true);
   nonNegative('reg', c.reg);
   nonNegative('init-std', c.initStd, true);
+  positiveInt('batch-size', c.batchSize);
   positiveInt('epochs', c.epochs);
   positiveInt('threads', c.threads);
   positiveInt('seed', c.seed, 0);

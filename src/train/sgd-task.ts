@@ -1,6 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, scratchFloats, type Kernels } from '../kernels/wasm.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM } from '../kernels/codes.js';
 import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
@@ -24,6 +25,25 @@ interface WorkerState {
   negs: Int32Array;
   lnq: Float32Array;
   scratch: Float32Array;
+  batch?: AdamBatch;
+}
+
+/** A worker's mini-batch buffer for adam (see accumulateSample in the kernels). */
+interface AdamBatch {
+  slotOf: Int32Array;
+  keyOf: Int32Array;
+  grads: Float32Array;
+  ctl: Int32Array;
+}
+
+function adamBatch(t: TrainShared, nUsers: number, nItems: number): AdamBatch {
+  const slots = t.batchSize * (t.negatives + 2);
+  return {
+    slotOf: sharedInt32(nUsers + nItems).fill(-1),
+    keyOf: sharedInt32(slots),
+    grads: sharedFloat32(slots * t.dim),
+    ctl: sharedInt32(1),
+  };
 }
 
 let state: WorkerState | undefined;
@@ -39,6 +59,7 @@ function init(): WorkerState {
   return {
     data,
     t,
+    ...(t.optCode === OPT_ADAM ? { batch: adamBatch(t, train.nUsers, train.nItems) } : {}),
     k: kernels(),
     sampler: createSampler(t.sampler, t.tables),
     users: new Int32Array(maxShard),
@@ -76,6 +97,14 @@ export function sgdTask(task: SgdTask): SgdResult {
   users.set(t.shardUsers.subarray(from, from + nUsers));
   shuffleRange(rng, users, 0, nUsers);
 
+  const batch = st.batch;
+  const nItems = model.nItems;
+  const bSlotOf = batch ? batch.slotOf.byteOffset : 0;
+  const bKeyOf = batch ? batch.keyOf.byteOffset : 0;
+  const bGrads = batch ? batch.grads.byteOffset : 0;
+  const bCtl = batch ? batch.ctl.byteOffset : 0;
+  let inBatch = 0;
+
   const draws0 = sampler.draws;
   const accepted0 = sampler.accepted;
   let positives = 0;
@@ -94,13 +123,26 @@ export function sgdTask(task: SgdTask): SgdResult {
     shuffleRange(rng, pos, 0, np);
     const pu = U + uid * rowBytes;
     const pua = UA + uid * rowBytes;
-    for (let p = 0; p < np; p++) {
-      sampler.draw(rng, L, negs, lnq);
-      lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
+    if (batch) {
+      const uKey = nItems + uid;
+      for (let p = 0; p < np; p++) {
+        sampler.draw(rng, L, negs, lnq);
+        lossSum += k.accumulateSample(code, d, L, reg, pu, uKey, V, pos[p]!, pNegs, pLnq, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
+        if (++inBatch === t.batchSize) {
+          applyAdam(st, task, inBatch);
+          inBatch = 0;
+        }
+      }
+    } else {
+      for (let p = 0; p < np; p++) {
+        sampler.draw(rng, L, negs, lnq);
+        lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
+      }
     }
     positives += np;
     Atomics.add(t.progress, 0, np);
   }
+  if (inBatch > 0) applyAdam(st, task, inBatch);
   return {
     shard: task.shard,
     positives,
@@ -110,4 +152,18 @@ export function sgdTask(task: SgdTask): SgdResult {
     skippedUsers: skipped,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One lazy-Adam step over the rows the batch touched; the gradient is the batch mean. */
+function applyAdam(st: WorkerState, task: SgdTask, samples: number): void {
+  const { t, k, batch } = st;
+  const m = st.data.model;
+  const step = ++t.adamSteps[task.shard]!;
+  const lrT = (task.lr * Math.sqrt(1 - Math.pow(ADAM_BETA2, step))) / (1 - Math.pow(ADAM_BETA1, step));
+  k.adamApply(
+    t.dim, lrT, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, 1 / samples, m.nItems,
+    m.user.byteOffset, t.userMom.byteOffset, t.userAcc.byteOffset,
+    m.item.byteOffset, t.itemMom.byteOffset, t.itemAcc.byteOffset,
+    batch!.slotOf.byteOffset, batch!.keyOf.byteOffset, batch!.grads.byteOffset, batch!.ctl.byteOffset,
+  );
 }

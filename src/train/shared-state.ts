@@ -8,16 +8,22 @@ export interface TrainShared {
   dim: number;
   negatives: number;
   lossCode: number;
-  optCode: number;
   reg: number;
   sampler: SamplerKind;
   tables: SamplerTables;
   /** users of shard s are shardUsers[shardPtr[s] .. shardPtr[s+1]) */
   shardUsers: Int32Array;
   shardPtr: Int32Array;
-  /** Adagrad accumulators, same shape as the embeddings (empty arrays for sgd) */
+  optCode: number;
+  batchSize: number;
+  /** adagrad: sum of squared gradients; adam: second moment. Shaped like the embeddings (empty for sgd). */
   userAcc: Float32Array;
   itemAcc: Float32Array;
+  /** adam: first moment (empty otherwise) */
+  userMom: Float32Array;
+  itemMom: Float32Array;
+  /** adam: mini-batches applied so far by shard s, for the bias correction */
+  adamSteps: Float64Array;
   /** [0]: positives done in the running epoch, for the progress bar */
   progress: Int32Array;
 }

@@ -2,7 +2,7 @@ import type { Piscina } from 'piscina';
 import { itemCounts, nnz } from '../data/csr.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { lossCode, OPT_ADAGRAD, OPT_SGD } from '../kernels/codes.js';
+import { lossCode, optimizerCode } from '../kernels/codes.js';
 import { sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
 import { createModel, type Model } from '../model/store.js';
 import { buildAlias } from '../samplers/alias.js';
@@ -52,20 +52,26 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
 export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
-  const adagrad = cfg.optimizer === 'adagrad';
+  const perElement = (on: boolean, rows: number) => sharedFloat32(on ? rows * cfg.dim : 0);
+  const hasAcc = cfg.optimizer !== 'sgd';
+  const adam = cfg.optimizer === 'adam';
   const parts = partitionUsers(ds.train, cfg.threads);
   const shared: TrainShared = {
     dim: cfg.dim,
     negatives: cfg.negatives,
     lossCode: lossCode(cfg.loss),
-    optCode: adagrad ? OPT_ADAGRAD : OPT_SGD,
+    optCode: optimizerCode(cfg.optimizer),
+    batchSize: cfg.batchSize,
     reg: cfg.reg,
     sampler: cfg.sampler,
     tables: samplerTables(ds, cfg),
     shardUsers: parts.users,
     shardPtr: parts.ptr,
-    userAcc: sharedFloat32(adagrad ? ds.nUsers * cfg.dim : 0),
-    itemAcc: sharedFloat32(adagrad ? ds.nItems * cfg.dim : 0),
+    userAcc: perElement(hasAcc, ds.nUsers),
+    itemAcc: perElement(hasAcc, ds.nItems),
+    userMom: perElement(adam, ds.nUsers),
+    itemMom: perElement(adam, ds.nItems),
+    adamSteps: sharedFloat64(cfg.threads),
     progress: sharedInt32(1),
   };
   const data: PoolData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test }, train: shared };

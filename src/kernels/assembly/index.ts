@@ -209,3 +209,103 @@ export function scoreBlock(U: usize, nu: i32, V: usize, n: i32, d: i32, out: usi
   }
   for (; a < nu; a++) scoreRows(U + <usize>a * rb, V, n, d, out + ((<usize>a * <usize>n) << 2));
 }
+
+// ---- mini-batch Adam ------------------------------------------------------
+// Gradients of a mini-batch are summed into a compact buffer: one slot per
+// distinct row the batch touched. Keys name rows: item j is key j, user u is
+// key nItems + u. slotOf[key] is the row's slot or -1; keyOf[slot] the key.
+// ctl[0] counts the slots in use. adamApply then moves only those rows
+// ("lazy" Adam, as sparse embedding optimizers do) and clears the slots.
+
+@inline function slotFor(key: i32, slotOf: usize, keyOf: usize, G: usize, ctl: usize, rb: usize): usize {
+  let s = load<i32>(slotOf + (<usize>key << 2));
+  if (s < 0) {
+    s = load<i32>(ctl);
+    store<i32>(ctl, s + 1);
+    store<i32>(slotOf + (<usize>key << 2), s);
+    store<i32>(keyOf + (<usize>s << 2), key);
+    const g = G + <usize>s * rb;
+    for (let o: usize = 0; o < rb; o += 16) v128.store(g + o, f32x4.splat(0));
+  }
+  return G + <usize>s * rb;
+}
+
+/**
+ * Adds one sample's gradients (penalty included) to the batch buffer instead
+ * of applying them. u is the user's row, uKey = nItems + user. Returns the loss.
+ */
+export function accumulateSample(
+  code: i32, d: i32, L: i32, reg: f32,
+  u: usize, uKey: i32, V: usize, i: i32, negs: usize, lnq: usize, sc: usize,
+  slotOf: usize, keyOf: usize, G: usize, ctl: usize,
+): f32 {
+  const loss = lossCoefs(code, d, L, u, V, i, negs, lnq, sc);
+  const rb = <usize>d << 2;
+  const vreg = f32x4.splat(reg);
+  const vgi = f32x4.splat(gI);
+  const vi = V + <usize>i * rb;
+  const gu = slotFor(uKey, slotOf, keyOf, G, ctl, rb);
+  const gvi = slotFor(i, slotOf, keyOf, G, ctl, rb);
+  for (let o: usize = 0; o < rb; o += 16) {
+    const uu = v128.load(u + o);
+    const v = v128.load(vi + o);
+    v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.add(f32x4.mul(vgi, v), f32x4.mul(vreg, uu))));
+    v128.store(gvi + o, f32x4.add(v128.load(gvi + o), f32x4.add(f32x4.mul(vgi, uu), f32x4.mul(vreg, v))));
+  }
+  for (let l = 0; l < L; l++) {
+    const j = load<i32>(negs + (<usize>l << 2));
+    const vj = V + <usize>j * rb;
+    const gvj = slotFor(j, slotOf, keyOf, G, ctl, rb);
+    const g = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+    for (let o: usize = 0; o < rb; o += 16) {
+      const v = v128.load(vj + o);
+      v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(g, v)));
+      v128.store(gvj + o, f32x4.add(v128.load(gvj + o), f32x4.add(f32x4.mul(g, v128.load(u + o)), f32x4.mul(vreg, v))));
+    }
+  }
+  return loss;
+}
+
+/**
+ * Applies the batch: for each touched row, with g = scale * (summed gradient),
+ *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  row -= lrT * m / (sqrt(v) + eps)
+ * where lrT = lr sqrt(1 - b2^t) / (1 - b1^t) carries the bias correction (as in
+ * TensorFlow's Adam). Rows live in U/V with moments in MU/VU (users), MV/VV (items).
+ */
+export function adamApply(
+  d: i32, lrT: f32, b1: f32, b2: f32, eps: f32, scale: f32, nItems: i32,
+  U: usize, MU: usize, VU: usize, V: usize, MV: usize, VV: usize,
+  slotOf: usize, keyOf: usize, G: usize, ctl: usize,
+): void {
+  const rb = <usize>d << 2;
+  const n = load<i32>(ctl);
+  const vb1 = f32x4.splat(b1);
+  const vb2 = f32x4.splat(b2);
+  const va1 = f32x4.splat(1 - b1);
+  const va2 = f32x4.splat(1 - b2);
+  const vlr = f32x4.splat(lrT);
+  const veps = f32x4.splat(eps);
+  const vsc = f32x4.splat(scale);
+  for (let s = 0; s < n; s++) {
+    const key = load<i32>(keyOf + (<usize>s << 2));
+    let x: usize, m: usize, v: usize;
+    if (key < nItems) {
+      const off = <usize>key * rb;
+      x = V + off; m = MV + off; v = VV + off;
+    } else {
+      const off = <usize>(key - nItems) * rb;
+      x = U + off; m = MU + off; v = VU + off;
+    }
+    const g0 = G + <usize>s * rb;
+    for (let o: usize = 0; o < rb; o += 16) {
+      const g = f32x4.mul(vsc, v128.load(g0 + o));
+      const mm = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(va1, g));
+      const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(va2, f32x4.mul(g, g)));
+      v128.store(m + o, mm);
+      v128.store(v + o, vv);
+      v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.div(f32x4.mul(vlr, mm), f32x4.add(f32x4.sqrt(vv), veps))));
+    }
+    store<i32>(slotOf + (<usize>key << 2), -1);
+  }
+  store<i32>(ctl, 0);
+}
