@@ -221,3 +221,13 @@ t.test('Arrow round trip: column names and types of every file', async (t) => {
   await writeIdMap(path.join(dir, 'ids.arrow'), ['a', 'é', '']);
   t.same(readIdMap(path.join(dir, 'ids.arrow')), ['a', 'é', '']);
 });
+
+t.test('header detection: a damaged first data line is an error, not a header', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pris-header-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'u.data');
+  writeFileSync(file, '1\t2\tfive\t100\n1\t3\t4\t101\n');
+  await t.rejects(importDataset({ format: 'movielens', inputs: [file], out: path.join(dir, 'o'), progress: 'quiet' }), {
+    message: /u\.data:1: rating is not a number/,
+  });
+});

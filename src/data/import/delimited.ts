@@ -15,10 +15,11 @@ export interface DelimitedSpec {
   /** Field names for error messages, e.g. 'user, item, rating, timestamp'. */
   layout?: string;
   /**
-   * `true`/`false`: the first line is / is not a header. A number: detect it,
-   * the first line is a header if that field is not numeric (e.g. the rating).
+   * `true`/`false`: the first line is / is not a header. A list of field
+   * positions: detect it, the first line is a header if none of those fields
+   * (the numeric ones: rating, timestamp, count) reads as a number.
    */
-  header: boolean | number;
+  header: boolean | readonly number[];
 }
 
 /** Calls `fn` for every data line; returns whether a header line was skipped. */
@@ -41,7 +42,7 @@ export async function forEachRecord(
       const layout = spec.layout ?? `delimiter ${JSON.stringify(spec.delimiter)}`;
       if (first) {
         first = false;
-        header = typeof spec.header === 'number' ? !looksNumeric(fields[spec.header] ?? '') : spec.header;
+        header = typeof spec.header === 'boolean' ? spec.header : spec.header.every((k) => !looksNumeric(fields[k] ?? ''));
         if (header) {
           expectFields(fields, expected, layout, where);
           return;

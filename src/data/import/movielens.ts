@@ -8,7 +8,7 @@ import type { Format } from './format.js';
  * MovieLens ratings, `user item rating timestamp` in one of three layouts.
  * The layout is detected from the first line (`::` → dat, a tab → tsv, a comma
  * → csv) unless --variant names it; a header line is recognised by its
- * non-numeric rating field. Rating → weight, timestamp → timestamp.
+ * non-numeric rating and timestamp fields. Rating → weight, timestamp → timestamp.
  */
 export const MOVIELENS_VARIANTS = {
   tsv: { delimiter: '\t', files: 'ML-100K u.data' },
@@ -44,7 +44,7 @@ export const movielens: Format = {
       used.add(variant);
       const r = await forEachRecord(
         file,
-        { delimiter: MOVIELENS_VARIANTS[variant].delimiter, quote: null, fields: 4, layout: 'user, item, rating, timestamp', header: 2 },
+        { delimiter: MOVIELENS_VARIANTS[variant].delimiter, quote: null, fields: 4, layout: 'user, item, rating, timestamp', header: [2, 3] },
         (f, where) => {
           sink.add(
             parseId(f[0]!, 'user', where),

@@ -19,7 +19,7 @@ export function tabTriples(name: string, summary: string, meaning: string, third
       for (const file of inputs) {
         const r = await forEachRecord(
           file,
-          { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: 2 },
+          { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: [2] },
           (f, where) => sink.add(parseId(f[0]!, 'user', where), parseId(f[1]!, 'item', where), parseNumber(f[2]!, third, where)),
           opts,
         );
