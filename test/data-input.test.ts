@@ -62,6 +62,8 @@ t.test('field splitting', async (t) => {
   t.same(splitDelimited({ ...where, text: 'a,b,,c' }, ',', '"'), ['a', 'b', '', 'c']);
   t.same(splitDelimited({ ...where, text: '"a,1",b,"say ""hi"""' }, ',', '"'), ['a,1', 'b', 'say "hi"']);
   t.same(splitDelimited({ ...where, text: '1::2::5' }, '::', null), ['1', '2', '5']);
+  t.same(splitDelimited({ ...where, text: 'ab"c,d' }, ',', '"'), ['ab"c', 'd'], 'a quote inside an unquoted field is text');
+  t.same(splitDelimited({ ...where, text: '"a::b"::c' }, '::', '"'), ['a::b', 'c']);
   t.same(splitDelimited({ ...where, text: 'a"b\tc' }, '\t', null), ['a"b', 'c'], 'quote ignored when the format never quotes');
   t.throws(() => splitDelimited({ ...where, text: '"open,b' }, ',', '"'), { name: 'UserError', message: /^f\.csv:7: cannot parse quoted fields/ });
 });

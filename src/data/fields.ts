@@ -29,7 +29,7 @@ export function splitDelimited(where: Where, delimiter: string, quote: string | 
   if (quote === null || !text.includes(quote)) return text.split(delimiter);
   let rows: string[][];
   try {
-    rows = parseCsvSync(text, { delimiter, quote, relax_column_count: true }) as string[][];
+    rows = parseCsvSync(text, { delimiter, quote, relax_column_count: true, relax_quotes: true }) as string[][];
   } catch (e) {
     throw lineError(where.file, where.line, `cannot parse quoted fields (${(e as Error).message.replace(/\s+at line \d+$/, '')})`, text);
   }
