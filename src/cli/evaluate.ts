@@ -1,6 +1,278 @@
 import type { Argv } from 'yargs';
+import { UserError } from '../errors.js';
+import { loadDataset, readItemIds, readUserIds, type LoadedDataset, type SplitName } from '../data/dataset.js';
+import { loadModel, type LoadedModel } from '../model/io.js';
+import type { Model } from '../model/store.js';
+import { createPool, defaultThreads } from '../train/pool.js';
+import { createProgress, type Progress } from '../util/progress.js';
+import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
+import { popularityModel } from '../eval/popularity.js';
+import { recommend } from '../eval/recommend.js';
+import { writeRecommendations } from '../eval/recs-io.js';
+import { formatEvalTable } from '../eval/report.js';
 
-/** Registers the `evaluate` command(s). */
+/**
+ * `pris evaluate`, `pris recommend`, `pris baseline popularity`: the ranking
+ * protocol of docs/metrics.md on the worker pool. Results go to stdout
+ * (a table, or JSON with --json), progress to stderr.
+ */
+
+function parseKs(v: unknown): number[] {
+  const list = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x.trim() !== '');
+  if (list.length === 0) throw new UserError('--k needs a value, e.g. --k 50 or --k 10,20,50');
+  return list.map((x) => {
+    const k = Number(x);
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a positive integer (got '${x}')`);
+    return k;
+  });
+}
+
+function parseThreads(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads must be a positive integer (got '${String(v)}')`);
+  return n;
+}
+
+function parseSample(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--sample-users must be a positive integer (got '${String(v)}')`);
+  return n;
+}
+
+/** The model must have been trained on this dataset: same users and items, in the same order. */
+function checkMatch(modelDir: string, m: LoadedModel, ds: LoadedDataset): void {
+  if (m.model.nUsers !== ds.nUsers || m.model.nItems !== ds.nItems) {
+    throw new UserError(
+      `model ${modelDir} has ${m.model.nUsers} users and ${m.model.nItems} items, but dataset ${ds.dir} has ` +
+        `${ds.nUsers} users and ${ds.nItems} items: use the dataset the model was trained on`,
+    );
+  }
+  const check = (what: string, modelIds: string[], dataIds: () => string[]) => {
+    if (modelIds.length === 0) return; // a model saved without ids: counts are all we can check
+    const ids = dataIds();
+    for (let k = 0; k < ids.length; k++) {
+      if (ids[k] !== modelIds[k]) {
+        throw new UserError(
+          `model ${modelDir} and dataset ${ds.dir} disagree on ${what} ${k}: id '${modelIds[k]}' in the model, '${ids[k]}' in the dataset; ` +
+            'use the dataset the model was trained on',
+        );
+      }
+    }
+  };
+  check('user', m.userIds, () => readUserIds(ds.dir));
+  check('item', m.itemIds, () => readItemIds(ds.dir));
+}
+
+function checkKs(ks: number[], nItems: number): void {
+  const big = ks.find((k) => k > nItems);
+  if (big !== undefined) throw new UserError(`--k ${big} exceeds the ${nItems} items of the dataset`);
+}
+
+function progressFor(label: string, quiet: boolean): { onProgress: (done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  return {
+    onProgress: (done, total) => {
+      if (quiet) return;
+      bar ??= createProgress({ label, total, mode: 'auto' });
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+interface EvalArgs {
+  k: unknown;
+  split: 'test' | 'valid';
+  threads: unknown;
+  json: boolean;
+  auc: boolean;
+  'sample-users'?: unknown;
+  'sample-seed': number;
+  quiet: boolean;
+  scorer?: 'wasm' | 'js';
+}
+
+/** Test: train and valid items excluded; valid: train items excluded (the user knows them). */
+const exclusionFor = (split: 'test' | 'valid'): SplitName[] => (split === 'test' ? ['train', 'valid'] : ['train']);
+
+async function evaluateOn(model: Model, ds: LoadedDataset, a: EvalArgs, ks: number[]): Promise<{ result: EvalResult; threads: number }> {
+  const threads = parseThreads(a.threads);
+  const sampleUsers = parseSample(a['sample-users']);
+  const pool = createPool(threads, { model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
+  const progress = progressFor(`evaluate ${a.split}`, a.quiet || a.json);
+  try {
+    const result = await evaluateModel(pool, {
+      target: a.split,
+      exclude: exclusionFor(a.split),
+      ks,
+      auc: a.auc,
+      ...(sampleUsers !== undefined ? { sampleUsers, sampleSeed: a['sample-seed'] } : {}),
+      ...(a.scorer ? { scorer: a.scorer } : {}),
+      onProgress: progress.onProgress,
+    });
+    if (result.evaluated === 0) {
+      throw new UserError(`no user of ${ds.dir} has ${a.split} items: nothing to evaluate (run 'pris data split' with a ${a.split} fraction)`);
+    }
+    return { result, threads };
+  } finally {
+    progress.stop();
+    await pool.destroy();
+  }
+}
+
+function printResult(label: string, source: Record<string, string>, r: EvalResult, threads: number, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...source, ...r, metrics: flatMetrics(r), threads }, null, 2) + '\n');
+    return;
+  }
+  const where = Object.entries(source)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  process.stdout.write(`${where}\n` + formatEvalTable([{ label, result: r }]) + `${r.seconds.toFixed(2)} s on ${threads} thread${threads > 1 ? 's' : ''}\n`);
+}
+
+function evalOptions(c: Argv): Argv<EvalArgs> {
+  return c
+    .option('k', { type: 'string', array: true, default: ['50'], describe: 'cutoff(s); repeat or comma-separate: --k 10 --k 50, --k 10,20,50' })
+    .option('split', {
+      choices: ['test', 'valid'] as const,
+      default: 'test' as const,
+      describe: 'relevant items: test (train + valid items excluded from the ranking) or valid (train items excluded)',
+    })
+    .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON to stdout (no table, no progress)' })
+    .option('auc', { type: 'boolean', default: false, describe: 'also compute AUC over all candidate items (one more pass per user)' })
+    .option('sample-users', { type: 'number', describe: 'evaluate a fixed random sample of N users with relevant items (faster, approximate)' })
+    .option('sample-seed', { type: 'number', default: 1, describe: 'seed of the --sample-users sample' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
+    .option('scorer', { choices: ['wasm', 'js'] as const, hidden: true, describe: 'scoring kernel (default: WebAssembly SIMD)' }) as unknown as Argv<EvalArgs>;
+}
+
+function registerEvaluate(y: Argv): Argv {
+  return y.command(
+    'evaluate <model> <dataset>',
+    'rank all items for every user and report NDCG, Recall, Precision, MAP at k (and AUC)',
+    (c) =>
+      evalOptions(
+        c
+          .usage(
+            '$0 evaluate <model> <dataset> [--k 50] [--split test|valid] [--threads N] [--json] [--auc]\n\n' +
+              "Scores every item for every user with relevant items in --split, removes the user's known items " +
+              '(train, and valid when evaluating test), and averages the metrics over those users; users without ' +
+              'relevant items are skipped and counted. Definitions: docs/metrics.md. For the popularity baseline on ' +
+              "the same protocol: 'pris baseline popularity <dataset>'.",
+          )
+          .positional('model', { type: 'string', describe: 'model directory (pris train --out)' })
+          .positional('dataset', { type: 'string', describe: 'the dataset directory the model was trained on' }),
+      )
+        .example('$0 evaluate models/gowalla data/gowalla', 'NDCG@50 etc. on the test split, all cores')
+        .example('$0 evaluate models/gowalla data/gowalla --k 20 --k 50 --auc --json', 'several cutoffs and AUC as JSON'),
+    async (argv) => {
+      const a = argv as unknown as EvalArgs & { model: string; dataset: string };
+      const ks = parseKs(a.k);
+      const loaded = loadModel(a.model);
+      const ds = loadDataset(a.dataset);
+      checkMatch(a.model, loaded, ds);
+      checkKs(ks, ds.nItems);
+      const { result, threads } = await evaluateOn(loaded.model, ds, a, ks);
+      printResult('model', { model: a.model, dataset: a.dataset }, result, threads, a.json);
+    },
+  );
+}
+
+function registerBaseline(y: Argv): Argv {
+  return y.command(
+    'baseline <kind> <dataset>',
+    'evaluate a non-learned baseline (popularity) with the same protocol as pris evaluate',
+    (c) =>
+      evalOptions(
+        c
+          .usage(
+            '$0 baseline popularity <dataset> [--k 50] [--split test|valid] [--threads N] [--json] [--auc]\n\n' +
+              'popularity: every user gets the items with the most training interactions (ties: lower item index ' +
+              'first), with the same exclusions and metrics as pris evaluate.',
+          )
+          .positional('kind', { choices: ['popularity'] as const, describe: 'the baseline' })
+          .positional('dataset', { type: 'string', describe: 'dataset directory' }),
+      ).example('$0 baseline popularity data/gowalla --k 20 --k 50', 'the number a trained model should beat'),
+    async (argv) => {
+      const a = argv as unknown as EvalArgs & { kind: 'popularity'; dataset: string };
+      const ks = parseKs(a.k);
+      const ds = loadDataset(a.dataset);
+      checkKs(ks, ds.nItems);
+      const { result, threads } = await evaluateOn(popularityModel(ds.train), ds, a, ks);
+      printResult('popularity', { baseline: 'popularity', dataset: a.dataset }, result, threads, a.json);
+    },
+  );
+}
+
+function registerRecommend(y: Argv): Argv {
+  return y.command(
+    'recommend <model> <dataset>',
+    "write every user's top-k items to an Arrow file",
+    (c) =>
+      c
+        .usage(
+          '$0 recommend <model> <dataset> --out recs.arrow [--k 50] [--threads N] [--include-seen]\n\n' +
+            'Writes one row per (user, rank): user Int32, rank Int32 (1 = best), item Int32, score Float32, ' +
+            "user_id Utf8, item_id Utf8 (raw ids from the dataset's id maps), users ascending. The user's training " +
+            'items are left out unless --include-seen (or choose the splits with --exclude). Ties in score: lower item index first.',
+        )
+        .positional('model', { type: 'string', describe: 'model directory (pris train --out)' })
+        .positional('dataset', { type: 'string', describe: 'the dataset directory the model was trained on' })
+        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Arrow IPC file to write (atomically)' })
+        .option('k', { type: 'number', default: 50, describe: 'items per user' })
+        .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
+        .option('include-seen', { type: 'boolean', default: false, describe: 'keep items the user already has (no exclusion)' })
+        .option('exclude', {
+          choices: ['train', 'valid', 'test'] as const,
+          array: true,
+          describe: 'splits whose items are not recommended (default: train)',
+        })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
+        .example('$0 recommend models/gowalla data/gowalla --k 50 --out recs.arrow', 'top-50 unseen (not in train) items per user')
+        .example('$0 recommend models/gowalla data/gowalla --exclude train valid test --out recs.arrow', 'leave out every known interaction'),
+    async (argv) => {
+      const a = argv as unknown as {
+        model: string;
+        dataset: string;
+        out: string;
+        k: number;
+        threads: unknown;
+        'include-seen': boolean;
+        exclude?: SplitName[];
+        quiet: boolean;
+      };
+      if (!Number.isInteger(a.k) || a.k < 1) throw new UserError(`--k must be a positive integer (got '${String(a.k)}')`);
+      if (a['include-seen'] && a.exclude?.length) throw new UserError('--include-seen and --exclude contradict each other: give one');
+      const exclude: SplitName[] = a['include-seen'] ? [] : [...new Set<SplitName>(a.exclude ?? ['train'])];
+      const threads = parseThreads(a.threads);
+      const loaded = loadModel(a.model);
+      const ds = loadDataset(a.dataset);
+      checkMatch(a.model, loaded, ds);
+      checkKs([a.k], ds.nItems);
+      const t0 = performance.now();
+      const pool = createPool(threads, { model: loaded.model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
+      const progress = progressFor('recommend', a.quiet);
+      let recs;
+      try {
+        recs = await recommend(pool, { k: a.k, exclude, onProgress: progress.onProgress });
+      } finally {
+        progress.stop();
+        await pool.destroy();
+      }
+      await writeRecommendations(a.out, recs, readUserIds(ds.dir), readItemIds(ds.dir));
+      const secs = (performance.now() - t0) / 1000;
+      process.stdout.write(
+        `wrote ${recs.user.length.toLocaleString('en-US')} recommendations (${ds.nUsers.toLocaleString('en-US')} users, top ${a.k}, ` +
+          `${exclude.length ? exclude.join(' + ') + ' items excluded' : 'nothing excluded'}) to ${a.out} in ${secs.toFixed(1)} s\n`,
+      );
+    },
+  );
+}
+
+/** Registers `evaluate`, `recommend` and `baseline`. */
 export function registerEvaluateCommands(y: Argv): Argv {
-  return y;
+  return registerBaseline(registerRecommend(registerEvaluate(y)));
 }
