@@ -10,3 +10,4 @@ attachSharedMemory((workerData as { memory: WebAssembly.Memory }).memory);
 
 export { evalTask as evaluate } from '../src/eval/eval-task.js';
 export { sgdTask as sgd } from '../src/train/sgd-task.js';
+export { clusterTask as cluster } from '../src/cluster/cluster-task.js';

@@ -44,6 +44,12 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('patience', { type: 'number', default: DEFAULTS.patience, describe: 'stop after N validations without improvement (0 = run all epochs)' })
         .option('valid-users', { type: 'number', default: 0, describe: 'validate on a fixed random subset of N users (0 = all)' })
         .option('k', { type: 'string', array: true, default: DEFAULTS.k.map(String), describe: 'cutoffs for the metrics (first one for validation); repeat or comma-separate' })
+        .option('clusters', { type: 'number', default: DEFAULTS.clusters, describe: 'cluster samplers: number of K-means clusters K' })
+        .option('cluster-every', { type: 'number', default: DEFAULTS.clusterEvery, describe: 'cluster samplers: refresh the clustering every N epochs (on its own worker, while SGD goes on)' })
+        .option('cluster-iterations', { type: 'number', default: DEFAULTS.clusterIterations, describe: 'cluster samplers: Lloyd iterations per refresh' })
+        .option('cluster-warm', { type: 'boolean', default: DEFAULTS.clusterWarm, describe: 'cluster samplers: start each refresh from the last centers instead of k-means++' })
+        .option('cluster-sync', { type: 'boolean', describe: 'cluster samplers: wait for each refresh before the next epoch (default: only with --threads 1, which keeps runs reproducible)' })
+        .option('exact-mask-top', { type: 'number', default: DEFAULTS.exactMaskTop, describe: "exact sampler: also exclude the user's N best-scored non-positives (the authors' guard against false negatives)" })
         .option('train-on', { choices: ['train', 'train+valid'] as const, default: 'train' as const, describe: 'train+valid: final refit on both, with the epoch count chosen on validation' })
         .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
@@ -68,6 +74,12 @@ export function registerTrainCommands(y: Argv): Argv {
         evalEvery: a['eval-every'],
         patience: a.patience,
         k: asKs(a.k),
+        clusters: a.clusters,
+        clusterEvery: a['cluster-every'],
+        clusterIterations: a['cluster-iterations'],
+        clusterWarm: a['cluster-warm'],
+        clusterSync: a['cluster-sync'] ?? a.threads === 1,
+        exactMaskTop: a['exact-mask-top'],
       });
       const { metrics } = await runTraining({
         dataset: a.dataset!,

@@ -101,16 +101,17 @@ export function inSharedMemory(a: SharedTypedArray): boolean {
 }
 
 /**
- * A seqlock-style version counter for data published whole by one writer and
- * read by many (cluster centers and labels). The writer fills the inactive half
- * of a double buffer, then bumps the version; the version's parity names the
- * active half. Readers load the version at a safe point (a user boundary) and
- * read that half; the writer never touches the half a reader may be using until
- * every reader has acknowledged a newer version (see `readerAcks`).
+ * Data published whole by one writer and read by many (cluster tables): a
+ * double buffer, a version counter and one "hazard" slot per reader.
  *
- * Layout of the Int32Array control block:
- *   [0] version (0 = nothing published yet; version v lives in half (v & 1))
- *   [1 + r] the version reader r last switched to
+ * Version v (v >= 1) lives in half (v & 1); 0 means nothing published yet.
+ * A reader announces the version it is about to read in its slot and then
+ * re-checks that it is still current (`acquireVersion`), so the writer, which
+ * only ever fills the half of version v - 1 after publishing v, can tell
+ * whether someone may still be reading that half (`halfFreeForNext`). Readers
+ * re-acquire at safe points (a user boundary) and release when they stop.
+ *
+ * Control block (Int32Array): [0] version, [1] reader slots claimed, [2 + r] reader r's version (-1 = none).
  */
 export interface VersionControl {
   ctrl: Int32Array;
@@ -118,37 +119,48 @@ export interface VersionControl {
 }
 
 export function createVersionControl(readers: number): VersionControl {
-  return { ctrl: sharedInt32(1 + readers), readers };
+  const ctrl = sharedInt32(2 + readers);
+  for (let r = 0; r < readers; r++) ctrl[2 + r] = -1;
+  return { ctrl, readers };
 }
 
 export function currentVersion(vc: VersionControl): number {
   return Atomics.load(vc.ctrl, 0);
 }
 
-/** Reader r announces it now reads version v (and no longer any older one). */
-export function acknowledgeVersion(vc: VersionControl, reader: number, v: number): void {
-  Atomics.store(vc.ctrl, 1 + reader, v);
+/** A reader thread takes its slot once. */
+export function claimReaderSlot(vc: VersionControl): number {
+  const r = Atomics.add(vc.ctrl, 1, 1);
+  if (r >= vc.readers) throw new Error(`pris: more readers (${r + 1}) than reader slots (${vc.readers})`);
+  return r;
 }
 
-/** The writer publishes a fully written half: version v+1 becomes active. */
-export function publishVersion(vc: VersionControl): number {
-  return Atomics.add(vc.ctrl, 0, 1) + 1;
+/** Reader r: the version it may now read (0 = none yet); it stays readable until r acquires again or releases. */
+export function acquireVersion(vc: VersionControl, r: number): number {
+  const c = vc.ctrl;
+  for (;;) {
+    const v = Atomics.load(c, 0);
+    Atomics.store(c, 2 + r, v);
+    if (Atomics.load(c, 0) === v) return v;
+  }
 }
 
-/**
- * True when no reader can still be reading the half the writer wants to fill
- * next: every reader has acknowledged the current version (or reads nothing).
- */
-export function inactiveHalfFree(vc: VersionControl): boolean {
-  const v = Atomics.load(vc.ctrl, 0);
+export function releaseReader(vc: VersionControl, r: number): void {
+  Atomics.store(vc.ctrl, 2 + r, -1);
+}
+
+/** Writer: may the half of version current+1 (that of current-1) be overwritten now? */
+export function halfFreeForNext(vc: VersionControl): boolean {
+  const c = vc.ctrl;
+  const v = Atomics.load(c, 0);
   for (let r = 0; r < vc.readers; r++) {
-    const a = Atomics.load(vc.ctrl, 1 + r);
-    if (a !== v && a !== 0 && a !== -1) return false;
+    const a = Atomics.load(c, 2 + r);
+    if (a !== -1 && a !== v && a !== 0) return false;
   }
   return true;
 }
 
-/** Reader r leaves (end of an epoch task): it holds no half any more. */
-export function releaseReader(vc: VersionControl, reader: number): void {
-  Atomics.store(vc.ctrl, 1 + reader, -1);
+/** Writer: the half of version current+1 is fully written; make it current. */
+export function publishVersion(vc: VersionControl): number {
+  return Atomics.add(vc.ctrl, 0, 1) + 1;
 }

@@ -24,6 +24,8 @@ export interface NegativeSampler {
    * weights are normalised over the L draws).
    */
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void;
+  /** End of a task (an epoch's shard): drop any hold on shared published state. */
+  release?(): void;
   /** Raw candidates drawn, and negatives accepted, since creation. */
   draws: number;
   accepted: number;

@@ -24,6 +24,14 @@ export interface TrainConfig {
   evalEvery: number;
   patience: number;
   k: number[];
+  /** cluster samplers: K, refresh period in epochs, Lloyd iterations, warm start, wait for each refresh */
+  clusters: number;
+  clusterEvery: number;
+  clusterIterations: number;
+  clusterWarm: boolean;
+  clusterSync: boolean;
+  /** exact sampler: also exclude the user's this-many best-scored non-positives */
+  exactMaskTop: number;
 }
 
 export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
@@ -43,6 +51,12 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   evalEvery: 5,
   patience: 0,
   k: [50],
+  clusters: 100,
+  clusterEvery: 1,
+  clusterIterations: 10,
+  clusterWarm: false,
+  clusterSync: false,
+  exactMaskTop: 0,
 };
 
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
@@ -83,6 +97,10 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('seed', c.seed, 0);
   positiveInt('eval-every', c.evalEvery, 0);
   positiveInt('patience', c.patience, 0);
+  positiveInt('clusters', c.clusters);
+  positiveInt('cluster-every', c.clusterEvery);
+  positiveInt('cluster-iterations', c.clusterIterations);
+  positiveInt('exact-mask-top', c.exactMaskTop, 0);
   if (c.k.length === 0) throw new UserError('--k needs at least one cutoff');
   for (const k of c.k) positiveInt('k', k);
   return c;

@@ -9,7 +9,8 @@ import type { Model } from '../model/store.js';
 import { sharedBytesInUse } from '../memory/shared.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
-import { epochProgress, runEpoch, startSession, type EpochStats } from './trainer.js';
+import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats } from './trainer.js';
+import type { ClusterResult } from '../cluster/cluster-task.js';
 
 export interface RunOptions {
   dataset: string;
@@ -79,6 +80,19 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   let evalSeconds = 0;
   let draws = 0;
   let positives = 0;
+  // Clustering: refreshed on its own worker after every clusterEvery epochs. Asynchronous by
+  // default (SGD workers switch to a new version at their next user); with clusterSync the
+  // next epoch waits for it, so a one-thread run stays reproducible.
+  const clusterRuns: ClusterResult[] = [];
+  let clustering: Promise<void> | undefined;
+  let clusterRound = 0;
+  const startClustering = () => {
+    const round = ++clusterRound;
+    clustering = refreshClusters(session, round).then((r) => {
+      clusterRuns.push(r);
+      clustering = undefined;
+    });
+  };
   try {
     if (cfg.evalEvery > 0 && !validate) bar.log('note: the validation split is empty; training without validation');
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
@@ -96,6 +110,14 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         );
       }
       lastGood.take(model, epoch);
+      if (session.clusterPool && epoch % cfg.clusterEvery === 0 && epoch < cfg.epochs) {
+        if (cfg.clusterSync) {
+          startClustering();
+          await clustering;
+        } else if (!clustering) {
+          startClustering();
+        }
+      }
       sgdSeconds += st.seconds;
       positives += st.positives;
       draws += st.drawsPerNegative * st.positives;
@@ -132,6 +154,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     }
   } finally {
     bar.stop();
+    await clustering;
   }
   try {
     if (best.epoch > 0) best.restore(model);
@@ -152,6 +175,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       draws_per_negative: positives > 0 ? draws / positives : 0,
       skipped_users: history.at(-1)?.skippedUsers ?? 0,
       threads: cfg.threads,
+      ...(clusterRuns.length > 0 ? { clustering: clusterSummary(clusterRuns) } : {}),
       shared_memory_mb: sharedBytesInUse() / 2 ** 20,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       history,
@@ -159,8 +183,20 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     await saveModel(opts, ds, model, metrics);
     return { metrics, test };
   } finally {
-    await pool.destroy();
+    await closeSession(session);
   }
+}
+
+function clusterSummary(runs: ClusterResult[]): Record<string, number> {
+  const sum = (f: (r: ClusterResult) => number) => runs.reduce((s, r) => s + f(r), 0);
+  return {
+    refreshes: runs.length,
+    seconds_total: sum((r) => r.seconds),
+    seconds_per_refresh: sum((r) => r.seconds) / runs.length,
+    wait_seconds_total: sum((r) => r.waitSeconds),
+    mean_iterations: sum((r) => r.iterations) / runs.length,
+    reseeded_total: sum((r) => r.reseeded),
+  };
 }
 
 /** `--out` is replaced wholesale, so it must be absent, empty, or an earlier pris model. */

@@ -2,7 +2,7 @@ import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, scratchFloats, type Kernels } from '../kernels/wasm.js';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM } from '../kernels/codes.js';
-import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
+import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
 import type { PoolData } from './pool-data.js';
@@ -56,12 +56,18 @@ function init(): WorkerState {
   for (let u = 0; u < train.nUsers; u++) maxDeg = Math.max(maxDeg, train.indptr[u + 1]! - train.indptr[u]!);
   let maxShard = 0;
   for (let s = 0; s + 1 < t.shardPtr.length; s++) maxShard = Math.max(maxShard, t.shardPtr[s + 1]! - t.shardPtr[s]!);
+  const kern = kernels();
   return {
     data,
     t,
     ...(t.optCode === OPT_ADAM ? { batch: adamBatch(t, train.nUsers, train.nItems) } : {}),
-    k: kernels(),
-    sampler: createSampler(t.sampler, t.tables),
+    k: kern,
+    sampler: createSampler(t.sampler, {
+      tables: t.tables,
+      model: data.model,
+      kernels: kern,
+      reader: t.tables.clusters ? claimReaderSlot(t.tables.clusters.vc) : -1,
+    }),
     users: new Int32Array(maxShard),
     pos: new Int32Array(maxDeg),
     negs: sharedInt32(t.negatives),
@@ -143,6 +149,7 @@ export function sgdTask(task: SgdTask): SgdResult {
     Atomics.add(t.progress, 0, np);
   }
   if (inBatch > 0) applyAdam(st, task, inBatch);
+  sampler.release?.();
   return {
     shard: task.shard,
     positives,

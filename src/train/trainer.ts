@@ -6,7 +6,9 @@ import { lossCode, optimizerCode } from '../kernels/codes.js';
 import { sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
 import { createModel, type Model } from '../model/store.js';
 import { buildAlias } from '../samplers/alias.js';
-import type { SamplerTables } from '../samplers/index.js';
+import { isClusterSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
+import { createClusterTables } from '../cluster/tables.js';
+import type { ClusterResult, ClusterTask } from '../cluster/cluster-task.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import type { TrainConfig } from './config.js';
@@ -29,13 +31,16 @@ export interface TrainSession {
   config: TrainConfig;
   model: Model;
   pool: Piscina;
+  /** the clustering worker (cluster samplers only): a pool of one thread beside the SGD pool */
+  clusterPool?: Piscina;
   data: PoolData;
   shared: TrainShared;
 }
 
 function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
-  const t: SamplerTables = { nItems: ds.nItems };
-  if (cfg.sampler === 'popularity') {
+  const t: SamplerTables = { nItems: ds.nItems, exactMaskTop: cfg.exactMaskTop };
+  if (isClusterSampler(cfg.sampler)) t.clusters = createClusterTables(Math.min(cfg.clusters, ds.nItems), cfg.dim, ds.nItems, cfg.threads);
+  if (usesPopularity(cfg.sampler)) {
     const f = popularityWeights(itemCounts(ds.train), cfg.popularity);
     const lnf = sharedFloat64(f.length);
     let total = 0;
@@ -76,7 +81,20 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
   };
   const data: PoolData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test }, train: shared };
   const pool = createPool(cfg.threads, data);
-  return { config: cfg, model, pool, data, shared };
+  const session: TrainSession = { config: cfg, model, pool, data, shared };
+  if (shared.tables.clusters) session.clusterPool = createPool(1, data);
+  return session;
+}
+
+/** One K-means refresh on the clustering worker (resolves when the new version is published). */
+export function refreshClusters(s: TrainSession, round: number): Promise<ClusterResult> {
+  const cfg = s.config;
+  const task: ClusterTask = { seed: cfg.seed, round, iterations: cfg.clusterIterations, warm: cfg.clusterWarm };
+  return s.clusterPool!.run(task, { name: 'cluster' }) as Promise<ClusterResult>;
+}
+
+export async function closeSession(s: TrainSession): Promise<void> {
+  await Promise.all([s.pool.destroy(), s.clusterPool?.destroy()]);
 }
 
 /** Runs one epoch on every shard; returns the summed statistics and the wall time of SGD alone. */
