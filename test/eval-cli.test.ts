@@ -1,0 +1,177 @@
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeMeta, type DatasetMeta, type SplitName } from '../src/data/dataset.js';
+import { writeIdMap, writeInteractions } from '../src/data/interactions.js';
+import { nextFloat, seedRng } from '../src/kernels/rng.js';
+import { saveEmbeddings } from '../src/model/io.js';
+import { createModel } from '../src/model/store.js';
+import { readRecommendations } from '../src/eval/recs-io.js';
+import { main } from '../src/cli.js';
+
+/** `pris evaluate | recommend | baseline` as a user runs them: the compiled CLI in a child process. */
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'cli.js');
+
+function pris(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The same entry point in this process (no node start-up): exit code, stdout, stderr. */
+async function prisHere(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const writeOut = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  const capture = (add: (s: string) => void) =>
+    ((chunk: string | Uint8Array) => {
+      add(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture((s) => (out += s));
+  process.stderr.write = capture((s) => (err += s));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+  }
+}
+
+async function makeDataset(dir: string, nUsers: number, nItems: number, seed: number): Promise<void> {
+  const rng = seedRng(seed);
+  const rows: Record<SplitName, { u: number[]; i: number[] }> = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
+  for (let u = 0; u < nUsers; u++) {
+    for (let i = 0; i < nItems; i++) {
+      if (nextFloat(rng) > 0.3) continue;
+      const x = nextFloat(rng);
+      // The last user has no test items: skipped and counted.
+      const s: SplitName = x < 0.7 || u === nUsers - 1 ? 'train' : x < 0.8 ? 'valid' : 'test';
+      rows[s].u.push(u);
+      rows[s].i.push(i);
+    }
+  }
+  for (const s of ['train', 'valid', 'test'] as const) {
+    await writeInteractions(path.join(dir, `${s}.arrow`), { user: Int32Array.from(rows[s].u), item: Int32Array.from(rows[s].i) });
+  }
+  await writeIdMap(path.join(dir, 'users.arrow'), Array.from({ length: nUsers }, (_, u) => `u${u}`));
+  await writeIdMap(path.join(dir, 'items.arrow'), Array.from({ length: nItems }, (_, i) => `i${i}`));
+  const count = (s: SplitName) => rows[s].u.length;
+  const meta: DatasetMeta = {
+    kind: 'pris-dataset',
+    version: 1,
+    source: { format: 'test', inputs: [] },
+    filters: {},
+    users: nUsers,
+    items: nItems,
+    interactions: count('train') + count('valid') + count('test'),
+    hasWeight: false,
+    hasTimestamp: false,
+    predefinedSplit: false,
+    dropped: {},
+  };
+  await writeMeta(dir, meta);
+}
+
+async function makeModel(dir: string, nUsers: number, nItems: number): Promise<void> {
+  const model = createModel(nUsers, nItems, 8, { kind: 'normal', std: 0.5, seed: 3 });
+  await saveEmbeddings(
+    dir,
+    model,
+    Array.from({ length: nUsers }, (_, u) => `u${u}`),
+    Array.from({ length: nItems }, (_, i) => `i${i}`),
+  );
+}
+
+const noStack = (t: Test, err: string) => t.notMatch(err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+
+t.test('pris evaluate, baseline, recommend', async (t) => {
+  const root = t.testdir();
+  const data = path.join(root, 'data');
+  const model = path.join(root, 'model');
+  await makeDataset(data, 30, 40, 1);
+  await makeModel(model, 30, 40);
+
+  const table = pris('evaluate', model, data, '--k', '5', '--k', '10', '--threads', '2', '--auc');
+  t.equal(table.code, 0, table.err);
+  t.match(table.out, /NDCG@5\s+\d\.\d{4}/);
+  t.match(table.out, /MAP@10\s+\d\.\d{4}/);
+  t.match(table.out, /AUC\s+\d\.\d{4}/);
+  t.match(table.out, /29 evaluated, 1 skipped \(no test items\)/);
+  t.match(table.out, /train \+ valid items excluded/);
+
+  const json = pris('evaluate', model, data, '--k', '10,5', '--json', '--threads', '1');
+  t.equal(json.code, 0, json.err);
+  const r = JSON.parse(json.out);
+  t.same(r.ks, [5, 10]);
+  t.equal(r.evaluated, 29);
+  t.equal(r.skipped, 1);
+  t.same(r.exclude, ['train', 'valid']);
+  t.type(r.metrics['ndcg@10'], 'number');
+  t.ok(r.metrics['recall@10'] >= r.metrics['recall@5'], 'recall grows with k');
+  t.equal(json.err, '', '--json: nothing on stderr either');
+
+  const two = JSON.parse(pris('evaluate', model, data, '--k', '10,5', '--json', '--threads', '2').out);
+  t.same(two.perK, r.perK, 'the same numbers at 1 and 2 threads, to the last bit');
+
+  const valid = JSON.parse((await prisHere('evaluate', model, data, '--split', 'valid', '--json', '--k', '60')).out);
+  t.same(valid.exclude, ['train']);
+  t.equal(valid.perK[0].k, 60, 'k beyond the item count: allowed, the lists are just shorter');
+
+  const pop = await prisHere('baseline', 'popularity', data, '--k', '10', '--json');
+  t.equal(pop.code, 0, pop.err);
+  t.equal(JSON.parse(pop.out).baseline, 'popularity');
+
+  const out = path.join(root, 'recs.arrow');
+  const rec = pris('recommend', model, data, '--k', '7', '--out', out, '--quiet');
+  t.equal(rec.code, 0, rec.err);
+  t.match(rec.out, /wrote 210 recommendations/);
+  const rows = readRecommendations(out);
+  t.equal(rows.user.length, 30 * 7);
+  t.same(Array.from(rows.rank.subarray(0, 7)), [1, 2, 3, 4, 5, 6, 7]);
+  t.equal(rows.userId[0], 'u0');
+  t.match(rows.itemId[0]!, /^i\d+$/);
+});
+
+t.test('clear errors: exit 2, a message naming the problem, no stack', async (t) => {
+  const root = t.testdir();
+  const data = path.join(root, 'data');
+  const model = path.join(root, 'model');
+  const other = path.join(root, 'other-model');
+  await makeDataset(data, 30, 40, 2);
+  await makeModel(model, 30, 40);
+  await makeModel(other, 31, 40);
+
+  const cases: [string[], RegExp][] = [
+    [['evaluate', path.join(root, 'nope'), data], /model directory not found: .*nope/],
+    [['evaluate', model, path.join(root, 'nodata')], /dataset directory not found: .*nodata/],
+    [['evaluate', other, data], /model .*other-model has 31 users and 40 items, but dataset .*data has 30 users and 40 items/],
+    [['evaluate', model, data, '--k', '0'], /--k must be a positive integer \(got '0'\)/],
+    [['evaluate', model, data, '--k', 'abc'], /--k must be a positive integer \(got 'abc'\)/],
+    [['evaluate', model, data, '--k', '2.5'], /--k must be a positive integer/],
+    [['evaluate', model, data, '--threads', '0'], /--threads must be a positive integer/],
+    [['evaluate', model, data, '--split', 'train'], /Invalid values[\s\S]*split/],
+    [['evaluate', model, data, '--sample-users', '-3'], /--sample-users must be a positive integer/],
+    [['baseline', 'random', data], /Invalid values[\s\S]*kind/],
+    [['recommend', model, data], /Missing required argument: out/],
+    [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', '0'], /--k must be a positive integer/],
+    [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', 'ten'], /--k must be a positive integer \(got 'ten'\)/],
+    [['evaluate', model, data, '--k', '1000001'], /--k 1000001 is too large/],
+    [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--include-seen', '--exclude', 'test'], /contradict/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await prisHere(...args);
+    t.equal(r.code, 2, `exit 2: pris ${args.join(' ')}`);
+    t.match(r.err, message, `message: pris ${args.join(' ')}`);
+    noStack(t, r.err);
+  }
+  t.notOk(existsSync(path.join(root, 'r.arrow')), 'nothing written on error');
+  // And once through the real binary: the exit code reaches the shell.
+  const r = pris('evaluate', other, data);
+  t.equal(r.code, 2);
+  t.match(r.err, /^pris: model .*other-model has 31 users/);
+  noStack(t, r.err);
+});
