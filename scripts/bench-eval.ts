@@ -17,9 +17,12 @@ import { buildCsr, emptyCsr, type Csr } from '../src/data/csr.js';
 import { createModel, type Model } from '../src/model/store.js';
 import { createPool, defaultThreads } from '../src/train/pool.js';
 import type { PoolData } from '../src/train/pool-data.js';
-import { createScorer, type ScorerKind } from '../src/eval/create-scorer.js';
 import { evaluateModel, evaluateModelLocal, type EvalOptions } from '../src/eval/evaluate.js';
-import { TILE_PANELS, TILE_USERS } from '../src/eval/score-wasm.js';
+import { TILE_PANELS, TILE_USERS, WasmScorer, type Tile } from '../src/eval/score-wasm.js';
+import { JsScorer } from '../src/eval/score-js.js';
+import { kernels } from '../src/kernels/wasm.js';
+import { sharedFloat32 } from '../src/memory/shared.js';
+import type { BlockScorer } from '../src/eval/scorer.js';
 
 function arg(name: string, fallback: string): string {
   const k = process.argv.indexOf(`--${name}`);
@@ -58,31 +61,60 @@ function gowalla(dir: string): { train: Csr; test: Csr; nUsers: number; nItems: 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Scoring only: `users` users in blocks of 64, each kernel, best of `reps`. */
+/**
+ * Scoring only, `users` users in blocks of 96, best of `reps` (runs of the
+ * variants interleaved, so a busy machine slows them alike): the SIMD kernel
+ * with several register tiles, the plain-JS kernel, and the trainer's
+ * AssemblyScript scoreBlock (src/kernels/assembly: 4 users x 1 item, horizontal sums).
+ */
 function kernelRates(model: Model, users: number, reps: number) {
-  const out: Record<string, { gmaddPerS: number; extrapolatedFullSeconds: number }> = {};
   const ids = Int32Array.from({ length: users }, (_, k) => k);
   const madds = users * model.nItems * model.dim;
   const full = model.nUsers * model.nItems * model.dim;
-  for (const kind of ['wasm', 'js'] as ScorerKind[]) {
-    const s = createScorer(kind, 64);
+  const variants: { name: string; run: () => void }[] = [];
+  const blockRun = (s: BlockScorer) => () => {
+    for (let b = 0; b < users; b += 96) s.score(model, ids.subarray(b, b + 96), Math.min(96, users - b));
+  };
+  const tiles: Tile[] = [{ users: TILE_USERS, panels: TILE_PANELS }, { users: 4, panels: 2 }, { users: 2, panels: 2 }, { users: 4, panels: 4 }, { users: 6, panels: 1 }];
+  for (const tile of tiles) {
+    const s = new WasmScorer(96, tile);
     s.loadItems(model);
-    const run = () => {
-      for (let b = 0; b < users; b += 64) s.score(model, ids.subarray(b, b + 64), Math.min(64, users - b));
-    };
-    run();
-    let best = Infinity;
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      run();
-      best = Math.min(best, (performance.now() - t0) / 1000);
-    }
-    const rate = madds / best;
-    out[kind === 'wasm' ? `wasm-simd ${TILE_USERS}x${4 * TILE_PANELS} tile` : 'js 4x2 tile'] = {
-      gmaddPerS: rate / 1e9,
-      extrapolatedFullSeconds: full / rate,
-    };
+    const isDefault = tile.users === TILE_USERS && tile.panels === TILE_PANELS;
+    variants.push({ name: `wasm-simd ${tile.users}x${4 * tile.panels} tile${isDefault ? ' (default)' : ''}`, run: blockRun(s) });
   }
+  const js = new JsScorer(96);
+  js.loadItems(model);
+  variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
+  if (model.dim % 4 === 0) {
+    try {
+      const k = kernels();
+      const out = sharedFloat32(96 * model.nItems);
+      variants.push({
+        name: 'assemblyscript scoreBlock (src/kernels)',
+        run: () => {
+          for (let b = 0; b < users; b += 96) {
+            const n = Math.min(96, users - b);
+            k.scoreBlock(model.user.byteOffset + b * model.dim * 4, n, model.item.byteOffset, model.nItems, model.dim, out.byteOffset);
+          }
+        },
+      });
+    } catch (e) {
+      console.error(`(AssemblyScript kernels not available: ${(e as Error).message})`);
+    }
+  }
+  const best = variants.map(() => Infinity);
+  for (let r = 0; r <= reps; r++) {
+    variants.forEach((v, j) => {
+      const t0 = performance.now();
+      v.run();
+      // The first round warms up (JIT, page faults) and does not count.
+      if (r > 0) best[j] = Math.min(best[j]!, (performance.now() - t0) / 1000);
+    });
+  }
+  const out: Record<string, { gmaddPerS: number; extrapolatedFullSeconds: number }> = {};
+  variants.forEach((v, j) => {
+    out[v.name] = { gmaddPerS: madds / best[j]! / 1e9, extrapolatedFullSeconds: (full * best[j]!) / madds };
+  });
   return out;
 }
 
@@ -98,8 +130,8 @@ async function main(): Promise<void> {
   const gflop = (2 * g.nUsers * g.nItems * model.dim) / 1e9;
   console.error(`gowalla ${g.nUsers} users x ${g.nItems} items, d=${model.dim} (${gflop.toFixed(1)} GFLOP per full scoring); loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const kernels = kernelRates(model, 1024, reps);
-  for (const [k, v] of Object.entries(kernels)) {
+  const kernelResults = kernelRates(model, 960, reps);
+  for (const [k, v] of Object.entries(kernelResults)) {
     console.error(`kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s -> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`);
   }
   // Everything but scoring (exclusion, top-K, metrics) on the same slice, in-thread.
@@ -140,7 +172,7 @@ async function main(): Promise<void> {
     dataset: { dir, users: g.nUsers, items: g.nItems, dim: model.dim, gflopPerFullScoring: gflop },
     model: 'random (Glorot normal, seed 1)',
     randomModelNdcg50: ndcg50,
-    kernels,
+    kernels: kernelResults,
     inThreadPipelineSecondsAllUsers: (localT * g.nUsers) / 2048,
     fullEvaluation: full,
     node: process.version,

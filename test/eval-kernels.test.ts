@@ -96,5 +96,5 @@ t.test('a scorer follows a new model shape and new values', async (t) => {
   const rows = s.score(b, Int32Array.from([3]), 1);
   t.ok(Math.abs(rows[4999]! - dot(b, 3, 4999)) < 1e-4, 'grown memory, new dimension');
   t.throws(() => s.score(a, Int32Array.from([0]), 1), /loadItems/, 'a model of another shape needs loadItems first');
-  t.throws(() => s.score(b, new Int32Array(5), 5), /capacity/);
+  t.throws(() => s.score(b, new Int32Array(s.maxUsers + 1), s.maxUsers + 1), /capacity/);
 });

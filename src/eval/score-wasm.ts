@@ -12,33 +12,40 @@ import { F32, I32, V128, assembleModule, op, wasmApi, type FuncSpec, type WasmMe
  * the four values of those items sit together, so one v128 load gives the
  * k-th coordinate of four items and the accumulator holds four finished
  * scores (no horizontal sums). Dimensions are padded to a multiple of 4 with
- * zeros, items to a multiple of 4 * TILE_PANELS.
+ * zeros, items to a multiple of CHUNK_ITEMS (padding items score NaN).
  *
  * Each score is a float32 sum over k = 0..d-1 in that order (one f32 multiply
  * and one f32 add per term), the same operations for every lane: two items
  * with identical embeddings get bit-identical scores, so ties are real ties.
  *
- * Measured on gowalla's shape (d = 32, 40,981 items) on the reference
- * machine: see scripts/bench-eval.ts; tiles 3x2 and 4x2 were fastest (about
- * 10 G multiply-adds/s per thread, vs 1.5 G for the best plain-JS tiling).
+ * Measured on gowalla's shape (d = 32, 40,981 items; scripts/bench-eval.ts
+ * and a tile sweep): 3 users x 2 panels (8 items) was the fastest tile, about
+ * 10 G multiply-adds/s per thread (4x8, 2x8, 5x8, 6x8, 3x16, 4x16: 8-9 G;
+ * 6x4, 8x4: 7 G; the loop over dimensions fully unrolled: 4 G), against
+ * 1.4 G for the best plain-JS tiling.
  */
-export const TILE_USERS = 4;
+export const TILE_USERS = 3;
 export const TILE_PANELS = 2;
-const GROUP_ITEMS = 4 * TILE_PANELS;
+
+/** Register tile: users x panels of 4 items (other shapes for benchmarking). */
+export interface Tile {
+  users: number;
+  panels: number;
+}
 /** Rows are padded to a multiple of this, the chunk of the per-row maxima. */
 export const CHUNK_ITEMS = 64;
 const PAGE = 65536;
 
-const moduleCache = new Map<number, object>();
+const moduleCache = new Map<string, object>();
 
 /**
  * score(uPtr, nTiles, iPtr, nGroups, outPtr, strideBytes): for each tile of
  * users and each group of TILE_PANELS panels, the tile's scores for the
  * group's items are written at outPtr + user * strideBytes + group * 16 * TILE_PANELS.
  */
-function scoreFunc(dp: number): FuncSpec {
-  const U = TILE_USERS;
-  const P = TILE_PANELS;
+function scoreFunc(dp: number, tile: Tile): FuncSpec {
+  const U = tile.users;
+  const P = tile.panels;
   const panelBytes = dp * 16;
   const userBytes = dp * 4;
   // params
@@ -64,6 +71,7 @@ function scoreFunc(dp: number): FuncSpec {
   emit(op.localGet(uPtr), op.localGet(t), op.i32Const(U * userBytes), op.i32Mul, op.i32Add, op.localSet(up));
   emit(op.localGet(iPtr), op.localGet(g), op.i32Const(P * panelBytes), op.i32Mul, op.i32Add, op.localSet(ip));
   // k runs over the padded dimensions four at a time (dp is a multiple of 4).
+  // (Unrolling it completely, constant offsets and no counter, measured 2x slower.)
   emit(op.i32Const(0), op.localSet(k), op.block, op.loop);
   for (let kk = 0; kk < 4; kk++) {
     for (let p = 0; p < P; p++) emit(op.localGet(ip), op.v128Load(p * panelBytes + kk * 16), op.localSet(panel + p));
@@ -171,11 +179,12 @@ function countFunc(): FuncSpec {
   };
 }
 
-function kernelModule(dp: number): object {
-  const cached = moduleCache.get(dp);
+function kernelModule(dp: number, tile: Tile): object {
+  const key = `${dp}/${tile.users}x${tile.panels}`;
+  const cached = moduleCache.get(key);
   if (cached) return cached;
-  const mod = new (api().Module)(assembleModule([scoreFunc(dp), chunkMaxFunc(), countFunc()]));
-  moduleCache.set(dp, mod);
+  const mod = new (api().Module)(assembleModule([scoreFunc(dp, tile), chunkMaxFunc(), countFunc()]));
+  moduleCache.set(key, mod);
   return mod;
 }
 
@@ -225,8 +234,9 @@ export class WasmScorer implements BlockScorer {
   private d = -1;
   private lastUsers = 0;
 
-  constructor(maxUsers: number) {
-    this.maxUsers = Math.max(TILE_USERS, Math.ceil(maxUsers / TILE_USERS) * TILE_USERS);
+  constructor(maxUsers: number, private readonly tile: Tile = { users: TILE_USERS, panels: TILE_PANELS }) {
+    if (CHUNK_ITEMS % (4 * tile.panels) !== 0) throw new RangeError(`tile panels must divide ${CHUNK_ITEMS / 4}`);
+    this.maxUsers = Math.max(tile.users, Math.ceil(maxUsers / tile.users) * tile.users);
   }
 
   loadItems(model: Model): void {
@@ -235,7 +245,7 @@ export class WasmScorer implements BlockScorer {
     const dp = Math.ceil(d / 4) * 4;
     const nIp = Math.max(CHUNK_ITEMS, Math.ceil(nItems / CHUNK_ITEMS) * CHUNK_ITEMS);
     this.dp = dp;
-    this.nGroups = nIp / GROUP_ITEMS;
+    this.nGroups = nIp / (4 * this.tile.panels);
     this.stride = nIp;
     this.itemsPtr = 0;
     this.usersPtr = nIp * dp * 4;
@@ -248,7 +258,7 @@ export class WasmScorer implements BlockScorer {
     this.f32 = new Float32Array(this.memory.buffer);
     this.i32 = new Int32Array(this.memory.buffer);
     if (this.kDp !== dp) {
-      const inst = new (api().Instance)(kernelModule(dp), { env: { mem: this.memory } });
+      const inst = new (api().Instance)(kernelModule(dp, this.tile), { env: { mem: this.memory } });
       this.k = inst.exports as unknown as Kernel;
       this.kDp = dp;
     }
@@ -277,9 +287,9 @@ export class WasmScorer implements BlockScorer {
     const d = this.d;
     const dp = this.dp;
     const ub = this.usersPtr >> 2;
-    const nTiles = Math.ceil(n / TILE_USERS);
+    const nTiles = Math.ceil(n / this.tile.users);
     // Rows past n in the last tile are zero users; their scores are never read.
-    f.fill(0, ub, ub + nTiles * TILE_USERS * dp);
+    f.fill(0, ub, ub + nTiles * this.tile.users * dp);
     const user = model.user;
     for (let b = 0; b < n; b++) {
       const src = users[b]! * d;
