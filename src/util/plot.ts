@@ -1,0 +1,147 @@
+/**
+ * Charts as SVG files: a small description (a line or a bar chart) becomes a
+ * Vega-Lite spec, compiled to Vega and rendered headless (renderer 'none': no
+ * DOM and no canvas needed; text widths are estimated). The experiment
+ * scripts use it for their plots; nothing else in pris depends on it.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from './atomic.js';
+
+export interface ChartAxis {
+  title: string;
+  /** 'log2' suits parameters that double (the embedding dimension). Default 'linear'. */
+  scale?: 'linear' | 'log2';
+  /** Start the axis at zero (default: only for bar heights). */
+  zero?: boolean;
+  /** d3-format string for tick labels, e.g. '.3f' or '~s'. */
+  format?: string;
+  /** Ticks exactly at the data's x values (parameter grids such as L = 5..30). */
+  ticksAtData?: boolean;
+}
+
+export interface LinePoint {
+  series: string;
+  x: number;
+  y: number;
+}
+
+/** One line per series, points marked; series drawn in order of first appearance. */
+export interface LineChart {
+  kind: 'line';
+  title: string;
+  x: ChartAxis;
+  y: ChartAxis;
+  points: LinePoint[];
+  /** legend title (default 'series') */
+  legend?: string;
+  /** series drawn dashed, e.g. a reference line such as ideal speedup */
+  dashed?: string[];
+}
+
+export interface BarDatum {
+  label: string;
+  value: number;
+  /** bars of several series are grouped side by side under each label */
+  series?: string;
+}
+
+/** Bars in the given order; each bar is labelled with its value. */
+export interface BarChart {
+  kind: 'bar';
+  title: string;
+  x: { title: string };
+  y: ChartAxis;
+  bars: BarDatum[];
+  legend?: string;
+}
+
+export type Chart = LineChart | BarChart;
+
+const WIDTH = 480;
+const HEIGHT = 300;
+
+/** Distinct values in order of first appearance (Vega would sort them otherwise). */
+function distinct<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function quantitative(field: string, a: ChartAxis): Record<string, unknown> {
+  // A log scale has no zero; Vega-Lite would warn on the console.
+  const scale: Record<string, unknown> = a.scale === 'log2' ? { type: 'log', base: 2 } : { zero: a.zero ?? false };
+  return { field, type: 'quantitative', title: a.title, scale, axis: a.format ? { format: a.format } : {} };
+}
+
+function lineSpec(c: LineChart): TopLevelSpec {
+  // Failed or missing measurements (NaN) are left out rather than drawn at 0.
+  const points = c.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const series = distinct(points.map((p) => p.series));
+  const dashed = new Set(c.dashed ?? []);
+  const x = quantitative('x', c.x);
+  if (c.x.ticksAtData) (x.axis as Record<string, unknown>).values = distinct(points.map((p) => p.x)).sort((a, b) => a - b);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: c.title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values: points.map((p) => ({ ...p, stroke: dashed.has(p.series) ? 'dashed' : 'solid' })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y: quantitative('y', c.y),
+      color: { field: 'series', type: 'nominal', title: c.legend ?? 'series', scale: { domain: series }, sort: series },
+      strokeDash: { field: 'stroke', type: 'nominal', scale: { domain: ['solid', 'dashed'], range: [[1, 0], [5, 3]] }, legend: null },
+    },
+  } as TopLevelSpec;
+}
+
+function barSpec(c: BarChart): TopLevelSpec {
+  const bars = c.bars.filter((b) => Number.isFinite(b.value));
+  const labels = distinct(bars.map((b) => b.label));
+  const grouped = bars.some((b) => b.series !== undefined);
+  const series = distinct(bars.map((b) => b.series ?? ''));
+  const format = c.y.format ?? '.3~f';
+  const encoding: Record<string, unknown> = {
+    x: { field: 'label', type: 'nominal', title: c.x.title, sort: labels, axis: { labelAngle: 0 } },
+    y: { ...quantitative('value', { ...c.y, zero: c.y.zero ?? true }) },
+  };
+  if (grouped) {
+    encoding.xOffset = { field: 'series', type: 'nominal', sort: series, scale: { domain: series } };
+    encoding.color = { field: 'series', type: 'nominal', title: c.legend ?? 'series', scale: { domain: series }, sort: series };
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: c.title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values: bars.map((b) => ({ label: b.label, value: b.value, series: b.series ?? '' })) },
+    encoding,
+    layer: [
+      { mark: { type: 'bar' } },
+      { mark: { type: 'text', dy: -6, fontSize: 9 }, encoding: { text: { field: 'value', type: 'quantitative', format } } },
+    ],
+  } as TopLevelSpec;
+}
+
+/** The Vega-Lite spec of a chart (exposed for tests and for users who want to restyle). */
+export function chartSpec(c: Chart): TopLevelSpec {
+  return c.kind === 'line' ? lineSpec(c) : barSpec(c);
+}
+
+/** Renders a chart to SVG text, headless. */
+export async function renderSvg(c: Chart): Promise<string> {
+  const { spec } = compile(chartSpec(c));
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Renders a chart and writes it atomically: a reader never sees half an SVG. */
+export async function writeSvg(file: string, c: Chart): Promise<void> {
+  await writeFileAtomic(file, await renderSvg(c));
+}
