@@ -17,7 +17,7 @@ export interface EvalOptions {
   ks: number[];
   /** Also compute AUC (one more pass over each user's scores). */
   auc?: boolean;
-  /** Users per task; by default sized so a block's scores take <= 16 MB and every thread gets several blocks. */
+  /** Users per task; by default sized so a block's scores take <= 4 MB and every thread gets several blocks. */
   blockUsers?: number;
   /**
    * Evaluate a fixed random subset of this many users (among those with
