@@ -54,6 +54,8 @@ export interface BarChart {
   y: ChartAxis;
   bars: BarDatum[];
   legend?: string;
+  /** d3-format of the value printed above each bar (default '.3~f') */
+  labelFormat?: string;
 }
 
 export type Chart = LineChart | BarChart;
@@ -101,7 +103,7 @@ function barSpec(c: BarChart): TopLevelSpec {
   const labels = distinct(bars.map((b) => b.label));
   const grouped = bars.some((b) => b.series !== undefined);
   const series = distinct(bars.map((b) => b.series ?? ''));
-  const format = c.y.format ?? '.3~f';
+  const format = c.labelFormat ?? '.3~f';
   const encoding: Record<string, unknown> = {
     x: { field: 'label', type: 'nominal', title: c.x.title, sort: labels, axis: { labelAngle: 0 } },
     y: { ...quantitative('value', { ...c.y, zero: c.y.zero ?? true }) },

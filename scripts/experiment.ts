@@ -1,0 +1,169 @@
+/**
+ * The paper's studies on any dataset: runs a study's configurations one after
+ * another in this process and writes results.json, results.csv, history.csv,
+ * table.md and SVG plots into the output directory. See docs/experiments.md.
+ *
+ *   node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm>
+ *       [--epochs N] [--threads N] [--seeds 1,2] [--out DIR] [--set key=value ...] [--skip NAME,...]
+ *       [--paper citeulike|gowalla|amazon|movielens|echonest|none] [--valid-users N] [--keep-models] [--verbose]
+ */
+import { rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { isUserError, UserError } from '../src/errors.js';
+import { packageRoot } from '../src/paths.js';
+import { defaultThreads } from '../src/train/pool.js';
+import { parseSet, shadowedSets, type ConfigPatch } from './lib/experiment-config.js';
+import { resolveDataset } from './lib/experiment-dataset.js';
+import { writeReport, markdownTable, type ReportContext } from './lib/experiment-report.js';
+import { planRuns, runAll } from './lib/experiment-run.js';
+import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS } from './lib/paper.js';
+import { getStudy, studyRuns, STUDY_NAMES } from './lib/studies.js';
+
+const USAGE = `usage: node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm> [options]
+
+studies: ${STUDY_NAMES.join(', ')}
+
+options:
+  --dataset D       a dataset directory (pris data import + pris data split) or a known dataset name
+  --epochs N        epochs per run (default 60, as pris train)
+  --threads N       threads per run (default: every core); the threads study runs 1..N (or a list: 1,2,4)
+  --seeds 1,2       run every configuration once per training seed (tables show mean ± sd)
+  --out DIR         output directory (default docs/results/<study>-<dataset>)
+  --set key=value   override a training setting for every run (repeatable; e.g. lr=0.2, reg=0.05, eval-every=1);
+                    scope:key=value only for one series or configuration (e.g. BPR:reg=0.5, adam:lr=0.01)
+  --skip A,B        leave out configurations by name (e.g. --skip exact on a large catalogue)
+  --paper NAME      paper dataset whose Table 2/3 values go beside ours (${PAPER_DATASETS.join(', ')}, none);
+                    default: CiteULike for citeulike-t, Gowalla for gowalla
+  --valid-users N   validate on a fixed random subset of N users (default all)
+  --keep-models     keep each run's model directory (under runs/experiments/)
+  --verbose         print each run's per-epoch lines
+`;
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} must be a positive integer (got '${v}')`);
+  return n;
+}
+
+function intList(flag: string, v: string, min = 1): number[] {
+  return v.split(',').map((x) => {
+    const n = Number(x.trim());
+    if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} takes integers >= ${min}, comma-separated (got '${v}')`);
+    return n;
+  });
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dataset: { type: 'string' },
+        epochs: { type: 'string' },
+        threads: { type: 'string' },
+        seeds: { type: 'string' },
+        out: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        skip: { type: 'string', multiple: true },
+        paper: { type: 'string' },
+        'valid-users': { type: 'string' },
+        'keep-models': { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    // parseArgs throws TypeErrors for unknown or malformed options: a user mistake, not a bug.
+    throw new UserError(`${(e as Error).message}\n\n${USAGE}`);
+  }
+}
+
+/** A path relative to `base` when it lies inside it, else absolute. */
+function displayPath(p: string, base = process.cwd()): string {
+  const rel = path.relative(base, p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel || '.';
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const { values: v, positionals } = parse(argv);
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UserError(`expected one study (${STUDY_NAMES.join(', ')})\n\n${USAGE}`);
+  const study = getStudy(positionals[0]!);
+  if (!v.dataset) throw new UserError(`--dataset is required\n\n${USAGE}`);
+
+  // Everything the user typed is checked before the dataset is imported or anything runs.
+  const sets = (v.set ?? []).map(parseSet);
+  const flags: ConfigPatch = {};
+  if (v.epochs !== undefined) flags.epochs = positiveInt('epochs', v.epochs);
+  const threadList = v.threads !== undefined ? intList('threads', v.threads) : undefined;
+  if (threadList && threadList.length > 1 && study.name !== 'threads') throw new UserError('--threads takes one number (a list only for the threads study)');
+  const maxThreads = threadList ? Math.max(...threadList) : defaultThreads();
+  const sweep = threadList && threadList.length > 1 ? threadList : Array.from({ length: maxThreads }, (_, i) => i + 1);
+  const specs = studyRuns(study, { threads: study.name === 'threads' ? sweep : [maxThreads] }, (v.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean));
+  const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
+  const seeds = v.seeds !== undefined ? intList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
+  let paperDataset: ReportContext['paperDataset'];
+  if (v.paper !== undefined && v.paper.toLowerCase() !== 'none') {
+    paperDataset = parsePaperDataset(v.paper);
+    if (!paperDataset) throw new UserError(`--paper must be one of ${PAPER_DATASETS.join(', ')} or none (got '${v.paper}')`);
+  }
+  const validUsers = v['valid-users'] !== undefined ? Number(v['valid-users']) : 0;
+  if (!Number.isInteger(validUsers) || validUsers < 0) throw new UserError(`--valid-users must be a non-negative integer (got '${v['valid-users']}')`);
+  const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });
+
+  const dataset = await resolveDataset(v.dataset);
+  if (v.paper === undefined && dataset.known) paperDataset = defaultPaperDataset(dataset.known);
+  const root = packageRoot();
+  const outDir = v.out !== undefined ? path.resolve(v.out) : path.join(root, 'docs', 'results', `${study.name}-${dataset.label}`);
+  const workDir = path.join(root, 'runs', 'experiments', `${study.name}-${dataset.label}-${process.pid}`);
+  const ctx: ReportContext = { dataset: dataset.label, ...(paperDataset ? { paperDataset } : {}) };
+  const meta = {
+    command: ['node', 'dist/scripts/experiment.js', ...argv].map(shellQuote).join(' '),
+    date: new Date().toISOString(),
+    datasetDir: displayPath(dataset.dir, root),
+    seeds,
+  };
+  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', node: process.version };
+
+  const log = (s: string) => process.stderr.write(s);
+  for (const s of shadowedSets(sets, study.varies)) log(`note: --set ${s.text} is ignored where the ${study.name} study sets ${s.key} itself\n`);
+  const first = plan[0]!.config;
+  log(
+    `${study.name} on ${dataset.label} (${dataset.meta.users.toLocaleString('en-US')} users, ${dataset.meta.items.toLocaleString('en-US')} items): ` +
+      `${specs.length} configurations x ${seeds.length} seed(s) = ${plan.length} runs, ${first.epochs} epochs each -> ${displayPath(outDir)}\n`,
+  );
+  const records = await runAll(plan, {
+    dataset: dataset.dir,
+    workDir,
+    keepModels: v['keep-models'] ?? false,
+    validUsers,
+    progress: v.verbose ? 'lines' : 'quiet',
+    log,
+    onRecord: (rs) => writeReport(outDir, study, rs, ctx, meta, machine),
+  });
+  if (!v['keep-models']) rmSync(workDir, { recursive: true, force: true });
+  process.stdout.write(markdownTable(study, records, ctx));
+  const failed = records.filter((r) => r.status === 'failed').length;
+  log(`${records.length - failed}/${records.length} runs succeeded; results in ${displayPath(outDir)}/ (table.md, results.csv, results.json, ${study.plots.map((p) => p.file).join(', ')})\n`);
+  return failed === records.length ? 1 : 0;
+}
+
+main().then(
+  // Exit explicitly: a run that failed mid-training may have left worker threads behind.
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(isUserError(e) ? `experiment: ${e.message}\n` : `${e instanceof Error ? e.stack : e}\n`);
+    process.exit(isUserError(e) ? e.exitCode : 1);
+  },
+);

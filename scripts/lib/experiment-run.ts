@@ -1,0 +1,148 @@
+/**
+ * Runs a study's configurations one after another in this process
+ * (runTraining uses every core it is given, so never two at once), each into
+ * its own temporary model directory, and records what the tables need. A run
+ * that throws is recorded as failed with its message and the study goes on.
+ */
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TrainConfig } from '../../src/train/config.js';
+import type { EpochStats } from '../../src/train/trainer.js';
+import { runTraining } from '../../src/train/run.js';
+import { resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';
+import type { PaperRef } from './paper.js';
+import type { RunSpec, Study } from './studies.js';
+
+/** The part of metrics.json an experiment keeps (see src/train/run.ts). */
+export interface RunMetrics {
+  test: Record<string, number>;
+  valid?: Record<string, number>;
+  best_epoch?: number;
+  epochs_run: number;
+  train_seconds: number;
+  eval_seconds: number;
+  positives_per_second: number;
+  draws_per_negative: number;
+  clustering?: Record<string, number>;
+  history: EpochStats[];
+}
+
+export interface RunRecord {
+  name: string;
+  series: string;
+  x: number | string;
+  seed: number;
+  status: 'ok' | 'failed';
+  error?: string;
+  /** the whole job: loading, SGD, validation, test evaluation, saving */
+  wall_seconds: number;
+  config: TrainConfig;
+  paper?: PaperRef;
+  metrics?: RunMetrics;
+}
+
+export interface PlannedRun {
+  spec: RunSpec;
+  seed: number;
+  config: TrainConfig;
+}
+
+export interface PlanOptions {
+  seeds: number[];
+  threads: number;
+  flags: ConfigPatch;
+  sets: SetOverride[];
+}
+
+/**
+ * Every (configuration, seed) pair with its resolved config, configuration-
+ * major. Resolving them all before the first run means a bad --set fails at
+ * once instead of an hour in.
+ */
+export function planRuns(study: Study, specs: RunSpec[], o: PlanOptions): PlannedRun[] {
+  return specs.flatMap((spec) =>
+    o.seeds.map((seed) => ({
+      spec,
+      seed,
+      config: resolveConfig({
+        threads: o.threads,
+        studyDefaults: study.defaults,
+        flags: o.flags,
+        sets: o.sets,
+        vary: { ...spec.vary, seed },
+        series: spec.series,
+        x: spec.x,
+      }),
+    })),
+  );
+}
+
+function pick(m: Record<string, unknown>): RunMetrics {
+  const out: RunMetrics = {
+    test: m.test as Record<string, number>,
+    epochs_run: m.epochs_run as number,
+    train_seconds: m.train_seconds as number,
+    eval_seconds: m.eval_seconds as number,
+    positives_per_second: m.positives_per_second as number,
+    draws_per_negative: m.draws_per_negative as number,
+    history: m.history as EpochStats[],
+  };
+  if (m.valid) out.valid = m.valid as Record<string, number>;
+  if (m.best_epoch !== undefined) out.best_epoch = m.best_epoch as number;
+  if (m.clustering) out.clustering = m.clustering as Record<string, number>;
+  return out;
+}
+
+export interface RunAllOptions {
+  dataset: string;
+  /** temporary model directories go here, one per run */
+  workDir: string;
+  keepModels: boolean;
+  validUsers: number;
+  /** the training's own output: per-epoch lines, or nothing */
+  progress: 'lines' | 'quiet';
+  /** after every run, with all records so far (the results are rewritten each time) */
+  onRecord: (records: RunRecord[]) => Promise<void>;
+  log: (text: string) => void;
+}
+
+function label(p: PlannedRun, seeds: number): string {
+  return seeds > 1 ? `${p.spec.name} seed ${p.seed}` : p.spec.name;
+}
+
+function summary(r: RunRecord): string {
+  if (r.status === 'failed') return `FAILED: ${r.error}`;
+  const m = r.metrics!;
+  const k = r.config.k[0];
+  const parts = [`ndcg@${k} ${m.test[`ndcg@${k}`]?.toFixed(4)}`, `recall@${k} ${m.test[`recall@${k}`]?.toFixed(4)}`];
+  if (m.best_epoch !== undefined) parts.push(`best epoch ${m.best_epoch}`);
+  parts.push(`${m.train_seconds.toFixed(1)} s SGD`, `${Math.round(m.positives_per_second).toLocaleString('en-US')} pos/s`);
+  return parts.join(', ');
+}
+
+export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
+  const seeds = new Set(plan.map((p) => p.seed)).size;
+  for (const [i, p] of plan.entries()) {
+    const head = `[${i + 1}/${plan.length}] ${label(p, seeds)}`;
+    // With per-epoch lines in between, the result gets a line of its own.
+    if (o.progress === 'lines') o.log(`${head} ...\n`);
+    else o.log(`${head} ... `);
+    const out = path.join(o.workDir, `run-${i + 1}`);
+    const base = { name: p.spec.name, series: p.spec.series, x: p.spec.x, seed: p.seed, config: p.config, ...(p.spec.paper ? { paper: p.spec.paper } : {}) };
+    const t0 = performance.now();
+    let record: RunRecord;
+    try {
+      const { metrics } = await runTraining({ dataset: o.dataset, out, config: p.config, trainOn: 'train', validUsers: o.validUsers, progress: o.progress });
+      record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: pick(metrics) };
+    } catch (e) {
+      record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      if (!o.keepModels) rmSync(out, { recursive: true, force: true });
+    }
+    records.push(record);
+    o.log(`${o.progress === 'lines' ? `${head}: ` : ''}${summary(record)} (${record.wall_seconds.toFixed(1)} s)\n`);
+    await o.onRecord(records);
+  }
+  return records;
+}

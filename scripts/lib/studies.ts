@@ -1,0 +1,248 @@
+/**
+ * The paper's studies as data: each is a list of named configurations (what
+ * it varies from the defaults), the axis they lie on, the paper values beside
+ * them, and which plots to draw. The runner, the tables and the plots are
+ * shared (experiment-run.ts, experiment-report.ts).
+ *
+ * Names used across studies:
+ *   PRIS-U   PRIS loss, uniform sampler (the paper's PRIS-Uniform)
+ *   PRIS-CP  PRIS loss, cluster-popularity sampler: the paper's best sampler
+ *            without joint learning (Table 3 "CP"); it stands in for the
+ *            paper's PRIS-Joint (CPJ), which pris does not implement
+ *   SA       self-adversarial weights (no gradient through them), uniform sampler
+ *   BPR      weights 1/L, uniform sampler
+ */
+import { SAMPLER_KINDS, type SamplerKind } from '../../src/samplers/index.js';
+import { OPTIMIZERS } from '../../src/kernels/codes.js';
+import { UserError } from '../../src/errors.js';
+import type { ConfigKey, ConfigPatch } from './experiment-config.js';
+import type { PaperRef } from './paper.js';
+
+/** One configuration of a study (run once per seed). */
+export interface RunSpec {
+  /** unique within the study, e.g. 'PRIS-U L=10' */
+  name: string;
+  /** one line (or bar group) per series */
+  series: string;
+  /** the value on the study's axis */
+  x: number | string;
+  /** what this configuration sets (wins over --set) */
+  vary: ConfigPatch;
+  /** the paper's number for this configuration, if it has one */
+  paper?: PaperRef;
+}
+
+/** Values the tables and plots can show (see experiment-report.ts). */
+export type MetricKey =
+  | 'ndcg'
+  | 'recall'
+  | 'valid'
+  | 'best_epoch'
+  | 'epochs_run'
+  | 'train_seconds'
+  | 'epoch_seconds'
+  | 'positives_per_second'
+  | 'speedup'
+  | 'draws_per_negative'
+  | 'cluster_seconds'
+  | 'lr';
+
+export type PlotSpec =
+  /** y against the study's axis, one line per series (or bars, for a categorical axis) */
+  | { kind: 'metric'; file: string; y: MetricKey; title: string; with?: 'paper' | 'ideal' }
+  /** several values side by side per configuration (e.g. SGD and clustering seconds) */
+  | { kind: 'bars'; file: string; ys: MetricKey[]; yTitle: string; title: string }
+  /** validation NDCG against cumulative SGD seconds, from each run's history */
+  | { kind: 'curve'; file: string; title: string };
+
+export interface StudyOptions {
+  /** thread counts: the threads study sweeps them; every other study uses the last */
+  threads: number[];
+}
+
+export const STUDY_NAMES = ['samplers', 'losses', 'negatives', 'dim', 'clusters', 'threads', 'optimizers'] as const;
+export type StudyName = (typeof STUDY_NAMES)[number];
+
+export interface Study {
+  name: StudyName;
+  title: string;
+  /** what it reproduces from the paper, for the table's heading and the docs */
+  reproduces: string;
+  axis: { title: string; scale?: 'linear' | 'log2'; categorical?: boolean };
+  /** under --set: settings the study needs to be meaningful (e.g. validate every epoch) */
+  defaults: ConfigPatch;
+  /** the fields its runs set (a --set of one of these is ignored, with a note) */
+  varies: ConfigKey[];
+  /** metrics shown after NDCG/Recall in its table */
+  columns: MetricKey[];
+  runs(o: StudyOptions): RunSpec[];
+  plots: PlotSpec[];
+}
+
+const range = (from: number, to: number, step: number): number[] => {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+};
+
+/** The three models of the paper's sensitivity figures (3 and 4). */
+const SENSITIVITY_SERIES: { series: string; vary: ConfigPatch }[] = [
+  { series: 'PRIS-CP', vary: { loss: 'pris', sampler: 'cluster-popularity' } },
+  { series: 'PRIS-U', vary: { loss: 'pris', sampler: 'uniform' } },
+  { series: 'BPR', vary: { loss: 'bpr', sampler: 'uniform' } },
+];
+
+const TABLE3_ROW: Record<SamplerKind, string> = {
+  uniform: 'U',
+  popularity: 'P',
+  'cluster-uniform': 'CU',
+  'cluster-popularity': 'CP',
+  exact: 'Exact',
+};
+
+const QUALITY_PLOTS: PlotSpec[] = [
+  { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG' },
+  { kind: 'metric', file: 'recall.svg', y: 'recall', title: 'Recall' },
+];
+
+const STUDIES: Record<StudyName, Study> = {
+  samplers: {
+    name: 'samplers',
+    title: 'Sampling strategies with the PRIS loss',
+    reproduces: 'Table 3 (U, P, CU, CP, Exact) and Figure 2 (running time per sampler)',
+    axis: { title: 'sampler', categorical: true },
+    defaults: {},
+    varies: ['loss', 'sampler'],
+    columns: ['valid', 'best_epoch', 'train_seconds', 'cluster_seconds', 'positives_per_second', 'draws_per_negative'],
+    runs: () =>
+      SAMPLER_KINDS.map((sampler) => ({
+        name: sampler,
+        series: 'PRIS',
+        x: sampler,
+        vary: { loss: 'pris', sampler },
+        paper: { table: 'table3', row: TABLE3_ROW[sampler] },
+      })),
+    plots: [
+      { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG by sampler', with: 'paper' },
+      { kind: 'metric', file: 'recall.svg', y: 'recall', title: 'Recall by sampler', with: 'paper' },
+      { kind: 'bars', file: 'seconds.svg', ys: ['train_seconds', 'cluster_seconds'], yTitle: 'seconds', title: 'Running time by sampler (Figure 2)' },
+    ],
+  },
+  losses: {
+    name: 'losses',
+    title: 'PRIS against SA and BPR at equal budget',
+    reproduces: 'Table 2 (rows PRIS, SA, BPR): same epochs, L, d and optimizer for every loss',
+    axis: { title: 'model', categorical: true },
+    defaults: {},
+    varies: ['loss', 'sampler'],
+    columns: ['valid', 'best_epoch', 'train_seconds', 'positives_per_second'],
+    runs: () => [
+      { name: 'PRIS-CP', series: 'loss', x: 'PRIS-CP', vary: { loss: 'pris', sampler: 'cluster-popularity' }, paper: { table: 'table2', row: 'PRIS' } },
+      { name: 'PRIS-U', series: 'loss', x: 'PRIS-U', vary: { loss: 'pris', sampler: 'uniform' }, paper: { table: 'table3', row: 'U' } },
+      { name: 'SA', series: 'loss', x: 'SA', vary: { loss: 'sa', sampler: 'uniform' }, paper: { table: 'table2', row: 'SA' } },
+      { name: 'BPR', series: 'loss', x: 'BPR', vary: { loss: 'bpr', sampler: 'uniform' }, paper: { table: 'table2', row: 'BPR' } },
+    ],
+    plots: [
+      { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG by loss', with: 'paper' },
+      { kind: 'metric', file: 'recall.svg', y: 'recall', title: 'Recall by loss', with: 'paper' },
+    ],
+  },
+  negatives: {
+    name: 'negatives',
+    title: 'Number of negatives L',
+    reproduces: 'Figure 3: L = 5..30 step 5 for PRIS-CP (for PRIS-Joint), PRIS-U and BPR',
+    axis: { title: 'negatives L' },
+    defaults: {},
+    varies: ['loss', 'sampler', 'negatives'],
+    columns: ['valid', 'best_epoch', 'train_seconds', 'positives_per_second'],
+    runs: () =>
+      SENSITIVITY_SERIES.flatMap(({ series, vary }) =>
+        range(5, 30, 5).map((L) => ({ name: `${series} L=${L}`, series, x: L, vary: { ...vary, negatives: L } })),
+      ),
+    plots: QUALITY_PLOTS,
+  },
+  dim: {
+    name: 'dim',
+    title: 'Embedding dimension d',
+    reproduces: 'Figure 4: d = 8, 16, 32, 64, 128, 256 for PRIS-CP, PRIS-U and BPR',
+    axis: { title: 'dimension d', scale: 'log2' },
+    defaults: {},
+    varies: ['loss', 'sampler', 'dim'],
+    columns: ['valid', 'best_epoch', 'train_seconds', 'positives_per_second'],
+    runs: () =>
+      SENSITIVITY_SERIES.flatMap(({ series, vary }) =>
+        [8, 16, 32, 64, 128, 256].map((d) => ({ name: `${series} d=${d}`, series, x: d, vary: { ...vary, dim: d } })),
+      ),
+    plots: QUALITY_PLOTS,
+  },
+  clusters: {
+    name: 'clusters',
+    title: 'Number of clusters K (cluster-popularity sampler)',
+    reproduces: 'Figure 5: K = 50..300 step 50 with the cluster-popularity sampler',
+    axis: { title: 'clusters K' },
+    defaults: {},
+    varies: ['loss', 'sampler', 'clusters'],
+    columns: ['valid', 'best_epoch', 'train_seconds', 'cluster_seconds', 'draws_per_negative'],
+    runs: () =>
+      range(50, 300, 50).map((K) => ({ name: `K=${K}`, series: 'PRIS-CP', x: K, vary: { loss: 'pris', sampler: 'cluster-popularity', clusters: K } })),
+    plots: [
+      ...QUALITY_PLOTS,
+      { kind: 'metric', file: 'cluster-seconds.svg', y: 'cluster_seconds', title: 'Clustering time (all refreshes)' },
+    ],
+  },
+  threads: {
+    name: 'threads',
+    title: 'Thread scaling of the Hogwild SGD loop',
+    reproduces: "no table of the paper: pris's own claim, SGD positives/s and epoch time at 1..N threads, and that quality holds",
+    axis: { title: 'threads' },
+    defaults: {},
+    varies: ['threads'],
+    columns: ['positives_per_second', 'speedup', 'epoch_seconds', 'train_seconds', 'valid', 'best_epoch'],
+    runs: (o) => o.threads.map((t) => ({ name: `threads=${t}`, series: 'PRIS', x: t, vary: { threads: t } })),
+    plots: [
+      { kind: 'metric', file: 'positives-per-second.svg', y: 'positives_per_second', title: 'SGD throughput' },
+      { kind: 'metric', file: 'speedup.svg', y: 'speedup', title: 'Speedup over the fewest threads', with: 'ideal' },
+      { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG at each thread count' },
+    ],
+  },
+  optimizers: {
+    name: 'optimizers',
+    title: 'Optimizers: validation NDCG against SGD seconds',
+    reproduces: "no table of the paper (it uses Adam, lr 0.001, batch 128): adagrad vs sgd vs adam, each at pris's default learning rate",
+    axis: { title: 'optimizer', categorical: true },
+    // The curve needs a validation point every epoch.
+    defaults: { evalEvery: 1 },
+    varies: ['optimizer'],
+    columns: ['lr', 'valid', 'best_epoch', 'train_seconds', 'epoch_seconds', 'positives_per_second'],
+    runs: () => OPTIMIZERS.map((optimizer) => ({ name: optimizer, series: optimizer, x: optimizer, vary: { optimizer } })),
+    plots: [
+      { kind: 'curve', file: 'valid-curve.svg', title: 'Validation NDCG against SGD seconds' },
+      { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'Test NDCG by optimizer' },
+    ],
+  },
+};
+
+export function getStudy(name: string): Study {
+  if (!(STUDY_NAMES as readonly string[]).includes(name)) {
+    throw new UserError(`unknown study '${name}' (known: ${STUDY_NAMES.join(', ')})`);
+  }
+  return STUDIES[name as StudyName];
+}
+
+/**
+ * The study's configurations less the skipped ones (--skip exact drops the
+ * exact sampler; a name matches a configuration's name, series or axis
+ * value). A skip that matches nothing is an error: it is likely a typo.
+ */
+export function studyRuns(study: Study, o: StudyOptions, skip: string[] = []): RunSpec[] {
+  const all = study.runs(o);
+  const matches = (r: RunSpec, s: string) => [r.name, r.series, String(r.x)].some((v) => v.toLowerCase() === s.toLowerCase());
+  for (const s of skip) {
+    if (!all.some((r) => matches(r, s))) {
+      throw new UserError(`--skip ${s}: no configuration of the ${study.name} study is called that (it has ${all.map((r) => r.name).join(', ')})`);
+    }
+  }
+  const kept = all.filter((r) => !skip.some((s) => matches(r, s)));
+  if (kept.length === 0) throw new UserError(`--skip leaves no configuration of the ${study.name} study to run`);
+  return kept;
+}
