@@ -11,7 +11,11 @@ import { createModel } from '../src/model/store.js';
 import { readRecommendations } from '../src/eval/recs-io.js';
 import { main } from '../src/cli.js';
 
-/** `pris evaluate | recommend | baseline` as a user runs them: the compiled CLI in a child process. */
+/**
+ * `pris evaluate | recommend | baseline` as a user runs them: the CLI's entry
+ * point in this process (fast), and the compiled binary in a child process
+ * for one run and one error (exit codes reach the shell).
+ */
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'cli.js');
 
@@ -95,7 +99,7 @@ t.test('pris evaluate, baseline, recommend', async (t) => {
   await makeDataset(data, 30, 40, 1);
   await makeModel(model, 30, 40);
 
-  const table = pris('evaluate', model, data, '--k', '5', '--k', '10', '--threads', '2', '--auc');
+  const table = await prisHere('evaluate', model, data, '--k', '5', '--k', '10', '--threads', '2', '--auc', '--quiet');
   t.equal(table.code, 0, table.err);
   t.match(table.out, /NDCG@5\s+\d\.\d{4}/);
   t.match(table.out, /MAP@10\s+\d\.\d{4}/);
@@ -103,7 +107,7 @@ t.test('pris evaluate, baseline, recommend', async (t) => {
   t.match(table.out, /29 evaluated, 1 skipped \(no test items\)/);
   t.match(table.out, /train \+ valid items excluded/);
 
-  const json = pris('evaluate', model, data, '--k', '10,5', '--json', '--threads', '1');
+  const json = await prisHere('evaluate', model, data, '--k', '10,5', '--json', '--threads', '1');
   t.equal(json.code, 0, json.err);
   const r = JSON.parse(json.out);
   t.same(r.ks, [5, 10]);
@@ -114,17 +118,15 @@ t.test('pris evaluate, baseline, recommend', async (t) => {
   t.ok(r.metrics['recall@10'] >= r.metrics['recall@5'], 'recall grows with k');
   t.equal(json.err, '', '--json: nothing on stderr either');
 
-  const two = JSON.parse(pris('evaluate', model, data, '--k', '10,5', '--json', '--threads', '2').out);
-  t.same(two.perK, r.perK, 'the same numbers at 1 and 2 threads, to the last bit');
-
-  const valid = JSON.parse((await prisHere('evaluate', model, data, '--split', 'valid', '--json', '--k', '60')).out);
-  t.same(valid.exclude, ['train']);
-  t.equal(valid.perK[0].k, 60, 'k beyond the item count: allowed, the lists are just shorter');
-
-  const pop = await prisHere('baseline', 'popularity', data, '--k', '10', '--json');
+  // Baseline and the validation protocol in one run.
+  const pop = await prisHere('baseline', 'popularity', data, '--split', 'valid', '--k', '60', '--json');
   t.equal(pop.code, 0, pop.err);
-  t.equal(JSON.parse(pop.out).baseline, 'popularity');
+  const p = JSON.parse(pop.out);
+  t.equal(p.baseline, 'popularity');
+  t.same(p.exclude, ['train'], 'valid: train items excluded');
+  t.equal(p.perK[0].k, 60, 'k beyond the item count: allowed, the lists are just shorter');
 
+  // The real binary once, end to end.
   const out = path.join(root, 'recs.arrow');
   const rec = pris('recommend', model, data, '--k', '7', '--out', out, '--quiet');
   t.equal(rec.code, 0, rec.err);

@@ -230,6 +230,9 @@ t.test('evaluation through the pool (2 threads, many blocks) agrees with the ref
     },
   });
   agree(t, got, ref, 'pool, wasm');
+  const here = evaluateModelLocal(data, { target: 'test', exclude: ['train', 'valid'], ks: KS, auc: true });
+  t.same(here.perK, got.perK, '2 threads x blocks of 5 and 1 thread x default blocks: the same bits');
+  t.equal(here.auc, got.auc);
   t.equal(progress, Math.ceil(83 / 5), 'one progress call per block');
   const js = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: KS, auc: true, blockUsers: 9, scorer: 'js' });
   agree(t, js, ref, 'pool, js');
