@@ -1,0 +1,205 @@
+import t from 'tap';
+import { seedRng, nextFloat } from '../src/kernels/rng.js';
+import { kernels } from '../src/kernels/wasm.js';
+import { kmeans } from '../src/cluster/kmeans.js';
+import { createClusterTables, fillHalf, halfOf, halfChecksum } from '../src/cluster/tables.js';
+import { claimReaderSlot, publishVersion, sharedFloat32, sharedFloat64, sharedInt32 } from '../src/memory/shared.js';
+import { ClusterSampler } from '../src/samplers/cluster.js';
+import { ExactSampler } from '../src/samplers/exact.js';
+import { UniformSampler } from '../src/samplers/uniform.js';
+import { PopularitySampler, type PopularityTables } from '../src/samplers/popularity.js';
+import { buildAlias } from '../src/samplers/alias.js';
+import type { NegativeSampler } from '../src/samplers/sampler.js';
+
+const N_DRAWS = 200_000;
+const TOL = 0.015; // see samplers.test.ts: a correct sampler's expected TV is ~0.006 here
+
+function tv(counts: Float64Array, p: Float64Array): number {
+  const n = counts.reduce((s, c) => s + c, 0);
+  let d = 0;
+  for (let j = 0; j < p.length; j++) d += Math.abs(counts[j]! / n - p[j]!);
+  return d / 2;
+}
+
+function histogram(s: NegativeSampler, nItems: number, user: number, pos: Int32Array) {
+  const rng = seedRng(9);
+  const L = 5;
+  const negs = sharedInt32(L);
+  const lnq = sharedFloat32(L);
+  const counts = new Float64Array(nItems);
+  const lnqOf = new Map<number, number>();
+  if (!s.beginUser(user, pos, 0, pos.length)) throw new Error('no negatives');
+  for (let q = 0; q < N_DRAWS / L; q++) {
+    s.draw(rng, L, negs, lnq);
+    for (let l = 0; l < L; l++) {
+      counts[negs[l]!]!++;
+      lnqOf.set(negs[l]!, lnq[l]!);
+    }
+  }
+  return { counts, lnqOf };
+}
+
+const d = 4;
+const nItems = 24;
+const K = 4;
+
+function smallModel() {
+  const rng = seedRng(11);
+  const user = sharedFloat32(3 * d);
+  const item = sharedFloat32(nItems * d);
+  for (let x = 0; x < user.length; x++) user[x] = (nextFloat(rng) - 0.5) * 2;
+  for (let x = 0; x < item.length; x++) item[x] = (nextFloat(rng) - 0.5) * 2;
+  return { user, item };
+}
+
+function popularity(): PopularityTables {
+  const f = sharedFloat64(nItems);
+  for (let j = 0; j < nItems; j++) f[j] = j % 5 === 0 ? 0 : Math.log1p(1 + ((j * 7) % 11));
+  const lnf = sharedFloat64(nItems);
+  for (let j = 0; j < nItems; j++) lnf[j] = Math.log(f[j]!);
+  return { f, lnf, alias: buildAlias(f), total: f.reduce((a, b) => a + b, 0) };
+}
+
+t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of Eq. 13, 15', async (t) => {
+  const { user, item } = smallModel();
+  const pop = popularity();
+  const tables = createClusterTables(K, d, nItems, 1);
+  const centers = sharedFloat32(K * d);
+  for (let x = 0; x < centers.length; x++) centers[x] = Math.cos(x * 1.3);
+  const labels = Int32Array.from({ length: nItems }, (_, j) => (j * 5 + 1) % K);
+  const reader = claimReaderSlot(tables.vc);
+  publishVersion(tables.vc);
+  for (const popular of [false, true]) {
+    fillHalf(halfOf(tables, 1), K, d, centers, labels, popular ? pop.f : undefined, 1);
+    const base = popular ? new PopularitySampler(pop) : new UniformSampler(nItems);
+    const s = new ClusterSampler(popular, tables, base, user, kernels(), reader, popular ? pop : undefined);
+    const u = 1;
+    const pos = Int32Array.from([2, 3, 9, 14]);
+    const { counts, lnqOf } = histogram(s, nItems, u, pos);
+    // Brute force: Q(j) ∝ exp(u·c_{y_j}) (· f_j) over non-positives.
+    const score = (c: number) => {
+      let v = 0;
+      for (let x = 0; x < d; x++) v += user[u * d + x]! * centers[c * d + x]!;
+      return v;
+    };
+    const p = new Float64Array(nItems);
+    for (let j = 0; j < nItems; j++) {
+      if (pos.includes(j)) continue;
+      p[j] = Math.exp(score(labels[j]!)) * (popular ? pop.f[j]! : 1);
+    }
+    const z = p.reduce((a, b) => a + b, 0);
+    for (let j = 0; j < nItems; j++) p[j]! /= z;
+    const name = popular ? 'cluster-popularity' : 'cluster-uniform';
+    for (const j of pos) t.equal(counts[j], 0, `${name}: positive ${j} never drawn`);
+    const dist = tv(counts, p);
+    t.ok(dist < TOL, `${name}: TV ${dist.toFixed(4)}`);
+    for (const [j, v] of lnqOf) {
+      const want = score(labels[j]!) + (popular ? Math.log(pop.f[j]!) : 0);
+      t.ok(Math.abs(v - want) < 1e-4, `${name}: ln Q~(${j}) ${v.toFixed(5)} = ${want.toFixed(5)}`);
+    }
+  }
+});
+
+t.test('cluster sampler falls back to its base sampler before the first clustering', async (t) => {
+  const { user } = smallModel();
+  const tables = createClusterTables(K, d, nItems, 1);
+  const base = new UniformSampler(nItems);
+  const s = new ClusterSampler(false, tables, base, user, kernels(), 0, undefined);
+  const { counts, lnqOf } = histogram(s, nItems, 0, Int32Array.from([5]));
+  const p = new Float64Array(nItems).fill(1 / (nItems - 1));
+  p[5] = 0;
+  t.ok(tv(counts, p) < TOL, 'uniform before any version');
+  t.same([...new Set(lnqOf.values())], [0]);
+});
+
+t.test('exact sampler draws from the softmax of the scores over non-positives', async (t) => {
+  const { user, item } = smallModel();
+  for (const maskTop of [0, 2]) {
+    const s = new ExactSampler(nItems, d, user, item, kernels(), maskTop);
+    const u = 2;
+    const pos = Int32Array.from([0, 7, 8]);
+    const { counts, lnqOf } = histogram(s, nItems, u, pos);
+    const sc = Array.from({ length: nItems }, (_, j) => {
+      let v = 0;
+      for (let x = 0; x < d; x++) v += user[u * d + x]! * item[j * d + x]!;
+      return v;
+    });
+    const excluded = new Set(pos);
+    const order = [...sc.keys()].filter((j) => !excluded.has(j)).sort((a, b) => sc[b]! - sc[a]!);
+    for (const j of order.slice(0, maskTop)) excluded.add(j);
+    const p = Float64Array.from(sc, (v, j) => (excluded.has(j) ? 0 : Math.exp(v)));
+    const z = p.reduce((a, b) => a + b, 0);
+    for (let j = 0; j < nItems; j++) p[j]! /= z;
+    for (const j of excluded) t.equal(counts[j], 0, `mask ${maskTop}: excluded ${j} never drawn`);
+    t.ok(tv(counts, p) < TOL, `mask ${maskTop}: TV ${tv(counts, p).toFixed(4)}`);
+    for (const [j, v] of lnqOf) t.ok(Math.abs(v - sc[j]!) < 1e-5, 'ln Q~ = x_uj');
+  }
+});
+
+t.test('K-means: labels are the nearest centers (brute force), centers the means of their members', async (t) => {
+  for (const seed of [1, 2, 3]) {
+    const n = 300;
+    const dd = 8;
+    const k = 7;
+    const rng = seedRng(seed);
+    const X = sharedFloat32(n * dd);
+    for (let r = 0; r < n; r++) for (let x = 0; x < dd; x++) X[r * dd + x] = (r % k) * 0.7 * Math.sin(x + r % k) + (nextFloat(rng) - 0.5);
+    const res = kmeans(X, n, dd, { k, iterations: 100, rng: seedRng(seed, 5) });
+    t.ok(res.iterations < 100, `converged in ${res.iterations} iterations`);
+    let wrong = 0;
+    for (let r = 0; r < n; r++) {
+      let best = -1;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        let dist = 0;
+        for (let x = 0; x < dd; x++) dist += (X[r * dd + x]! - res.centers[c * dd + x]!) ** 2;
+        if (dist < bestD - 1e-9) {
+          bestD = dist;
+          best = c;
+        }
+      }
+      if (best !== res.labels[r]) wrong++;
+    }
+    t.equal(wrong, 0, `seed ${seed}: every label is the nearest center`);
+    let err = 0;
+    for (let c = 0; c < k; c++) {
+      const mean = new Float64Array(dd);
+      let cnt = 0;
+      for (let r = 0; r < n; r++) {
+        if (res.labels[r] !== c) continue;
+        cnt++;
+        for (let x = 0; x < dd; x++) mean[x]! += X[r * dd + x]!;
+      }
+      t.ok(cnt > 0, `cluster ${c} not empty`);
+      for (let x = 0; x < dd; x++) err = Math.max(err, Math.abs(mean[x]! / cnt - res.centers[c * dd + x]!));
+    }
+    t.ok(err < 1e-5, `centers are member means (${err.toExponential(1)})`);
+  }
+});
+
+t.test('K-means reseeds an empty cluster', async (t) => {
+  const n = 50;
+  const X = sharedFloat32(n * 4);
+  for (let r = 0; r < n; r++) X[r * 4] = r < 49 ? 0 : 10; // 49 identical rows and one outlier
+  const init = sharedFloat32(3 * 4);
+  init.set([0, 0, 0, 0, 100, 0, 0, 0, -100, 0, 0, 0]); // two centers nobody is near
+  const res = kmeans(X, n, 4, { k: 3, iterations: 5, rng: seedRng(1), init });
+  t.ok(res.reseeded >= 1, `reseeded ${res.reseeded}`);
+  t.equal(res.labels[49] !== res.labels[0], true, 'the outlier got its own cluster');
+});
+
+t.test('fillHalf groups members, sums mass, and the checksum covers the contents', async (t) => {
+  const tables = createClusterTables(3, 2, 6, 1);
+  const h = halfOf(tables, 1);
+  const f = sharedFloat64(6);
+  f.set([1, 0, 2, 3, 0.5, 4]);
+  fillHalf(h, 3, 2, Float32Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([2, 0, 2, 1, 0, 2]), f, 1);
+  t.same(Array.from(h.ptr), [0, 2, 3, 6]);
+  t.same(Array.from(h.members), [1, 4, 3, 0, 2, 5]);
+  t.same(Array.from(h.mass), [0.5, 3, 7]);
+  t.same(Array.from(h.alive), [1, 1, 3]);
+  t.equal(h.stamp[0], 1);
+  t.equal(h.stamp[1], halfChecksum(h));
+  h.labels[0] = 1;
+  t.not(halfChecksum(h), h.stamp[1], 'a changed label changes the checksum');
+});
