@@ -85,7 +85,7 @@ export interface RunLayers {
   x: string | number;
 }
 
-function inScope(s: SetOverride, series: string, x: string | number): boolean {
+export function inScope(s: SetOverride, series: string, x: string | number): boolean {
   if (!s.scope) return true;
   const scope = s.scope.toLowerCase();
   return scope === series.toLowerCase() || scope === String(x).toLowerCase();

@@ -356,7 +356,8 @@ function chartFor(study: Study, p: PlotSpec, records: RunRecord[], ctx: ReportCo
     kind: 'line',
     title,
     x: { title: study.axis.title, ticksAtData: true, ...(study.axis.scale ? { scale: study.axis.scale } : {}) },
-    y: { title: yTitle },
+    // Times and rates from zero (their ratios matter); quality zoomed to the differences.
+    y: { title: yTitle, zero: !['ndcg', 'recall', 'valid'].includes(p.y) },
     points,
     dashed,
   };

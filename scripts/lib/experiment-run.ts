@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import type { TrainConfig } from '../../src/train/config.js';
 import type { EpochStats } from '../../src/train/trainer.js';
 import { runTraining } from '../../src/train/run.js';
-import { resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';
+import { UserError } from '../../src/errors.js';
+import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';
 import type { PaperRef } from './paper.js';
 import type { RunSpec, Study } from './studies.js';
 
@@ -60,6 +61,13 @@ export interface PlanOptions {
  * once instead of an hour in.
  */
 export function planRuns(study: Study, specs: RunSpec[], o: PlanOptions): PlannedRun[] {
+  // A scope that matches nothing is most likely a typo: say so rather than run without it.
+  for (const s of o.sets) {
+    if (s.scope && !specs.some((r) => inScope(s, r.series, r.x))) {
+      const names = [...new Set(specs.flatMap((r) => [r.series, String(r.x)]))];
+      throw new UserError(`--set ${s.text}: no series or configuration of the ${study.name} study is called '${s.scope}' (scopes: ${names.join(', ')})`);
+    }
+  }
   return specs.flatMap((spec) =>
     o.seeds.map((seed) => ({
       spec,

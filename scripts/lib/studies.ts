@@ -100,9 +100,10 @@ const TABLE3_ROW: Record<SamplerKind, string> = {
   exact: 'Exact',
 };
 
-const QUALITY_PLOTS: PlotSpec[] = [
-  { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG' },
-  { kind: 'metric', file: 'recall.svg', y: 'recall', title: 'Recall' },
+/** NDCG and Recall against the study's parameter, titled after the paper's figure. */
+const qualityPlots = (what: string): PlotSpec[] => [
+  { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: `NDCG against ${what}` },
+  { kind: 'metric', file: 'recall.svg', y: 'recall', title: `Recall against ${what}` },
 ];
 
 const STUDIES: Record<StudyName, Study> = {
@@ -159,7 +160,7 @@ const STUDIES: Record<StudyName, Study> = {
       SENSITIVITY_SERIES.flatMap(({ series, vary }) =>
         range(5, 30, 5).map((L) => ({ name: `${series} L=${L}`, series, x: L, vary: { ...vary, negatives: L } })),
       ),
-    plots: QUALITY_PLOTS,
+    plots: qualityPlots('the number of negatives (Figure 3)'),
   },
   dim: {
     name: 'dim',
@@ -173,7 +174,7 @@ const STUDIES: Record<StudyName, Study> = {
       SENSITIVITY_SERIES.flatMap(({ series, vary }) =>
         [8, 16, 32, 64, 128, 256].map((d) => ({ name: `${series} d=${d}`, series, x: d, vary: { ...vary, dim: d } })),
       ),
-    plots: QUALITY_PLOTS,
+    plots: qualityPlots('the embedding dimension (Figure 4)'),
   },
   clusters: {
     name: 'clusters',
@@ -186,7 +187,7 @@ const STUDIES: Record<StudyName, Study> = {
     runs: () =>
       range(50, 300, 50).map((K) => ({ name: `K=${K}`, series: 'PRIS-CP', x: K, vary: { loss: 'pris', sampler: 'cluster-popularity', clusters: K } })),
     plots: [
-      ...QUALITY_PLOTS,
+      ...qualityPlots('the number of clusters (Figure 5)'),
       { kind: 'metric', file: 'cluster-seconds.svg', y: 'cluster_seconds', title: 'Clustering time (all refreshes)' },
     ],
   },

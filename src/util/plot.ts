@@ -80,7 +80,10 @@ function lineSpec(c: LineChart): TopLevelSpec {
   const series = distinct(points.map((p) => p.series));
   const dashed = new Set(c.dashed ?? []);
   const x = quantitative('x', c.x);
-  if (c.x.ticksAtData) (x.axis as Record<string, unknown>).values = distinct(points.map((p) => p.x)).sort((a, b) => a - b);
+  if (c.x.ticksAtData) {
+    // Parameter grids are round numbers: print 2 rather than 2.0.
+    Object.assign(x.axis as Record<string, unknown>, { values: distinct(points.map((p) => p.x)).sort((a, b) => a - b), format: c.x.format ?? '~g' });
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: c.title,
@@ -135,7 +138,8 @@ export function chartSpec(c: Chart): TopLevelSpec {
 /** Renders a chart to SVG text, headless. */
 export async function renderSvg(c: Chart): Promise<string> {
   const { spec } = compile(chartSpec(c));
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  // Silent: a rendering error is thrown to the caller, not also logged.
+  const view = new vega.View(vega.parse(spec), { renderer: 'none', logLevel: vega.None });
   try {
     return await view.toSVG();
   } finally {
