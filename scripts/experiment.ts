@@ -17,11 +17,13 @@ import { defaultThreads } from '../src/train/pool.js';
 import { parseSet, shadowedSets, type ConfigPatch } from './lib/experiment-config.js';
 import { resolveDataset } from './lib/experiment-dataset.js';
 import { writeReport, markdownTable, type ReportContext } from './lib/experiment-report.js';
-import { planRuns, runAll } from './lib/experiment-run.js';
-import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS } from './lib/paper.js';
+import { planRuns, runAll, type RunRecord } from './lib/experiment-run.js';
+import { readJson } from '../src/model/io.js';
+import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS, type PaperDataset } from './lib/paper.js';
 import { getStudy, studyRuns, STUDY_NAMES } from './lib/studies.js';
 
 const USAGE = `usage: node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm> [options]
+       node dist/scripts/experiment.js report <output dir> [--paper NAME]   (rewrite tables and plots from results.json)
 
 studies: ${STUDY_NAMES.join(', ')}
 
@@ -91,6 +93,45 @@ function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
+function paperOption(value: string | undefined): PaperDataset | undefined {
+  if (value === undefined || value.toLowerCase() === 'none') return undefined;
+  const d = parsePaperDataset(value);
+  if (!d) throw new UserError(`--paper must be one of ${PAPER_DATASETS.join(', ')} or none (got '${value}')`);
+  return d;
+}
+
+interface SavedResults {
+  study: string;
+  dataset: string;
+  dataset_dir: string;
+  paper_dataset: PaperDataset | null;
+  command: string;
+  date: string;
+  seeds: number[];
+  cpus?: number;
+  cpu?: string;
+  node?: string;
+  runs: RunRecord[];
+}
+
+/**
+ * `report <dir>`: rewrites table.md, the CSVs and the plots from results.json
+ * (after an interrupted study, or to put another paper dataset beside it).
+ */
+async function rewriteReport(dirs: string[], paper: string | undefined): Promise<number> {
+  if (dirs.length !== 1) throw new UserError('usage: node dist/scripts/experiment.js report <output directory> [--paper NAME]');
+  const dir = path.resolve(dirs[0]!);
+  const saved = readJson<SavedResults>(path.join(dir, 'results.json'));
+  const study = getStudy(saved.study);
+  const paperDataset = paper !== undefined ? paperOption(paper) : (saved.paper_dataset ?? undefined);
+  const ctx: ReportContext = { dataset: saved.dataset, ...(paperDataset ? { paperDataset } : {}) };
+  const meta = { command: saved.command, date: saved.date, datasetDir: saved.dataset_dir, seeds: saved.seeds };
+  const machine = { cpus: saved.cpus, cpu: saved.cpu, node: saved.node };
+  await writeReport(dir, study, saved.runs, ctx, meta, machine);
+  process.stdout.write(markdownTable(study, saved.runs, ctx));
+  return 0;
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const { values: v, positionals } = parse(argv);
@@ -98,6 +139,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (positionals[0] === 'report') return rewriteReport(positionals.slice(1), v.paper);
   if (positionals.length !== 1) throw new UserError(`expected one study (${STUDY_NAMES.join(', ')})\n\n${USAGE}`);
   const study = getStudy(positionals[0]!);
   if (!v.dataset) throw new UserError(`--dataset is required\n\n${USAGE}`);
@@ -113,11 +155,7 @@ async function main(): Promise<number> {
   const specs = studyRuns(study, { threads: study.name === 'threads' ? sweep : [maxThreads] }, (v.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean));
   const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
   const seeds = v.seeds !== undefined ? intList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
-  let paperDataset: ReportContext['paperDataset'];
-  if (v.paper !== undefined && v.paper.toLowerCase() !== 'none') {
-    paperDataset = parsePaperDataset(v.paper);
-    if (!paperDataset) throw new UserError(`--paper must be one of ${PAPER_DATASETS.join(', ')} or none (got '${v.paper}')`);
-  }
+  let paperDataset = paperOption(v.paper);
   const validUsers = v['valid-users'] !== undefined ? Number(v['valid-users']) : 0;
   if (!Number.isInteger(validUsers) || validUsers < 0) throw new UserError(`--valid-users must be a non-negative integer (got '${v['valid-users']}')`);
   const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { isUserError } from '../src/errors.js';
 import { parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
-import { historyCsv, markdownTable, resultsCsv, studyCharts } from '../scripts/lib/experiment-report.js';
+import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../scripts/lib/experiment-report.js';
 import { planRuns, type PlannedRun, type RunRecord } from '../scripts/lib/experiment-run.js';
 import { getStudy, studyRuns, type StudyName } from '../scripts/lib/studies.js';
 
@@ -246,4 +246,10 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
   const curve = studyCharts(getStudy('optimizers'), opt.map((r) => record(r, { ndcg: 0.2, recall: 0.4, seconds: 2, pps: 1, valid: 0.3 })), { dataset: 'x' })[0]!;
   t.equal(curve.file, 'valid-curve.svg');
   if (curve.chart.kind === 'line') t.same(curve.chart.points, ['adagrad', 'sgd', 'adam'].map((series) => ({ series, x: 2, y: 0.3 })));
+});
+
+t.test('the setup line names what every run shares, not what the study varies', async (t) => {
+  const fake = (runs: PlannedRun[]) => runs.map((r) => record(r, { ndcg: 0.1, recall: 0.2, seconds: 1, pps: 1 }));
+  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), '10 epochs, validation every 5, d=32, adagrad, lr 0.1, reg 0.01, K=100 clusters, 2 threads');
+  t.equal(setupLine(fake(plan('optimizers'))), '60 epochs, validation every 1, loss pris, sampler popularity, d=32, L=5, reg 0.01, 2 threads');
 });

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import { writeJson } from '../../src/model/io.js';
 import { writeSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
+import type { TrainConfig } from '../../src/train/config.js';
 import { CONFIG_KEYS } from './experiment-config.js';
 import type { RunRecord } from './experiment-run.js';
 import { paperValue, tableLabel, type PaperDataset } from './paper.js';
@@ -208,28 +209,48 @@ export interface ReportMeta {
   seeds: number[];
 }
 
+/**
+ * The settings every run shares, in words; what differs between runs is what
+ * the study varies, and the table's rows say it.
+ */
+export function setupLine(records: RunRecord[]): string {
+  const configs = records.map((r) => r.config);
+  const same = <K extends keyof TrainConfig>(k: K): boolean => configs.every((c) => JSON.stringify(c[k]) === JSON.stringify(configs[0]![k]));
+  const c = configs[0]!;
+  const parts: string[] = [];
+  if (same('epochs')) parts.push(`${c.epochs} epochs`);
+  if (same('evalEvery')) parts.push(c.evalEvery > 0 ? `validation every ${c.evalEvery}` : 'no validation');
+  if (same('loss')) parts.push(`loss ${c.loss}`);
+  if (same('sampler')) parts.push(`sampler ${c.sampler}`);
+  if (same('dim')) parts.push(`d=${c.dim}`);
+  if (same('negatives')) parts.push(`L=${c.negatives}`);
+  if (same('optimizer')) parts.push(c.optimizer === 'adam' && same('batchSize') ? `adam (batch ${c.batchSize})` : c.optimizer);
+  if (same('lr')) parts.push(`lr ${c.lr}`);
+  if (same('reg')) parts.push(`reg ${c.reg}`);
+  if (configs.some((x) => x.sampler.startsWith('cluster-')) && same('clusters')) parts.push(`K=${c.clusters} clusters`);
+  if (same('threads')) parts.push(`${c.threads} thread${c.threads > 1 ? 's' : ''}`);
+  return parts.join(', ');
+}
+
 /** table.md: a heading saying what was run and what it reproduces, the table, and notes. */
 export function markdownReport(study: Study, records: RunRecord[], ctx: ReportContext, meta: ReportMeta): string {
-  const first = records[0]?.config;
-  const setup = first
-    ? `${first.epochs} epochs (validation every ${first.evalEvery || '–'}), d=${first.dim}, L=${first.negatives}, ${first.optimizer} lr ${first.lr}, reg ${first.reg}, ${first.threads} threads, ` +
-      `seeds ${meta.seeds.join(', ')} (the first configuration's settings; each row changes what the study varies)`
-    : 'no runs';
+  const setup = records.length > 0 ? `${setupLine(records)}; seeds ${meta.seeds.join(', ')}` : 'no runs';
   const k = reportK(records);
   const paperNote =
     ctx.paperDataset && k === 50
       ? `Paper columns: the published ${ctx.paperDataset} values (pris-www20 Tables 2 and 3; PRIS in Table 2 used its best sampler, CPJ).`
-      : 'No paper column: the paper publishes numbers (Tables 2 and 3, at k = 50) for CiteULike and Gowalla among the datasets here; its figures have no published values.';
+      : 'No paper column: the paper publishes numbers (Tables 2 and 3, at k = 50) only for its own datasets, CiteULike and Gowalla among those here (--paper NAME puts one beside any run); its figures have no published values.';
   return [
     `# ${study.name} on ${ctx.dataset}`,
     '',
     `${study.title}. Reproduces: ${study.reproduces}.`,
     '',
-    `Setup: ${setup}. Test metrics are on the held-out test split with training and validation items excluded; the model kept is the best validated epoch.`,
+    `Setup: ${setup}. Test metrics are on the held-out test split with training and validation items excluded; with validation, the model tested is the best validated epoch.`,
     '',
     markdownTable(study, records, ctx),
     paperNote,
     '',
+    ...study.plots.flatMap((p) => [`![${p.title}](${p.file})`, '']),
     `Command: \`${meta.command}\` (${meta.date}). Dataset: ${meta.datasetDir}.`,
     '',
   ].join('\n');
