@@ -5,12 +5,13 @@
  * shared (experiment-run.ts, experiment-report.ts).
  *
  * Names used across studies:
- *   PRIS-U   PRIS loss, uniform sampler (the paper's PRIS-Uniform)
- *   PRIS-CP  PRIS loss, cluster-popularity sampler: the paper's best sampler
- *            without joint learning (Table 3 "CP"); it stands in for the
- *            paper's PRIS-Joint (CPJ), which pris does not implement
- *   SA       self-adversarial weights (no gradient through them), uniform sampler
- *   BPR      weights 1/L, uniform sampler
+ *   PRIS-U      PRIS loss, uniform sampler (the paper's PRIS-Uniform)
+ *   PRIS-Joint  PRIS loss, cluster-popularity-joint sampler (the paper's CPJ,
+ *               its best sampler and its "PRIS" in Table 2). Where pris has no
+ *               joint samplers the studies use PRIS-CP instead: the
+ *               cluster-popularity sampler (K-means), the paper's best other
+ *   SA          self-adversarial weights (no gradient through them), uniform sampler
+ *   BPR         weights 1/L, uniform sampler
  */
 import { SAMPLER_KINDS, type SamplerKind } from '../../src/samplers/index.js';
 import { OPTIMIZERS } from '../../src/kernels/codes.js';
@@ -60,6 +61,14 @@ export interface StudyOptions {
   threads: number[];
 }
 
+/** The threads study's default counts: every count up to 8, then powers of two and N itself (64 runs on a 64-core machine would be too many). */
+export function threadSweep(max: number): number[] {
+  const out: number[] = [];
+  for (let t = 1; t <= max; t = t < 8 ? t + 1 : t * 2) out.push(t);
+  if (out.at(-1) !== max) out.push(max);
+  return out;
+}
+
 export const STUDY_NAMES = ['samplers', 'losses', 'negatives', 'dim', 'clusters', 'threads', 'optimizers'] as const;
 export type StudyName = (typeof STUDY_NAMES)[number];
 
@@ -85,18 +94,29 @@ const range = (from: number, to: number, step: number): number[] => {
   return out;
 };
 
+/**
+ * The paper's best sampler: learned jointly with the model (CPJ). Chosen by
+ * name so this file also builds against a pris without joint samplers.
+ */
+const JOINT: string = 'cluster-popularity-joint';
+export const BEST_SAMPLER: SamplerKind = (SAMPLER_KINDS as readonly string[]).includes(JOINT) ? (JOINT as SamplerKind) : 'cluster-popularity';
+export const BEST_SERIES = BEST_SAMPLER === 'cluster-popularity' ? 'PRIS-CP' : 'PRIS-Joint';
+
 /** The three models of the paper's sensitivity figures (3 and 4). */
 const SENSITIVITY_SERIES: { series: string; vary: ConfigPatch }[] = [
-  { series: 'PRIS-CP', vary: { loss: 'pris', sampler: 'cluster-popularity' } },
+  { series: BEST_SERIES, vary: { loss: 'pris', sampler: BEST_SAMPLER } },
   { series: 'PRIS-U', vary: { loss: 'pris', sampler: 'uniform' } },
   { series: 'BPR', vary: { loss: 'bpr', sampler: 'uniform' } },
 ];
 
-const TABLE3_ROW: Record<SamplerKind, string> = {
+/** Table 3's row for each sampler (CUJ/CPJ: clusters learned jointly). */
+const TABLE3_ROW: Record<string, string> = {
   uniform: 'U',
   popularity: 'P',
   'cluster-uniform': 'CU',
   'cluster-popularity': 'CP',
+  'cluster-uniform-joint': 'CUJ',
+  'cluster-popularity-joint': 'CPJ',
   exact: 'Exact',
 };
 
@@ -110,7 +130,7 @@ const STUDIES: Record<StudyName, Study> = {
   samplers: {
     name: 'samplers',
     title: 'Sampling strategies with the PRIS loss',
-    reproduces: 'Table 3 (U, P, CU, CP, Exact) and Figure 2 (running time per sampler)',
+    reproduces: `Table 3 (${SAMPLER_KINDS.map((k) => TABLE3_ROW[k] ?? k).join(', ')}) and Figure 2 (running time per sampler)`,
     axis: { title: 'sampler', categorical: true },
     defaults: {},
     varies: ['loss', 'sampler'],
@@ -121,7 +141,7 @@ const STUDIES: Record<StudyName, Study> = {
         series: 'PRIS',
         x: sampler,
         vary: { loss: 'pris', sampler },
-        paper: { table: 'table3', row: TABLE3_ROW[sampler] },
+        ...(TABLE3_ROW[sampler] ? { paper: { table: 'table3' as const, row: TABLE3_ROW[sampler]! } } : {}),
       })),
     plots: [
       { kind: 'metric', file: 'ndcg.svg', y: 'ndcg', title: 'NDCG by sampler', with: 'paper' },
@@ -132,13 +152,13 @@ const STUDIES: Record<StudyName, Study> = {
   losses: {
     name: 'losses',
     title: 'PRIS against SA and BPR at equal budget',
-    reproduces: 'Table 2 (rows PRIS, SA, BPR): same epochs, L, d and optimizer for every loss',
+    reproduces: `Table 2 (rows PRIS, SA, BPR; PRIS with the ${BEST_SAMPLER} sampler): same epochs, L, d and optimizer for every loss`,
     axis: { title: 'model', categorical: true },
     defaults: {},
     varies: ['loss', 'sampler'],
     columns: ['valid', 'best_epoch', 'train_seconds', 'positives_per_second'],
     runs: () => [
-      { name: 'PRIS-CP', series: 'loss', x: 'PRIS-CP', vary: { loss: 'pris', sampler: 'cluster-popularity' }, paper: { table: 'table2', row: 'PRIS' } },
+      { name: BEST_SERIES, series: 'loss', x: BEST_SERIES, vary: { loss: 'pris', sampler: BEST_SAMPLER }, paper: { table: 'table2', row: 'PRIS' } },
       { name: 'PRIS-U', series: 'loss', x: 'PRIS-U', vary: { loss: 'pris', sampler: 'uniform' }, paper: { table: 'table3', row: 'U' } },
       { name: 'SA', series: 'loss', x: 'SA', vary: { loss: 'sa', sampler: 'uniform' }, paper: { table: 'table2', row: 'SA' } },
       { name: 'BPR', series: 'loss', x: 'BPR', vary: { loss: 'bpr', sampler: 'uniform' }, paper: { table: 'table2', row: 'BPR' } },
@@ -151,7 +171,7 @@ const STUDIES: Record<StudyName, Study> = {
   negatives: {
     name: 'negatives',
     title: 'Number of negatives L',
-    reproduces: 'Figure 3: L = 5..30 step 5 for PRIS-CP (for PRIS-Joint), PRIS-U and BPR',
+    reproduces: `Figure 3: L = 5..30 step 5 for ${BEST_SERIES}, PRIS-U and BPR`,
     axis: { title: 'negatives L' },
     defaults: {},
     varies: ['loss', 'sampler', 'negatives'],
@@ -165,7 +185,7 @@ const STUDIES: Record<StudyName, Study> = {
   dim: {
     name: 'dim',
     title: 'Embedding dimension d',
-    reproduces: 'Figure 4: d = 8, 16, 32, 64, 128, 256 for PRIS-CP, PRIS-U and BPR',
+    reproduces: `Figure 4: d = 8, 16, 32, 64, 128, 256 for ${BEST_SERIES}, PRIS-U and BPR`,
     axis: { title: 'dimension d', scale: 'log2' },
     defaults: {},
     varies: ['loss', 'sampler', 'dim'],

@@ -50,6 +50,10 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('cluster-warm', { type: 'boolean', default: DEFAULTS.clusterWarm, describe: 'cluster samplers: start each refresh from the last centers instead of k-means++' })
         .option('cluster-sync', { type: 'boolean', describe: 'cluster samplers: wait for each refresh before the next epoch (default: only with --threads 1, which keeps runs reproducible)' })
         .option('exact-mask-top', { type: 'number', default: DEFAULTS.exactMaskTop, describe: "exact sampler: also exclude the user's N best-scored non-positives (the authors' guard against false negatives)" })
+        .option('joint-samples', { type: 'number', default: DEFAULTS.jointSamples, describe: 'joint samplers: training samples of the cluster loss per refresh' })
+        .option('joint-temperature', { type: 'number', default: DEFAULTS.jointTemperature, describe: 'joint samplers: softmax temperature T of the soft assignment (Eq. 17)' })
+        .option('joint-anneal', { type: 'boolean', default: DEFAULTS.jointAnneal, describe: 'joint samplers: anneal T geometrically from 1 to 0.1 over the run instead' })
+        .option('joint-lr', { type: 'number', default: DEFAULTS.jointLr, describe: "joint samplers: Adam learning rate of the clustering's parameters" })
         .option('train-on', { choices: ['train', 'train+valid'] as const, default: 'train' as const, describe: 'train+valid: final refit on both, with the epoch count chosen on validation' })
         .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
@@ -80,6 +84,10 @@ export function registerTrainCommands(y: Argv): Argv {
         clusterWarm: a['cluster-warm'],
         clusterSync: a['cluster-sync'] ?? a.threads === 1,
         exactMaskTop: a['exact-mask-top'],
+        jointSamples: a['joint-samples'],
+        jointTemperature: a['joint-temperature'],
+        jointAnneal: a['joint-anneal'],
+        jointLr: a['joint-lr'],
       });
       const { metrics } = await runTraining({
         dataset: a.dataset!,

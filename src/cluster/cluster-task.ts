@@ -1,15 +1,22 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng } from '../kernels/rng.js';
-import { currentVersion, halfFreeForNext, publishVersion, sharedFloat32 } from '../memory/shared.js';
+import { kernels } from '../kernels/wasm.js';
+import { claimReaderSlot, currentVersion, halfFreeForNext, publishVersion, sharedFloat32 } from '../memory/shared.js';
+import { createSampler, isJointSampler } from '../samplers/index.js';
+import type { NegativeSampler } from '../samplers/sampler.js';
 import type { PoolData } from '../train/pool-data.js';
 import type { TrainShared } from '../train/shared-state.js';
+import { JointLearner } from './joint.js';
 import { kmeans } from './kmeans.js';
 import { fillHalf, halfOf } from './tables.js';
 
 /**
- * The clustering worker's task: K-means on a snapshot of the live item
- * embeddings (SGD goes on meanwhile), written into the free half of the
- * double buffer and published with one atomic version bump.
+ * The clustering worker's task. K-means samplers: K-means on a snapshot of the
+ * live item embeddings (SGD goes on meanwhile). Joint samplers: train the
+ * learned clustering on `jointSamples` samples of its loss (the first refresh
+ * runs K-means to initialise the codewords), then assign every item. Either
+ * way the result is written into the free half of the double buffer and
+ * published with one atomic version bump.
  */
 export interface ClusterTask {
   seed: number;
@@ -17,6 +24,8 @@ export interface ClusterTask {
   iterations: number;
   /** start Lloyd from the last published centers instead of k-means++ */
   warm: boolean;
+  /** joint samplers: the softmax temperature for this refresh */
+  temperature: number;
 }
 
 export interface ClusterResult {
@@ -26,40 +35,93 @@ export interface ClusterResult {
   iterations: number;
   reseeded: number;
   inertia: number;
+  /** joint samplers: mean cluster loss over this refresh's samples */
+  jointLoss?: number;
 }
 
-let snapshot: Float32Array | undefined;
+interface ClusterWorker {
+  data: PoolData;
+  t: TrainShared;
+  snapshot: Float32Array;
+  labels: Int32Array;
+  scores: Float32Array;
+  joint?: { learner: JointLearner; sampler: NegativeSampler };
+}
+
+let worker: ClusterWorker | undefined;
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
+
+function init(): ClusterWorker {
+  const data = workerData as PoolData;
+  const t = data.train as TrainShared;
+  const { nItems, dim, k } = t.tables.clusters!;
+  const w: ClusterWorker = {
+    data,
+    t,
+    snapshot: sharedFloat32(nItems * dim),
+    labels: new Int32Array(nItems),
+    scores: sharedFloat32(512 * k),
+  };
+  if (t.joint && isJointSampler(t.sampler)) {
+    const kern = kernels();
+    const sampler = createSampler(t.sampler, { tables: t.tables, model: data.model, kernels: kern, reader: claimReaderSlot(t.tables.clusters!.vc) });
+    const learner = new JointLearner(t.joint.state, kern, data.model, data.splits.train, { ...t.joint.options, temperature: 1 });
+    w.joint = { learner, sampler };
+  }
+  return w;
+}
 
 export function clusterTask(task: ClusterTask): ClusterResult {
   const t0 = performance.now();
-  const data = workerData as PoolData;
-  const t = data.train as TrainShared;
+  const w = (worker ??= init());
+  const { t, data } = w;
   const tables = t.tables.clusters!;
   const { nItems, dim: d, k } = tables;
-  snapshot ??= sharedFloat32(nItems * d);
-  // Hogwild writers may move rows while we copy; K-means only needs a recent view.
-  snapshot.set(data.model.item.subarray(0, nItems * d));
   const prev = currentVersion(tables.vc);
-  const result = kmeans(snapshot, nItems, d, {
-    k,
-    iterations: task.iterations,
-    rng: seedRng(task.seed, 0x6b6d, task.round),
-    ...(task.warm && prev > 0 ? { init: halfOf(tables, prev).centers } : {}),
-  });
+  const rng = seedRng(task.seed, 0x6b6d, task.round);
+  let centers: Float32Array;
+  let iterations = 0;
+  let reseeded = 0;
+  let inertia = 0;
+  let jointLoss: number | undefined;
+  if (w.joint && t.joint!.state.ready[0] === 1) {
+    const { learner, sampler } = w.joint;
+    learner.setTemperature(task.temperature);
+    learner.lossSum = 0;
+    learner.samples = 0;
+    learner.run(t.joint!.samples, sampler, rng);
+    learner.apply();
+    sampler.release?.();
+    jointLoss = learner.samples > 0 ? learner.lossSum / learner.samples : 0;
+    learner.assign(w.labels, w.scores);
+    centers = learner.codewords();
+  } else {
+    // Hogwild writers may move rows while we copy; K-means only needs a recent view.
+    w.snapshot.set(data.model.item.subarray(0, nItems * d));
+    const result = kmeans(w.snapshot, nItems, d, {
+      k,
+      iterations: task.iterations,
+      rng,
+      ...(task.warm && prev > 0 ? { init: halfOf(tables, prev).centers } : {}),
+    });
+    w.labels.set(result.labels);
+    centers = result.centers;
+    ({ iterations, reseeded, inertia } = result);
+    w.joint?.learner.initialise(centers);
+  }
   // The half we are about to fill was last read as version prev - 1: wait for readers to move on.
   const w0 = performance.now();
   while (!halfFreeForNext(tables.vc)) Atomics.wait(waitCell, 0, 0, 1);
   const waitSeconds = (performance.now() - w0) / 1000;
-  const next = prev + 1;
-  fillHalf(halfOf(tables, next), k, d, result.centers, result.labels, t.tables.popularity?.f, next);
+  fillHalf(halfOf(tables, prev + 1), k, d, centers, w.labels, t.tables.popularity?.f, prev + 1);
   const version = publishVersion(tables.vc);
   return {
     version,
     seconds: (performance.now() - t0) / 1000,
     waitSeconds,
-    iterations: result.iterations,
-    reseeded: result.reseeded,
-    inertia: result.inertia,
+    iterations,
+    reseeded,
+    inertia,
+    ...(jointLoss !== undefined ? { jointLoss } : {}),
   };
 }

@@ -27,6 +27,12 @@ export interface Kernels {
     U: number, MU: number, VU: number, V: number, MV: number, VV: number,
     slotOf: number, keyOf: number, G: number, ctl: number,
   ): void;
+  jointForward(v: number, A: number, beta: number, K: number, d: number, invT: number, bhat: number): number;
+  jointBackward(
+    v: number, y: number, g: number, bhat: number, C: number, W: number, wC: number, K: number, d: number, invT: number,
+    gC: number, gW: number, gwC: number, ds: number, z: number, q: number,
+  ): void;
+  adamDense(x: number, m: number, v: number, g: number, n: number, lrT: number, b1: number, b2: number, eps: number, scale: number): void;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
 }

@@ -7,12 +7,22 @@ import { PopularitySampler, type PopularityTables } from './popularity.js';
 import type { NegativeSampler } from './sampler.js';
 import { UniformSampler } from './uniform.js';
 
-export const SAMPLER_KINDS = ['uniform', 'popularity', 'cluster-uniform', 'cluster-popularity', 'exact'] as const;
+export const SAMPLER_KINDS = [
+  'uniform',
+  'popularity',
+  'cluster-uniform',
+  'cluster-popularity',
+  'cluster-uniform-joint',
+  'cluster-popularity-joint',
+  'exact',
+] as const;
 export type SamplerKind = (typeof SAMPLER_KINDS)[number];
 
 export const isClusterSampler = (k: SamplerKind): boolean => k.startsWith('cluster-');
 /** Samplers whose proposal uses item popularity (directly or within clusters). */
-export const usesPopularity = (k: SamplerKind): boolean => k === 'popularity' || k === 'cluster-popularity';
+export const usesPopularity = (k: SamplerKind): boolean => k === 'popularity' || k.startsWith('cluster-popularity');
+/** Cluster samplers whose clustering is learned jointly with the model (section 4.3) instead of K-means. */
+export const isJointSampler = (k: SamplerKind): boolean => k.endsWith('-joint');
 
 /** Shared, read-only tables the samplers of every worker draw from. */
 export interface SamplerTables {
@@ -42,9 +52,11 @@ export function createSampler(kind: SamplerKind, c: SamplerContext): NegativeSam
       if (!t.popularity) throw new Error('popularity sampler needs popularity tables');
       return new PopularitySampler(t.popularity);
     case 'cluster-uniform':
-    case 'cluster-popularity': {
+    case 'cluster-popularity':
+    case 'cluster-uniform-joint':
+    case 'cluster-popularity-joint': {
       if (!t.clusters) throw new Error(`${kind} needs cluster tables`);
-      const pop = kind === 'cluster-popularity';
+      const pop = usesPopularity(kind);
       const base = pop ? createSampler('popularity', c) : createSampler('uniform', c);
       return new ClusterSampler(pop, t.clusters, base, c.model.user, c.kernels, c.reader, pop ? t.popularity : undefined);
     }

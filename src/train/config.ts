@@ -32,6 +32,11 @@ export interface TrainConfig {
   clusterSync: boolean;
   /** exact sampler: also exclude the user's this-many best-scored non-positives */
   exactMaskTop: number;
+  /** joint samplers: samples of the cluster loss per refresh, temperature (or annealed from 1 to 0.1), Adam lr */
+  jointSamples: number;
+  jointTemperature: number;
+  jointAnneal: boolean;
+  jointLr: number;
 }
 
 export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
@@ -57,6 +62,10 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   clusterWarm: false,
   clusterSync: false,
   exactMaskTop: 0,
+  jointSamples: 50_000,
+  jointTemperature: 0.9,
+  jointAnneal: false,
+  jointLr: 0.001,
 };
 
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
@@ -101,6 +110,9 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('cluster-every', c.clusterEvery);
   positiveInt('cluster-iterations', c.clusterIterations);
   positiveInt('exact-mask-top', c.exactMaskTop, 0);
+  positiveInt('joint-samples', c.jointSamples);
+  nonNegative('joint-temperature', c.jointTemperature, true);
+  nonNegative('joint-lr', c.jointLr, true);
   if (c.k.length === 0) throw new UserError('--k needs at least one cutoff');
   for (const k of c.k) positiveInt('k', k);
   return c;

@@ -196,6 +196,7 @@ function clusterSummary(runs: ClusterResult[]): Record<string, number> {
     wait_seconds_total: sum((r) => r.waitSeconds),
     mean_iterations: sum((r) => r.iterations) / runs.length,
     reseeded_total: sum((r) => r.reseeded),
+    ...(runs.some((r) => r.jointLoss !== undefined) ? { joint_loss_last: runs.at(-1)!.jointLoss ?? NaN } : {}),
   };
 }
 

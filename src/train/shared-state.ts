@@ -1,4 +1,5 @@
 import type { SamplerKind, SamplerTables } from '../samplers/index.js';
+import type { JointOptions, JointState } from '../cluster/joint.js';
 
 /**
  * The training half of `PoolData.train`: fixed for the whole run, shared
@@ -24,6 +25,8 @@ export interface TrainShared {
   itemMom: Float32Array;
   /** adam: mini-batches applied so far by shard s, for the bias correction */
   adamSteps: Float64Array;
+  /** joint samplers: the learned clustering's parameters and settings */
+  joint?: { state: JointState; options: Omit<JointOptions, 'temperature'>; samples: number };
   /** [0]: positives done in the running epoch, for the progress bar */
   progress: Int32Array;
 }

@@ -6,7 +6,8 @@ import { lossCode, optimizerCode } from '../kernels/codes.js';
 import { sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
 import { createModel, type Model } from '../model/store.js';
 import { buildAlias } from '../samplers/alias.js';
-import { isClusterSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
+import { isClusterSampler, isJointSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
+import { createJointState } from '../cluster/joint.js';
 import { createClusterTables } from '../cluster/tables.js';
 import type { ClusterResult, ClusterTask } from '../cluster/cluster-task.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
@@ -39,7 +40,8 @@ export interface TrainSession {
 
 function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
   const t: SamplerTables = { nItems: ds.nItems, exactMaskTop: cfg.exactMaskTop };
-  if (isClusterSampler(cfg.sampler)) t.clusters = createClusterTables(Math.min(cfg.clusters, ds.nItems), cfg.dim, ds.nItems, cfg.threads);
+  // One reader slot per SGD worker, plus the clustering worker's own sampler (joint learning).
+  if (isClusterSampler(cfg.sampler)) t.clusters = createClusterTables(Math.min(cfg.clusters, ds.nItems), cfg.dim, ds.nItems, cfg.threads + 1);
   if (usesPopularity(cfg.sampler)) {
     const f = popularityWeights(itemCounts(ds.train), cfg.popularity);
     const lnf = sharedFloat64(f.length);
@@ -79,6 +81,14 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     adamSteps: sharedFloat64(cfg.threads),
     progress: sharedInt32(1),
   };
+  if (isJointSampler(cfg.sampler)) {
+    shared.joint = {
+      state: createJointState(shared.tables.clusters!.k, cfg.dim),
+      // The authors' settings: distillation 5 ||v - c||^2, activity penalty 0.1 / B (our reg = 2 coef / B), batch 128.
+      options: { loss: lossCode(cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
+      samples: cfg.jointSamples,
+    };
+  }
   const data: PoolData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test }, train: shared };
   const pool = createPool(cfg.threads, data);
   const session: TrainSession = { config: cfg, model, pool, data, shared };
@@ -89,8 +99,21 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
 /** One K-means refresh on the clustering worker (resolves when the new version is published). */
 export function refreshClusters(s: TrainSession, round: number): Promise<ClusterResult> {
   const cfg = s.config;
-  const task: ClusterTask = { seed: cfg.seed, round, iterations: cfg.clusterIterations, warm: cfg.clusterWarm };
+  const task: ClusterTask = {
+    seed: cfg.seed,
+    round,
+    iterations: cfg.clusterIterations,
+    warm: cfg.clusterWarm,
+    temperature: jointTemperature(cfg, round),
+  };
   return s.clusterPool!.run(task, { name: 'cluster' }) as Promise<ClusterResult>;
+}
+
+/** Joint clustering's temperature at refresh `round`: fixed, or annealed geometrically from 1 to 0.1 over the run. */
+export function jointTemperature(cfg: TrainConfig, round: number): number {
+  if (!cfg.jointAnneal) return cfg.jointTemperature;
+  const rounds = Math.max(1, Math.floor(cfg.epochs / cfg.clusterEvery) - 1);
+  return Math.pow(0.1, Math.min(1, (round - 1) / rounds));
 }
 
 export async function closeSession(s: TrainSession): Promise<void> {

@@ -309,3 +309,105 @@ export function adamApply(
   }
   store<i32>(ctl, 0);
 }
+
+// ---- jointly learned clustering (section 4.3) --------------------------------
+// Similarity of item v to codeword c_k: s_k = 1/2 v'W c_k + w_C'c_k (the w_I'v
+// term is the same for every k, so it changes neither the argmax nor the
+// softmax and is left out). The caller keeps A_k = 1/2 W c_k and beta_k = w_C'c_k
+// up to date (K x d and K), so s_k = v . A_k + beta_k.
+
+/**
+ * Forward pass for one item: bhat = softmax(s / T) into bhat[0..K), returns
+ * y = argmax_k s_k (the hard assignment; the straight-through estimator uses
+ * c_y forward and C bhat backward).
+ */
+export function jointForward(v: usize, A: usize, beta: usize, K: i32, d: i32, invT: f32, bhat: usize): i32 {
+  const rb = <usize>d << 2;
+  let y = 0;
+  let mx: f32 = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const s = dot(v, A + <usize>k * rb, d) + load<f32>(beta + (<usize>k << 2));
+    store<f32>(bhat + (<usize>k << 2), s);
+    if (s > mx) {
+      mx = s;
+      y = k;
+    }
+  }
+  let z: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const e = Mathf.exp((load<f32>(bhat + (<usize>k << 2)) - mx) * invT);
+    store<f32>(bhat + (<usize>k << 2), e);
+    z += e;
+  }
+  const iz: f32 = 1 / z;
+  for (let k = 0; k < K; k++) store<f32>(bhat + (<usize>k << 2), load<f32>(bhat + (<usize>k << 2)) * iz);
+  return y;
+}
+
+/**
+ * Backward pass for one item assigned to y, given g = dL/d(codeword) (d
+ * floats) and the item's bhat, with the straight-through estimator as it is
+ * usually written, b = onehot(y) + bhat - stop_gradient(bhat), codeword = C b:
+ * the codeword c_y receives g directly and the soft assignment carries the
+ * rest. Accumulates into gC (K x d), gW (d x d, row-major: W[a][b] multiplies
+ * v_a c_b) and gwC (d). With ds_k = (bhat_k / T)(g.c_k - sum_m bhat_m g.c_m):
+ *   dL/dc_y += g      dL/dc_k += ds_k (1/2 W'v + w_C)      dL/dW += 1/2 v q'      dL/dw_C += q
+ * where q = sum_k ds_k c_k. z and q are d-float scratch, ds K floats.
+ */
+export function jointBackward(
+  v: usize, y: i32, g: usize, bhat: usize, C: usize, W: usize, wC: usize, K: i32, d: i32, invT: f32,
+  gC: usize, gW: usize, gwC: usize, ds: usize, z: usize, q: usize,
+): void {
+  const rb = <usize>d << 2;
+  let mean: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const gc = dot(g, C + <usize>k * rb, d);
+    store<f32>(ds + (<usize>k << 2), gc);
+    mean += load<f32>(bhat + (<usize>k << 2)) * gc;
+  }
+  // z = 1/2 W' v + w_C  (column b of W dotted with v)
+  for (let b = 0; b < d; b++) {
+    let s: f32 = 0;
+    for (let a = 0; a < d; a++) s += load<f32>(v + (<usize>a << 2)) * load<f32>(W + ((<usize>(a * d + b)) << 2));
+    store<f32>(z + (<usize>b << 2), 0.5 * s + load<f32>(wC + (<usize>b << 2)));
+  }
+  for (let o: usize = 0; o < rb; o += 16) v128.store(q + o, f32x4.splat(0));
+  for (let k = 0; k < K; k++) {
+    const bk = load<f32>(bhat + (<usize>k << 2));
+    const dsk = bk * invT * (load<f32>(ds + (<usize>k << 2)) - mean);
+    const vb = f32x4.splat(k == y ? <f32>1 : <f32>0);
+    const vd = f32x4.splat(dsk);
+    const ck = C + <usize>k * rb;
+    const gk = gC + <usize>k * rb;
+    for (let o: usize = 0; o < rb; o += 16) {
+      v128.store(gk + o, f32x4.add(v128.load(gk + o), f32x4.add(f32x4.mul(vb, v128.load(g + o)), f32x4.mul(vd, v128.load(z + o)))));
+      v128.store(q + o, f32x4.add(v128.load(q + o), f32x4.mul(vd, v128.load(ck + o))));
+    }
+  }
+  for (let a = 0; a < d; a++) {
+    const va = f32x4.splat(0.5 * load<f32>(v + (<usize>a << 2)));
+    const row = gW + <usize>a * rb;
+    for (let o: usize = 0; o < rb; o += 16) v128.store(row + o, f32x4.add(v128.load(row + o), f32x4.mul(va, v128.load(q + o))));
+  }
+  for (let o: usize = 0; o < rb; o += 16) v128.store(gwC + o, f32x4.add(v128.load(gwC + o), v128.load(q + o)));
+}
+
+/** Plain Adam on a dense parameter block of n floats (n a multiple of 4), gradient scaled by `scale`, which is then zeroed. */
+export function adamDense(x: usize, m: usize, v: usize, g: usize, n: i32, lrT: f32, b1: f32, b2: f32, eps: f32, scale: f32): void {
+  const vb1 = f32x4.splat(b1);
+  const vb2 = f32x4.splat(b2);
+  const va1 = f32x4.splat(1 - b1);
+  const va2 = f32x4.splat(1 - b2);
+  const vlr = f32x4.splat(lrT);
+  const veps = f32x4.splat(eps);
+  const vsc = f32x4.splat(scale);
+  for (let o: usize = 0, end = <usize>n << 2; o < end; o += 16) {
+    const gg = f32x4.mul(vsc, v128.load(g + o));
+    const mm = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(va1, gg));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(va2, f32x4.mul(gg, gg)));
+    v128.store(m + o, mm);
+    v128.store(v + o, vv);
+    v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.div(f32x4.mul(vlr, mm), f32x4.add(f32x4.sqrt(vv), veps))));
+    v128.store(g + o, f32x4.splat(0));
+  }
+}
