@@ -20,7 +20,7 @@ import { writeReport, markdownTable, type ReportContext } from './lib/experiment
 import { planRuns, runAll, type RunRecord } from './lib/experiment-run.js';
 import { readJson } from '../src/model/io.js';
 import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS, type PaperDataset } from './lib/paper.js';
-import { getStudy, studyRuns, STUDY_NAMES } from './lib/studies.js';
+import { getStudy, studyRuns, threadSweep, STUDY_NAMES } from './lib/studies.js';
 
 const USAGE = `usage: node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm> [options]
        node dist/scripts/experiment.js report <output dir> [--paper NAME]   (rewrite tables and plots from results.json)
@@ -30,7 +30,7 @@ studies: ${STUDY_NAMES.join(', ')}
 options:
   --dataset D       a dataset directory (pris data import + pris data split) or a known dataset name
   --epochs N        epochs per run (default 60, as pris train)
-  --threads N       threads per run (default: every core); the threads study runs 1..N (or a list: 1,2,4)
+  --threads N       threads per run (default: every core); the threads study runs 1..N (powers of two and N above 8 threads) or a list: 1,2,4
   --seeds 1,2       run every configuration once per training seed (tables show mean ± sd)
   --out DIR         output directory (default docs/results/<study>-<dataset>)
   --set key=value   override a training setting for every run (repeatable; e.g. lr=0.2, reg=0.05, eval-every=1);
@@ -151,7 +151,7 @@ async function main(): Promise<number> {
   const threadList = v.threads !== undefined ? intList('threads', v.threads) : undefined;
   if (threadList && threadList.length > 1 && study.name !== 'threads') throw new UserError('--threads takes one number (a list only for the threads study)');
   const maxThreads = threadList ? Math.max(...threadList) : defaultThreads();
-  const sweep = threadList && threadList.length > 1 ? threadList : Array.from({ length: maxThreads }, (_, i) => i + 1);
+  const sweep = threadList && threadList.length > 1 ? threadList : threadSweep(maxThreads);
   const specs = studyRuns(study, { threads: study.name === 'threads' ? sweep : [maxThreads] }, (v.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean));
   const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
   const seeds = v.seeds !== undefined ? intList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];

@@ -1,9 +1,11 @@
 import t, { type Test } from 'tap';
 import { isUserError } from '../src/errors.js';
-import { parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
+import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
 import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../scripts/lib/experiment-report.js';
 import { planRuns, type PlannedRun, type RunRecord } from '../scripts/lib/experiment-run.js';
-import { getStudy, studyRuns, type StudyName } from '../scripts/lib/studies.js';
+import { BEST_SAMPLER, BEST_SERIES, getStudy, studyRuns, threadSweep, type StudyName } from '../scripts/lib/studies.js';
+import { SAMPLER_KINDS } from '../src/samplers/index.js';
+import { defaultPaperDataset, parsePaperDataset, paperValue } from '../scripts/lib/paper.js';
 
 /** Study definitions, config layering and the text writers: no training here. */
 
@@ -28,19 +30,20 @@ t.test('unknown study', async (t) => {
   userError(t, () => getStudy('samplerz'), /unknown study 'samplerz' \(known: samplers, losses, negatives, dim, clusters, threads, optimizers\)/);
 });
 
-t.test('samplers: the five samplers with the PRIS loss and their Table 3 rows; --skip exact', async (t) => {
+t.test('samplers: every sampler with the PRIS loss and its Table 3 row; --skip exact', async (t) => {
   const runs = plan('samplers');
-  t.same(runs.map((r) => r.config.sampler), ['uniform', 'popularity', 'cluster-uniform', 'cluster-popularity', 'exact']);
+  t.same(runs.map((r) => r.config.sampler), [...SAMPLER_KINDS]);
   t.ok(runs.every((r) => r.config.loss === 'pris'));
-  t.same(runs.map((r) => r.spec.paper?.row), ['U', 'P', 'CU', 'CP', 'Exact']);
-  t.same(plan('samplers', { skip: ['exact'] }).map((r) => r.spec.name), ['uniform', 'popularity', 'cluster-uniform', 'cluster-popularity']);
+  const rows: Record<string, string> = { uniform: 'U', popularity: 'P', 'cluster-uniform': 'CU', 'cluster-popularity': 'CP', 'cluster-uniform-joint': 'CUJ', 'cluster-popularity-joint': 'CPJ', exact: 'Exact' };
+  t.same(runs.map((r) => r.spec.paper?.row), SAMPLER_KINDS.map((k) => rows[k]));
+  t.same(plan('samplers', { skip: ['exact'] }).map((r) => r.spec.name), SAMPLER_KINDS.filter((k) => k !== 'exact'));
   userError(t, () => plan('samplers', { skip: ['exakt'] }), /--skip exakt: no configuration/);
 });
 
-t.test('losses: PRIS-CP, PRIS-U, SA and BPR at the same budget', async (t) => {
+t.test('losses: PRIS with the best sampler, PRIS-U, SA and BPR at the same budget', async (t) => {
   const runs = plan('losses', { epochs: 7 });
   t.same(runs.map((r) => [r.spec.name, r.config.loss, r.config.sampler]), [
-    ['PRIS-CP', 'pris', 'cluster-popularity'],
+    [BEST_SERIES, 'pris', BEST_SAMPLER],
     ['PRIS-U', 'pris', 'uniform'],
     ['SA', 'sa', 'uniform'],
     ['BPR', 'bpr', 'uniform'],
@@ -52,7 +55,8 @@ t.test('losses: PRIS-CP, PRIS-U, SA and BPR at the same budget', async (t) => {
 t.test('negatives: L = 5..30 step 5 for three models', async (t) => {
   const runs = plan('negatives');
   t.equal(runs.length, 18);
-  for (const series of ['PRIS-CP', 'PRIS-U', 'BPR']) {
+  t.same([...new Set(runs.map((r) => r.spec.series))], [BEST_SERIES, 'PRIS-U', 'BPR']);
+  for (const series of [BEST_SERIES, 'PRIS-U', 'BPR']) {
     const mine = runs.filter((r) => r.spec.series === series);
     t.same(mine.map((r) => r.config.negatives), [5, 10, 15, 20, 25, 30], series);
     t.same(mine.map((r) => r.spec.x), [5, 10, 15, 20, 25, 30]);
@@ -74,6 +78,19 @@ t.test('threads: one run per thread count; clusterSync only with one thread (as 
   const runs = plan('threads', { threads: [1, 2, 4] });
   t.same(runs.map((r) => r.config.threads), [1, 2, 4]);
   t.same(runs.map((r) => r.config.clusterSync), [true, false, false]);
+  t.same(threadSweep(2), [1, 2]);
+  t.same(threadSweep(8), [1, 2, 3, 4, 5, 6, 7, 8]);
+  t.same(threadSweep(48), [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 48]);
+});
+
+t.test('paper values: which dataset, which table cell', async (t) => {
+  t.equal(defaultPaperDataset('citeulike-t'), 'CiteULike');
+  t.equal(defaultPaperDataset('gowalla'), 'Gowalla');
+  t.equal(defaultPaperDataset('ml-100k'), undefined, 'ml-100k is not the paper\'s MovieLens-10M');
+  t.equal(parsePaperDataset('movielens'), 'MovieLens');
+  t.same(paperValue({ table: 'table3', row: 'CP' }, 'Gowalla'), { ndcg: 0.1706, recall: 0.2803 });
+  t.same(paperValue({ table: 'table2', row: 'BPR' }, 'CiteULike'), { ndcg: 0.1269, recall: 0.2772 });
+  t.equal(paperValue({ table: 'table3', row: 'Exact' }, 'Amazon'), undefined, 'not run in the paper');
 });
 
 t.test('optimizers: default lr per optimizer, validation every epoch; scoped --set', async (t) => {
@@ -89,13 +106,13 @@ t.test('optimizers: default lr per optimizer, validation every epoch; scoped --s
 });
 
 t.test('--set applies to every run; a varied field stays the study\'s; seeds multiply the runs', async (t) => {
-  const runs = plan('samplers', { sets: ['reg=0.05', 'sampler=uniform', 'k=20,50', 'cluster-warm=true'], seeds: [1, 2], skip: ['exact'] });
+  const runs = plan('losses', { sets: ['reg=0.05', 'sampler=uniform', 'k=20,50', 'cluster-warm=true'], seeds: [1, 2] });
   t.equal(runs.length, 8);
   t.same(runs.map((r) => r.seed), [1, 2, 1, 2, 1, 2, 1, 2]);
   t.same(runs.map((r) => r.config.seed), [1, 2, 1, 2, 1, 2, 1, 2]);
   t.ok(runs.every((r) => r.config.reg === 0.05 && r.config.clusterWarm === true));
   t.same(runs[0]!.config.k, [20, 50]);
-  t.same(runs.map((r) => r.config.sampler).filter((_, i) => i % 2 === 0), ['uniform', 'popularity', 'cluster-uniform', 'cluster-popularity']);
+  t.same(runs.map((r) => r.config.sampler).filter((_, i) => i % 2 === 0), [BEST_SAMPLER, 'uniform', 'uniform', 'uniform']);
   const sets = ['sampler=uniform', 'reg=1'].map(parseSet);
   t.same(shadowedSets(sets, getStudy('samplers').varies).map((s) => s.key), ['sampler']);
   // lr follows an overridden optimizer unless set
@@ -147,7 +164,7 @@ function record(p: PlannedRun, m: { ndcg: number; recall: number; seconds: numbe
 }
 
 t.test('markdown table: ours beside the paper, failures, empty columns dropped', async (t) => {
-  const runs = plan('samplers', { skip: ['popularity', 'cluster-uniform', 'cluster-popularity'] });
+  const runs = plan('samplers', { skip: SAMPLER_KINDS.filter((k) => k !== 'uniform' && k !== 'exact') });
   const records = [record(runs[0]!, { ndcg: 0.15, recall: 0.3, seconds: 12, pps: 1234567.4, valid: 0.1 }), record(runs[1]!, 'training diverged | lr too large')];
   t.equal(
     markdownTable(getStudy('samplers'), records, { dataset: 'citeulike-t', paperDataset: 'CiteULike' }),
@@ -199,19 +216,17 @@ t.test('results.csv: one row per run, every config field, quoted errors', async 
   const records = [record(runs[0]!, { ndcg: 0.2, recall: 0.4, seconds: 3, pps: 5000, valid: 0.15, cluster: 0.5 }), record(runs[1]!, 'bad "thing", here')];
   const lines = resultsCsv('clusters', records).split('\n');
   t.equal(lines.length, 4, 'header, two rows, final newline');
+  // The config columns are TrainConfig's fields, in DEFAULTS order.
+  const cfg = (r: RunRecord) => CONFIG_KEYS.map((k) => { const v = r.config[k]; return Array.isArray(v) ? v.join(';') : String(v); }).join(',');
   t.equal(
     lines[0],
-    'study,name,series,x,status,dim,negatives,loss,sampler,popularity,optimizer,lr,batchSize,reg,epochs,seed,init,initStd,evalEvery,patience,k,clusters,clusterEvery,clusterIterations,clusterWarm,clusterSync,exactMaskTop,threads,' +
+    `study,name,series,x,status,${CONFIG_KEYS.join(',')},` +
       'ndcg@50,recall@50,auc,valid_ndcg@50,best_epoch,epochs_run,train_seconds,epoch_seconds,eval_seconds,positives_per_second,draws_per_negative,cluster_refreshes,cluster_seconds_total,cluster_seconds_per_refresh,wall_seconds,error',
   );
-  t.equal(
-    lines[1],
-    'clusters,K=50,PRIS-CP,50,ok,32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,0.01,60,1,glorot,0.01,5,0,50,50,1,10,false,false,0,2,' + '0.2,0.4,0.9,0.15,2,2,3,1.5,0.5,5000,1.25,1,0.5,0.5,2,',
-  );
-  t.equal(
-    lines[2],
-    'clusters,K=100,PRIS-CP,100,failed,32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,0.01,60,1,glorot,0.01,5,0,50,100,1,10,false,false,0,2,' + ',,,,,,,,,,,,,,2,"bad ""thing"", here"',
-  );
+  t.ok(CONFIG_KEYS.slice(0, 5).join() === 'dim,negatives,loss,sampler,popularity' && CONFIG_KEYS.at(-1) === 'threads');
+  t.equal(lines[1], `clusters,K=50,PRIS-CP,50,ok,${cfg(records[0]!)},0.2,0.4,0.9,0.15,2,2,3,1.5,0.5,5000,1.25,1,0.5,0.5,2,`);
+  t.match(cfg(records[0]!), /^32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,0.01,60,1,glorot,0.01,5,0,50,50,1,10,false,false,0,/);
+  t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
   t.equal(lines[3], '');
 });
 
@@ -229,8 +244,8 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
   t.equal(ndcg.chart.kind, 'bar');
   if (ndcg.chart.kind === 'bar') {
     t.same(ndcg.chart.bars.slice(0, 4), [
-      { label: 'PRIS-CP', value: 0.1, series: 'pris' },
-      { label: 'PRIS-CP', value: 0.1719, series: 'paper (Gowalla)' },
+      { label: BEST_SERIES, value: 0.1, series: 'pris' },
+      { label: BEST_SERIES, value: 0.1719, series: 'paper (Gowalla)' },
       { label: 'PRIS-U', value: 0.11, series: 'pris' },
       { label: 'PRIS-U', value: 0.14, series: 'paper (Gowalla)' },
     ]);
@@ -240,7 +255,7 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
   t.same(lines.map((c) => c.file), ['ndcg.svg', 'recall.svg']);
   if (lines[0]!.chart.kind === 'line') {
     t.equal(lines[0]!.chart.points.length, 18);
-    t.same(lines[0]!.chart.points.slice(0, 2), [{ series: 'PRIS-CP', x: 5, y: 0.05 }, { series: 'PRIS-CP', x: 10, y: 0.1 }]);
+    t.same(lines[0]!.chart.points.slice(0, 2), [{ series: BEST_SERIES, x: 5, y: 0.05 }, { series: BEST_SERIES, x: 10, y: 0.1 }]);
   }
   const opt = plan('optimizers');
   const curve = studyCharts(getStudy('optimizers'), opt.map((r) => record(r, { ndcg: 0.2, recall: 0.4, seconds: 2, pps: 1, valid: 0.3 })), { dataset: 'x' })[0]!;
