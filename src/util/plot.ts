@@ -101,6 +101,12 @@ function lineSpec(c: LineChart): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** Whether the labels fit side by side under the bars (about 6 px a character at the default font). */
+function labelsFit(labels: string[]): boolean {
+  const longest = Math.max(0, ...labels.map((l) => l.length));
+  return labels.length * (longest * 6 + 8) <= WIDTH;
+}
+
 function barSpec(c: BarChart): TopLevelSpec {
   const bars = c.bars.filter((b) => Number.isFinite(b.value));
   const labels = distinct(bars.map((b) => b.label));
@@ -108,7 +114,7 @@ function barSpec(c: BarChart): TopLevelSpec {
   const series = distinct(bars.map((b) => b.series ?? ''));
   const format = c.labelFormat ?? '.3~f';
   const encoding: Record<string, unknown> = {
-    x: { field: 'label', type: 'nominal', title: c.x.title, sort: labels, axis: { labelAngle: 0 } },
+    x: { field: 'label', type: 'nominal', title: c.x.title, sort: labels, axis: { labelAngle: labelsFit(labels) ? 0 : -30, labelLimit: 400 } },
     y: { ...quantitative('value', { ...c.y, zero: c.y.zero ?? true }) },
   };
   if (grouped) {
