@@ -181,6 +181,8 @@ async function main(): Promise<number> {
     `${study.name} on ${dataset.label} (${dataset.meta.users.toLocaleString('en-US')} users, ${dataset.meta.items.toLocaleString('en-US')} items): ` +
       `${specs.length} configurations x ${seeds.length} seed(s) = ${plan.length} runs, ${first.epochs} epochs each -> ${displayPath(outDir)}\n`,
   );
+  // Also on Ctrl-C (the atomic-write hook exits the process): no half-trained models left under runs/.
+  if (!v['keep-models']) process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
   const records = await runAll(plan, {
     dataset: dataset.dir,
     workDir,
@@ -190,7 +192,6 @@ async function main(): Promise<number> {
     log,
     onRecord: (rs) => writeReport(outDir, study, rs, ctx, meta, machine),
   });
-  if (!v['keep-models']) rmSync(workDir, { recursive: true, force: true });
   process.stdout.write(markdownTable(study, records, ctx));
   const failed = records.filter((r) => r.status === 'failed').length;
   log(`${records.length - failed}/${records.length} runs succeeded; results in ${displayPath(outDir)}/ (table.md, results.csv, results.json, ${study.plots.map((p) => p.file).join(', ')})\n`);
