@@ -1,5 +1,5 @@
 import t from 'tap';
-import { kernels, scratchFloats } from '../src/kernels/wasm.js';
+import { kernels, paddedNegatives, scratchFloats } from '../src/kernels/wasm.js';
 import { LOSS_KINDS, lossCode, OPT_ADAGRAD, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
 import { sharedFloat32, sharedInt32 } from '../src/memory/shared.js';
 import { nextFloat, seedRng } from '../src/kernels/rng.js';
@@ -7,7 +7,8 @@ import { nextFloat, seedRng } from '../src/kernels/rng.js';
 // The kernel is float32; the reference below is float64 straight from the
 // paper's formulas, differentiated numerically.
 const d = 8;
-const L = 4;
+// L = 4 fills whole SIMD vectors; the kernels pad other L with masked lanes.
+let L = 4;
 const nItems = 7;
 const k = kernels();
 
@@ -18,9 +19,13 @@ function setup(seed: number) {
   for (let x = 0; x < d; x++) u[x] = (nextFloat(rng) - 0.5) * 1.6;
   for (let x = 0; x < nItems * d; x++) V[x] = (nextFloat(rng) - 0.5) * 1.6;
   const negs = sharedInt32(L);
-  negs.set([1, 4, 6, 4]); // item 4 drawn twice: each draw counts
-  const lnq = sharedFloat32(L);
-  lnq.set([0.3, -1.2, 0.5, -1.2]);
+  const pattern = [1, 4, 6, 4, 0, 3, 5, 6]; // item 4 drawn twice: each draw counts
+  for (let l = 0; l < L; l++) negs[l] = pattern[l % pattern.length]!;
+  const lnq = sharedFloat32(paddedNegatives(L));
+  // Pad lanes hold garbage on purpose: the kernel must ignore them.
+  lnq.fill(-7.5);
+  const lnqs = [0.3, -1.2, 0.5, -1.2, 2.0, 0.1, -0.4, 1.1];
+  for (let l = 0; l < L; l++) lnq[l] = lnqs[l % lnqs.length]!;
   return { u, V, negs, lnq, i: 2, scratch: sharedFloat32(scratchFloats(d, L)) };
 }
 
@@ -87,7 +92,8 @@ function numericGrad(kind: LossKind, s: ReturnType<typeof setup>, reg: number) {
 
 for (const kind of LOSS_KINDS) {
   t.test(`${kind}: kernel gradients match finite differences of the formula`, async (t) => {
-    for (const seed of [1, 2, 3]) {
+    for (const [seed, nNeg] of [[1, 4], [2, 5], [3, 1], [4, 7]] as const) {
+      L = nNeg;
       const s = setup(seed);
       const reg = 0.05;
       const out = sharedFloat32((2 + L) * d);
@@ -95,7 +101,7 @@ for (const kind of LOSS_KINDS) {
       const num = numericGrad(kind, s, reg);
       // The kernel returns the loss without the penalty.
       const p: Params = { u: Array.from(s.u), V: Array.from(s.V) };
-      t.ok(Math.abs(loss - refLoss(kind, p, s.i, s.negs, s.lnq, 0)) < 1e-5, `loss value (seed ${seed})`);
+      t.ok(Math.abs(loss - refLoss(kind, p, s.i, s.negs, s.lnq, 0)) < 1e-5, `loss value (seed ${seed}, L ${L})`);
       let maxErr = 0;
       for (let x = 0; x < d; x++) maxErr = Math.max(maxErr, Math.abs(out[x]! - num.gu[x]!));
       // Item rows: the positive's block, then one block per draw; repeated draws add up.
@@ -103,8 +109,9 @@ for (const kind of LOSS_KINDS) {
       for (let x = 0; x < d; x++) gV[s.i * d + x]! += out[d + x]!;
       for (let l = 0; l < L; l++) for (let x = 0; x < d; x++) gV[s.negs[l]! * d + x]! += out[(2 + l) * d + x]!;
       for (let x = 0; x < nItems * d; x++) maxErr = Math.max(maxErr, Math.abs(gV[x]! - num.gV[x]!));
-      t.ok(maxErr < 1e-5, `max |analytic - numeric| = ${maxErr.toExponential(2)} (seed ${seed})`);
+      t.ok(maxErr < 1e-5, `max |analytic - numeric| = ${maxErr.toExponential(2)} (seed ${seed}, L ${L})`);
     }
+    L = 4;
   });
 }
 
@@ -219,4 +226,17 @@ t.test('mini-batch adam: summed sample gradients, one lazy Adam step on touched 
   t.ok(err < 1e-5, `max deviation ${err.toExponential(2)}`);
   t.equal(ctl[0], 0, 'buffer cleared');
   t.ok(slotOf.every((v) => v === -1), 'slots released');
+});
+
+t.test('large scores stay finite and exact (exp clamped, stable log-sigmoid)', async (t) => {
+  for (const kind of LOSS_KINDS) {
+    const s = setup(8);
+    for (let x = 0; x < d; x++) s.u[x] = s.u[x]! * 8;
+    for (let x = 0; x < nItems * d; x++) s.V[x] = s.V[x]! * 8;
+    const out = sharedFloat32((2 + L) * d);
+    const loss = k.sampleGrads(lossCode(kind), d, L, 0, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, out.byteOffset);
+    const ref = refLoss(kind, { u: Array.from(s.u), V: Array.from(s.V) }, s.i, s.negs, s.lnq, 0);
+    t.ok(Number.isFinite(loss) && Array.from(out).every(Number.isFinite), `${kind}: finite`);
+    t.ok(Math.abs(loss - ref) <= 1e-5 * Math.max(1, Math.abs(ref)), `${kind}: loss ${loss} vs ${ref}`);
+  }
 });

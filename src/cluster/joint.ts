@@ -1,7 +1,7 @@
 import type { Csr } from '../data/csr.js';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS } from '../kernels/codes.js';
 import { nextInt, type RngState } from '../kernels/rng.js';
-import type { Kernels } from '../kernels/wasm.js';
+import { paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
 import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import type { Model } from '../model/store.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
@@ -101,10 +101,10 @@ export class JointLearner {
     this.bhat = sharedFloat32((L + 1) * k);
     this.items = sharedInt32(L + 1);
     this.ys = sharedInt32(L);
-    this.lnq = sharedFloat32(L);
+    this.lnq = sharedFloat32(paddedNegatives(L));
     this.out = sharedFloat32((L + 2) * d);
     this.g = sharedFloat32(d);
-    this.sc = sharedFloat32(4 * L + d);
+    this.sc = sharedFloat32(scratchFloats(d, L));
     this.ds = sharedFloat32(k);
     this.z = sharedFloat32(d);
     this.q = sharedFloat32(d);

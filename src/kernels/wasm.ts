@@ -37,8 +37,11 @@ export interface Kernels {
   scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
 }
 
-/** Float32 slots of trainStep's scratch: xj, w, s, gj (L each) and gu (d). */
-export const scratchFloats = (d: number, L: number): number => 4 * L + d;
+/** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */
+export const paddedNegatives = (L: number): number => (L + 3) & ~3;
+
+/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each) and gu (d). */
+export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + d;
 
 let module: WebAssembly.Module | undefined;
 let instance: Kernels | undefined;

@@ -1,6 +1,6 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
-import { kernels, scratchFloats, type Kernels } from '../kernels/wasm.js';
+import { kernels, paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM } from '../kernels/codes.js';
 import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
@@ -71,7 +71,7 @@ function init(): WorkerState {
     users: new Int32Array(maxShard),
     pos: new Int32Array(maxDeg),
     negs: sharedInt32(t.negatives),
-    lnq: sharedFloat32(t.negatives),
+    lnq: sharedFloat32(paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
   };
 }

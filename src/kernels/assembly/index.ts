@@ -24,9 +24,62 @@ let gI: f32 = 0;
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
-// Scratch layout (float32 slots): xj[L] | w[L] | s[L] | gj[L] | gu[d]
+// Scratch layout (float32 slots), each block padded to Lp = L rounded up to 4
+// lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d]. The caller's lnq array must
+// also hold Lp floats (lanes past L are read and ignored).
+@inline function padded(L: i32): i32 {
+  return (L + 3) & ~3;
+}
+
 @inline function slot(sc: usize, which: i32, L: i32, l: i32): usize {
-  return sc + ((<usize>(which * L + l)) << 2);
+  return sc + ((<usize>(which * padded(L) + l)) << 2);
+}
+
+@inline function hmax(v: v128): f32 {
+  return Mathf.max(Mathf.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), Mathf.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// exp on four lanes: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, and the
+// Cephes single-precision polynomial for e^r (relative error ~1e-7); inputs
+// are clamped to the normal float range.
+@inline function exp4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+// ln(1 + e) on four lanes for e in [0, 1]: with y = 1 + e in [1, 2] and
+// s = (y - 1) / (y + 1) in [0, 1/3], ln y = 2 (s + s^3/3 + ... + s^11/11)
+// (truncation error below 1e-7).
+@inline function log1pUnit4(e: v128): v128 {
+  const s = f32x4.div(e, f32x4.add(e, f32x4.splat(2)));
+  const s2 = f32x4.mul(s, s);
+  let p = f32x4.splat(<f32>(1.0 / 11));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(<f32>(1.0 / 9)));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(<f32>(1.0 / 7)));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(<f32>(1.0 / 5)));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(<f32>(1.0 / 3)));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(1));
+  return f32x4.mul(f32x4.mul(p, s), f32x4.splat(2));
+}
+
+// Lanes l < L of the block starting at lane `base` (all ones) and the rest (zeros).
+@inline function laneMask(base: i32, L: i32): v128 {
+  return i32x4.lt_s(i32x4.add(i32x4.splat(base), v128(0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0)), i32x4.splat(L));
 }
 
 // Scores of the positive and the L negatives, importance weights, loss and
@@ -34,53 +87,62 @@ let gI: f32 = 0;
 //   a_l = x_j_l - lnQ~_l,  w = softmax(a),  s_l = ln sigma(x_i - x_j_l),  loss = -sum w_l s_l
 //   pris: dloss/dx_j_l = w_l (sigma(x_j_l - x_i) - (s_l - s_bar)); sa: without the (s_l - s_bar) term
 //   bpr:  w_l = 1/L
+// The per-negative scalars are computed four lanes at a time.
 @inline function lossCoefs(code: i32, d: i32, L: i32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize): f32 {
   const rb = <usize>d << 2;
+  const Lp = padded(L);
   const xi = dot(u, V + <usize>i * rb, d);
-  let mx: f32 = -Infinity;
-  for (let l = 0; l < L; l++) {
-    const x = dot(u, V + <usize>load<i32>(negs + (<usize>l << 2)) * rb, d);
-    store<f32>(slot(sc, 0, L, l), x);
-    const a = x - load<f32>(lnq + (<usize>l << 2));
-    store<f32>(slot(sc, 1, L, l), a);
-    if (a > mx) mx = a;
+  for (let l = 0; l < L; l++) store<f32>(slot(sc, 0, L, l), dot(u, V + <usize>load<i32>(negs + (<usize>l << 2)) * rb, d));
+  // a = x_j - lnq (pad lanes: -inf), w = softmax(a) (pad lanes: 0)
+  let mx = f32x4.splat(-Infinity);
+  for (let b = 0; b < Lp; b += 4) {
+    const a = v128.bitselect(f32x4.sub(v128.load(slot(sc, 0, L, b)), v128.load(lnq + (<usize>b << 2))), f32x4.splat(-Infinity), laneMask(b, L));
+    v128.store(slot(sc, 1, L, b), a);
+    mx = f32x4.max(mx, a);
   }
+  const m = f32x4.splat(hmax(mx));
   if (code <= LOSS_SA) {
-    let z: f32 = 0;
-    for (let l = 0; l < L; l++) {
-      const e = Mathf.exp(load<f32>(slot(sc, 1, L, l)) - mx);
-      store<f32>(slot(sc, 1, L, l), e);
-      z += e;
+    let z = f32x4.splat(0);
+    for (let b = 0; b < Lp; b += 4) {
+      const e = v128.and(exp4(f32x4.sub(v128.load(slot(sc, 1, L, b)), m)), laneMask(b, L));
+      v128.store(slot(sc, 1, L, b), e);
+      z = f32x4.add(z, e);
     }
-    const iz: f32 = 1 / z;
-    for (let l = 0; l < L; l++) store<f32>(slot(sc, 1, L, l), load<f32>(slot(sc, 1, L, l)) * iz);
+    const iz = f32x4.splat(1 / hsum(z));
+    for (let b = 0; b < Lp; b += 4) v128.store(slot(sc, 1, L, b), f32x4.mul(v128.load(slot(sc, 1, L, b)), iz));
   } else {
-    const w: f32 = 1 / <f32>L;
-    for (let l = 0; l < L; l++) store<f32>(slot(sc, 1, L, l), w);
+    const w = f32x4.splat(1 / <f32>L);
+    for (let b = 0; b < Lp; b += 4) v128.store(slot(sc, 1, L, b), v128.and(w, laneMask(b, L)));
   }
-  let gi: f32 = 0;
-  let loss: f32 = 0;
-  for (let l = 0; l < L; l++) {
-    const t = xi - load<f32>(slot(sc, 0, L, l));
+  const vxi = f32x4.splat(xi);
+  let gi = f32x4.splat(0);
+  let loss = f32x4.splat(0);
+  for (let b = 0; b < Lp; b += 4) {
+    const t = f32x4.sub(vxi, v128.load(slot(sc, 0, L, b)));
     // One exp gives sigma(-t) and ln sigma(t), stable for either sign of t.
-    const e = Mathf.exp(-Mathf.abs(t));
-    const sigNeg: f32 = t >= 0 ? e / (1 + e) : 1 / (1 + e);
-    const lnSig: f32 = -(Mathf.log1p(e) + (t < 0 ? -t : 0));
-    const w = load<f32>(slot(sc, 1, L, l));
-    store<f32>(slot(sc, 2, L, l), lnSig);
-    store<f32>(slot(sc, 3, L, l), w * sigNeg);
-    gi -= w * sigNeg;
-    loss -= w * lnSig;
+    const e = exp4(f32x4.neg(f32x4.abs(t)));
+    const onePlus = f32x4.add(f32x4.splat(1), e);
+    const nonNeg = f32x4.ge(t, f32x4.splat(0));
+    const sigNeg = f32x4.div(v128.bitselect(e, f32x4.splat(1), nonNeg), onePlus);
+    const lnSig = f32x4.neg(f32x4.add(log1pUnit4(e), f32x4.max(f32x4.neg(t), f32x4.splat(0))));
+    const w = v128.load(slot(sc, 1, L, b));
+    const g = f32x4.mul(w, sigNeg);
+    v128.store(slot(sc, 2, L, b), lnSig);
+    v128.store(slot(sc, 3, L, b), g);
+    gi = f32x4.sub(gi, g);
+    loss = f32x4.sub(loss, f32x4.mul(w, lnSig));
   }
+  const total = hsum(loss);
   if (code == LOSS_PRIS) {
-    const sBar = -loss;
-    for (let l = 0; l < L; l++) {
-      const g = load<f32>(slot(sc, 3, L, l)) - load<f32>(slot(sc, 1, L, l)) * (load<f32>(slot(sc, 2, L, l)) - sBar);
-      store<f32>(slot(sc, 3, L, l), g);
+    const sBar = f32x4.splat(-total);
+    for (let b = 0; b < Lp; b += 4) {
+      const w = v128.load(slot(sc, 1, L, b));
+      const g = f32x4.sub(v128.load(slot(sc, 3, L, b)), f32x4.mul(w, f32x4.sub(v128.load(slot(sc, 2, L, b)), sBar)));
+      v128.store(slot(sc, 3, L, b), g);
     }
   }
-  gI = gi;
-  return loss;
+  gI = hsum(gi);
+  return total;
 }
 
 // x -= step(g) for one 4-lane chunk at byte offset o of row x (accumulator row acc).
