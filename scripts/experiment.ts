@@ -30,7 +30,8 @@ studies: ${STUDY_NAMES.join(', ')}
 options:
   --dataset D       a dataset directory (pris data import + pris data split) or a known dataset name
   --epochs N        epochs per run (default 60, as pris train)
-  --threads N       threads per run (default: every core); the threads study runs 1..N (powers of two and N above 8 threads) or a list: 1,2,4
+  --threads N       threads per run (default: every core); the threads study sweeps 1..N
+                    (above 8: 1..8, powers of two, N) or a list: --threads 1,2,4
   --seeds 1,2       run every configuration once per training seed (tables show mean ± sd)
   --out DIR         output directory (default docs/results/<study>-<dataset>)
   --set key=value   override a training setting for every run (repeatable; e.g. lr=0.2, reg=0.05, eval-every=1);
