@@ -9,7 +9,7 @@ import type { Model } from '../model/store.js';
 import { sharedBytesInUse } from '../memory/shared.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
-import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats } from './trainer.js';
+import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats, type TrainSession } from './trainer.js';
 import type { ClusterResult } from '../cluster/cluster-task.js';
 
 export interface RunOptions {
@@ -66,6 +66,15 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   assertReplaceableModelDir(opts.out);
   const ds = prepareData(opts);
   const session = startSession(ds, cfg);
+  try {
+    return await trainWith(session, ds, opts);
+  } finally {
+    await closeSession(session);
+  }
+}
+
+async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOptions): Promise<RunResult> {
+  const cfg = opts.config;
   const { model, pool } = session;
   const positivesPerEpoch = nnz(ds.train);
   const validate = cfg.evalEvery > 0 && nnz(ds.valid) > 0;
@@ -156,35 +165,31 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     bar.stop();
     await clustering;
   }
-  try {
-    if (best.epoch > 0) best.restore(model);
-    const epochsRun = history.length;
-    const test = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
-    evalSeconds += test.seconds;
-    const metrics: Record<string, unknown> = {
-      status: 'ok',
-      dataset: path.resolve(opts.dataset),
-      test: flatMetrics(test),
-      test_users: test.evaluated,
-      test_users_skipped: test.skipped,
-      ...(best.epoch > 0 ? { best_epoch: best.epoch, valid: { [`ndcg@${validK}`]: bestScore } } : {}),
-      epochs_run: epochsRun,
-      train_seconds: sgdSeconds,
-      positives_per_second: positives / sgdSeconds,
-      eval_seconds: evalSeconds,
-      draws_per_negative: positives > 0 ? draws / positives : 0,
-      skipped_users: history.at(-1)?.skippedUsers ?? 0,
-      threads: cfg.threads,
-      ...(clusterRuns.length > 0 ? { clustering: clusterSummary(clusterRuns) } : {}),
-      shared_memory_mb: sharedBytesInUse() / 2 ** 20,
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-      history,
-    };
-    await saveModel(opts, ds, model, metrics);
-    return { metrics, test };
-  } finally {
-    await closeSession(session);
-  }
+  if (best.epoch > 0) best.restore(model);
+  const epochsRun = history.length;
+  const test = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
+  evalSeconds += test.seconds;
+  const metrics: Record<string, unknown> = {
+    status: 'ok',
+    dataset: path.resolve(opts.dataset),
+    test: flatMetrics(test),
+    test_users: test.evaluated,
+    test_users_skipped: test.skipped,
+    ...(best.epoch > 0 ? { best_epoch: best.epoch, valid: { [`ndcg@${validK}`]: bestScore } } : {}),
+    epochs_run: epochsRun,
+    train_seconds: sgdSeconds,
+    positives_per_second: positives / sgdSeconds,
+    eval_seconds: evalSeconds,
+    draws_per_negative: positives > 0 ? draws / positives : 0,
+    skipped_users: history.at(-1)?.skippedUsers ?? 0,
+    threads: cfg.threads,
+    ...(clusterRuns.length > 0 ? { clustering: clusterSummary(clusterRuns) } : {}),
+    shared_memory_mb: sharedBytesInUse() / 2 ** 20,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    history,
+  };
+  await saveModel(opts, ds, model, metrics);
+  return { metrics, test };
 }
 
 function clusterSummary(runs: ClusterResult[]): Record<string, number> {
