@@ -1,6 +1,6 @@
 import { nextFloat, nextInt, type RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
-import { acquireVersion, releaseReader, sharedFloat32 } from '../memory/shared.js';
+import { acquireVersion, releaseReader, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { halfOf, type ClusterHalf, type ClusterTables } from '../cluster/tables.js';
 import { drawAliasSegment } from './alias.js';
 import type { PopularityTables } from './popularity.js';
@@ -11,8 +11,8 @@ import { PositiveMask, type NegativeSampler } from './sampler.js';
  * Eq. 14) sampling. Per user visit: the score of each cluster center,
  * x_uk = u . c_k, and the mass left in each cluster once the user's positives
  * are removed, N^k - N_u^k (or P_Q(I^k) - P_Q(I_u^k)), give the group
- * probabilities of Theorems 4.4 / 4.5, computed in log space. Per negative: a
- * group by bisection of their cumulative sums, then an item of the group
+ * probabilities of Theorems 4.4 / 4.5 (max-shifted before exp). Per negative: a
+ * group through a guide table over their cumulative sums, then an item of the group
  * (uniformly, or by popularity through the group's alias table), rejecting
  * the user's positives. ln Q~(j) = x_u,y_j (+ ln f_j) enters the weights of
  * Eq. 13 / 15.
@@ -25,7 +25,10 @@ export class ClusterSampler implements NegativeSampler {
   accepted = 0;
   private readonly mask: PositiveMask;
   private readonly scores: Float32Array;
-  private readonly cdf: Float64Array;
+  /** per user: mass left per cluster, cumulative group weights, guide table (kernel arguments) */
+  private readonly left: Float32Array;
+  private readonly cdf: Float32Array;
+  private readonly guide: Int32Array;
   private readonly removed: Float64Array;
   private readonly removedAlive: Int32Array;
   private readonly isTouched: Uint8Array;
@@ -46,7 +49,9 @@ export class ClusterSampler implements NegativeSampler {
     const k = t.k;
     this.mask = new PositiveMask(t.nItems);
     this.scores = sharedFloat32(k);
-    this.cdf = new Float64Array(k);
+    this.left = sharedFloat32(k);
+    this.cdf = sharedFloat32(k);
+    this.guide = sharedInt32(k);
     this.removed = new Float64Array(k);
     this.removedAlive = new Int32Array(k);
     this.touched = new Int32Array(k);
@@ -67,9 +72,11 @@ export class ClusterSampler implements NegativeSampler {
     const k = this.t.k;
     const d = this.t.dim;
     this.mask.set(pos, from, to);
-    this.kern.scoreRows(this.user.byteOffset + u * d * 4, h.centers.byteOffset, k, d, this.scores.byteOffset);
 
-    // Mass of the user's positives per cluster (only clusters they touch).
+    // Mass left in each cluster once the user's positives are removed (zero
+    // where no drawable item is left).
+    const left = this.left;
+    const removed = this.removed;
     let nt = 0;
     const f = this.pop?.f;
     for (let q = from; q < to; q++) {
@@ -80,31 +87,26 @@ export class ClusterSampler implements NegativeSampler {
         this.touched[nt++] = c;
       }
       const w = f ? f[j]! : 1;
-      this.removed[c]! += w;
-      if (w > 0) this.removedAlive[c]!++;
+      if (w > 0) {
+        removed[c]! += w;
+        this.removedAlive[c]!++;
+      }
     }
-    // Group weights in log space: x_uk + ln(mass left), max-shifted before exp.
-    let mx = -Infinity;
-    for (let c = 0; c < k; c++) {
-      const left = h.alive[c]! - this.removedAlive[c]!;
-      const lw = left > 0 ? this.scores[c]! + Math.log(Math.max(h.mass[c]! - this.removed[c]!, Number.MIN_VALUE)) : -Infinity;
-      this.cdf[c] = lw;
-      if (lw > mx) mx = lw;
-    }
+    for (let c = 0; c < k; c++) left[c] = h.mass[c]!;
     for (let q = 0; q < nt; q++) {
       const c = this.touched[q]!;
-      this.removed[c] = 0;
+      // In float64, then rounded once: the mass left can be a small difference of large sums.
+      const rest = h.mass[c]! - removed[c]!;
+      left[c] = h.alive[c]! - this.removedAlive[c]! > 0 && rest > 0 ? rest : 0;
+      removed[c] = 0;
       this.removedAlive[c] = 0;
       this.isTouched[c] = 0;
     }
-    if (mx === -Infinity) return false;
-    let acc = 0;
-    for (let c = 0; c < k; c++) {
-      acc += Math.exp(this.cdf[c]! - mx);
-      this.cdf[c] = acc;
-    }
-    this.total = acc;
-    return true;
+    this.total = this.kern.groupTable(
+      this.user.byteOffset + u * d * 4, h.centers.byteOffset, k, d,
+      left.byteOffset, this.scores.byteOffset, this.cdf.byteOffset, this.guide.byteOffset,
+    );
+    return this.total > 0;
   }
 
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void {
@@ -117,21 +119,17 @@ export class ClusterSampler implements NegativeSampler {
     }
     const h = this.half!;
     const cdf = this.cdf;
+    const guide = this.guide;
     const k = this.t.k;
     const mask = this.mask;
     const lnf = this.pop?.lnf;
     let draws = 0;
     for (let l = 0; l < L; l++) {
-      // Group: the first c with cdf[c] > r.
-      const r = nextFloat(rng) * this.total;
-      let lo = 0;
-      let hi = k - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cdf[mid]! > r) hi = mid;
-        else lo = mid + 1;
-      }
-      const c = lo;
+      // Group: the first c with cdf[c] > r, from the guide table's start.
+      const u01 = nextFloat(rng);
+      const r = u01 * this.total;
+      let c = guide[Math.floor(u01 * k)]!;
+      while (cdf[c]! <= r && c < k - 1) c++;
       const p0 = h.ptr[c]!;
       const size = h.ptr[c + 1]! - p0;
       let j: number;

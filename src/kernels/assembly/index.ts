@@ -473,3 +473,47 @@ export function adamDense(x: usize, m: usize, v: usize, g: usize, n: i32, lrT: f
     v128.store(g + o, f32x4.splat(0));
   }
 }
+
+// ---- cluster samplers: per-user group table ---------------------------------
+
+/**
+ * The group distribution of the cluster samplers for one user (Theorems 4.4,
+ * 4.5): scores[k] = u . c_k; weight_k = exp(scores[k] - max) * left[k], the max
+ * taken over groups with mass left (left[k] > 0), so exp cannot overflow;
+ * cdf[k] = cumulative weights; guide[g] = the first k with cdf[k] > g/K of the
+ * total (the cutpoint method: a draw starts next to its group). Returns the
+ * total weight (0: no group has anything left).
+ */
+export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scores: usize, cdf: usize, guide: usize): f32 {
+  const rb = <usize>d << 2;
+  let mx: f32 = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const s = dot(u, C + <usize>k * rb, d);
+    store<f32>(scores + (<usize>k << 2), s);
+    if (load<f32>(left + (<usize>k << 2)) > 0 && s > mx) mx = s;
+  }
+  if (mx == -Infinity) return 0;
+  const vmx = f32x4.splat(mx);
+  const K4 = K & ~3;
+  for (let k = 0; k < K4; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(cdf + o, f32x4.mul(exp4(f32x4.sub(v128.load(scores + o), vmx)), v128.load(left + o)));
+  }
+  for (let k = K4; k < K; k++) {
+    const o = <usize>k << 2;
+    store<f32>(cdf + o, Mathf.exp(load<f32>(scores + o) - mx) * load<f32>(left + o));
+  }
+  let acc: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const o = <usize>k << 2;
+    acc += load<f32>(cdf + o);
+    store<f32>(cdf + o, acc);
+  }
+  let c = 0;
+  for (let g = 0; g < K; g++) {
+    const edge = (<f32>g / <f32>K) * acc;
+    while (c < K - 1 && load<f32>(cdf + (<usize>c << 2)) <= edge) c++;
+    store<i32>(guide + (<usize>g << 2), c);
+  }
+  return acc;
+}
