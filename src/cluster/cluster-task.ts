@@ -7,7 +7,7 @@ import type { NegativeSampler } from '../samplers/sampler.js';
 import type { PoolData } from '../train/pool-data.js';
 import type { TrainShared } from '../train/shared-state.js';
 import { JointLearner } from './joint.js';
-import { kmeans } from './kmeans.js';
+import { createKMeansWorkspace, kmeans, type KMeansWorkspace } from './kmeans.js';
 import { fillHalf, halfOf } from './tables.js';
 
 /**
@@ -45,6 +45,7 @@ interface ClusterWorker {
   snapshot: Float32Array;
   labels: Int32Array;
   scores: Float32Array;
+  kmeans: KMeansWorkspace;
   joint?: { learner: JointLearner; sampler: NegativeSampler };
 }
 
@@ -61,6 +62,7 @@ function init(): ClusterWorker {
     snapshot: sharedFloat32(nItems * dim),
     labels: new Int32Array(nItems),
     scores: sharedFloat32(512 * k),
+    kmeans: createKMeansWorkspace(nItems, dim, k),
   };
   if (t.joint && isJointSampler(t.sampler)) {
     const kern = kernels();
@@ -103,7 +105,7 @@ export function clusterTask(task: ClusterTask): ClusterResult {
       iterations: task.iterations,
       rng,
       ...(task.warm && prev > 0 ? { init: halfOf(tables, prev).centers } : {}),
-    });
+    }, w.kmeans);
     w.labels.set(result.labels);
     centers = result.centers;
     ({ iterations, reseeded, inertia } = result);

@@ -1,14 +1,43 @@
 import { kernels } from '../kernels/wasm.js';
 import { nextFloat, nextInt, type RngState } from '../kernels/rng.js';
-import { sharedFloat32 } from '../memory/shared.js';
+import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
 
 /**
  * K-means on the rows of a matrix (item embeddings): k-means++ seeding or a
  * warm start from given centers, then Lloyd iterations; a cluster left empty
  * is reseeded with the row farthest from its center. Dot products go through
- * the WebAssembly kernel (`scoreBlock`), so X and the centers must live in
- * shared memory.
+ * the WebAssembly kernels, so X must live in shared memory; pass a workspace
+ * to reuse its buffers across calls.
  */
+/**
+ * Shared-memory buffers for one problem size, allocated once and reused by
+ * every refresh (the shared memory is never freed).
+ */
+export interface KMeansWorkspace {
+  n: number;
+  d: number;
+  k: number;
+  centers: Float32Array;
+  labels: Int32Array;
+  best: Float32Array;
+  halfNorm: Float32Array;
+  dots: Float32Array;
+}
+
+export function createKMeansWorkspace(n: number, d: number, k: number): KMeansWorkspace {
+  k = Math.min(k, n);
+  return {
+    n,
+    d,
+    k,
+    centers: sharedFloat32(k * d),
+    labels: sharedInt32(n),
+    best: sharedFloat32(n),
+    halfNorm: sharedFloat32(k),
+    dots: sharedFloat32(n),
+  };
+}
+
 export interface KMeansOptions {
   k: number;
   /** Lloyd iterations at most (stops earlier when no label changes). */
@@ -27,8 +56,6 @@ export interface KMeansResult {
   inertia: number;
 }
 
-const BLOCK = 512;
-
 /** Squared norms of n rows of width d. */
 function rowNorms(X: Float32Array, n: number, d: number, out: Float64Array): void {
   for (let r = 0; r < n; r++) {
@@ -40,10 +67,9 @@ function rowNorms(X: Float32Array, n: number, d: number, out: Float64Array): voi
 }
 
 /** k-means++: each next center drawn with probability proportional to the squared distance to the nearest chosen one. */
-function seedPlusPlus(X: Float32Array, n: number, d: number, k: number, rng: RngState, xNorm: Float64Array, centers: Float32Array): void {
+function seedPlusPlus(X: Float32Array, n: number, d: number, k: number, rng: RngState, xNorm: Float64Array, centers: Float32Array, dots: Float32Array): void {
   const kern = kernels();
   const dist = new Float64Array(n).fill(Infinity);
-  const dots = sharedFloat32(n);
   let pick = nextInt(rng, n);
   for (let c = 0; c < k; c++) {
     centers.set(X.subarray(pick * d, pick * d + d), c * d);
@@ -72,21 +98,20 @@ function seedPlusPlus(X: Float32Array, n: number, d: number, k: number, rng: Rng
   }
 }
 
-export function kmeans(X: Float32Array, n: number, d: number, opts: KMeansOptions): KMeansResult {
+export function kmeans(X: Float32Array, n: number, d: number, opts: KMeansOptions, ws = createKMeansWorkspace(n, d, opts.k)): KMeansResult {
   const k = Math.min(opts.k, n);
+  if (ws.n !== n || ws.d !== d || ws.k !== k) throw new Error('kmeans: workspace of another size');
   const kern = kernels();
   const xNorm = new Float64Array(n);
   rowNorms(X, n, d, xNorm);
-  const centers = sharedFloat32(k * d);
+  const { centers, labels, best, halfNorm } = ws;
   if (opts.init) centers.set(opts.init.subarray(0, k * d));
-  else seedPlusPlus(X, n, d, k, opts.rng, xNorm, centers);
+  else seedPlusPlus(X, n, d, k, opts.rng, xNorm, centers, ws.dots);
 
-  const labels = new Int32Array(n).fill(-1);
-  const best = new Float64Array(n);
-  const cHalfNorm = new Float64Array(k);
-  const dots = sharedFloat32(BLOCK * k);
+  labels.fill(-1);
   const sums = new Float64Array(k * d);
   const counts = new Int32Array(k);
+  const dist = new Float64Array(n);
   let iterations = 0;
   let reseeded = 0;
   let inertia = 0;
@@ -96,33 +121,13 @@ export function kmeans(X: Float32Array, n: number, d: number, opts: KMeansOption
     for (let c = 0; c < k; c++) {
       let s = 0;
       for (let q = 0; q < d; q++) s += centers[c * d + q]! * centers[c * d + q]!;
-      cHalfNorm[c] = s / 2;
+      halfNorm[c] = s / 2;
     }
-    let changed = 0;
+    let changed = kern.assignNearest(X.byteOffset, n, centers.byteOffset, k, d, halfNorm.byteOffset, labels.byteOffset, best.byteOffset);
     inertia = 0;
-    for (let r0 = 0; r0 < n; r0 += BLOCK) {
-      const nb = Math.min(BLOCK, n - r0);
-      kern.scoreBlock(X.byteOffset + r0 * d * 4, nb, centers.byteOffset, k, d, dots.byteOffset);
-      for (let a = 0; a < nb; a++) {
-        let arg = 0;
-        let top = -Infinity;
-        const o = a * k;
-        for (let c = 0; c < k; c++) {
-          const v = dots[o + c]! - cHalfNorm[c]!;
-          if (v > top) {
-            top = v;
-            arg = c;
-          }
-        }
-        const r = r0 + a;
-        if (labels[r] !== arg) {
-          labels[r] = arg;
-          changed++;
-        }
-        const dist = Math.max(0, xNorm[r]! - 2 * top);
-        best[r] = dist;
-        inertia += dist;
-      }
+    for (let r = 0; r < n; r++) {
+      dist[r] = Math.max(0, xNorm[r]! - 2 * best[r]!);
+      inertia += dist[r]!;
     }
     // Update: means of the members; an empty cluster takes the row farthest from its center.
     sums.fill(0);
@@ -137,9 +142,9 @@ export function kmeans(X: Float32Array, n: number, d: number, opts: KMeansOption
     for (let c = 0; c < k; c++) {
       if (counts[c] === 0) {
         let far = 0;
-        for (let r = 1; r < n; r++) if (best[r]! > best[far]!) far = r;
+        for (let r = 1; r < n; r++) if (dist[r]! > dist[far]!) far = r;
         centers.set(X.subarray(far * d, far * d + d), c * d);
-        best[far] = 0;
+        dist[far] = 0;
         reseeded++;
         changed++;
         continue;
@@ -149,5 +154,5 @@ export function kmeans(X: Float32Array, n: number, d: number, opts: KMeansOption
     }
     if (changed === 0) break;
   }
-  return { centers, labels, iterations, reseeded, inertia };
+  return { centers: Float32Array.from(centers), labels: Int32Array.from(labels), iterations, reseeded, inertia };
 }

@@ -33,6 +33,7 @@ export interface Kernels {
     gC: number, gW: number, gwC: number, ds: number, z: number, q: number,
   ): void;
   adamDense(x: number, m: number, v: number, g: number, n: number, lrT: number, b1: number, b2: number, eps: number, scale: number): void;
+  assignNearest(X: number, n: number, C: number, K: number, d: number, halfNorm: number, labels: number, best: number): number;
   groupTable(u: number, C: number, K: number, d: number, left: number, scores: number, cdf: number, guide: number): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;

@@ -517,3 +517,69 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
   }
   return acc;
 }
+
+// ---- K-means --------------------------------------------------------------
+
+/**
+ * Assignment step of Lloyd's algorithm for rows X[0..n) against K centers:
+ * labels[r] = argmax_k (x_r . c_k - halfNorm[k]) (= the nearest center, with
+ * halfNorm[k] = |c_k|^2 / 2) and best[r] = that maximum. Returns how many
+ * labels changed. Four rows at a time, so each center row is loaded once per four.
+ */
+export function assignNearest(X: usize, n: i32, C: usize, K: i32, d: i32, halfNorm: usize, labels: usize, best: usize): i32 {
+  const rb = <usize>d << 2;
+  let changed = 0;
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const x0 = X + <usize>r * rb;
+    const x1 = x0 + rb;
+    const x2 = x1 + rb;
+    const x3 = x2 + rb;
+    let b0: f32 = -Infinity, b1: f32 = -Infinity, b2: f32 = -Infinity, b3: f32 = -Infinity;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let k = 0; k < K; k++) {
+      const ck = C + <usize>k * rb;
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      for (let o: usize = 0; o < rb; o += 16) {
+        const c = v128.load(ck + o);
+        s0 = f32x4.add(s0, f32x4.mul(c, v128.load(x0 + o)));
+        s1 = f32x4.add(s1, f32x4.mul(c, v128.load(x1 + o)));
+        s2 = f32x4.add(s2, f32x4.mul(c, v128.load(x2 + o)));
+        s3 = f32x4.add(s3, f32x4.mul(c, v128.load(x3 + o)));
+      }
+      const h = load<f32>(halfNorm + (<usize>k << 2));
+      const v0 = hsum(s0) - h;
+      const v1 = hsum(s1) - h;
+      const v2 = hsum(s2) - h;
+      const v3 = hsum(s3) - h;
+      if (v0 > b0) { b0 = v0; a0 = k; }
+      if (v1 > b1) { b1 = v1; a1 = k; }
+      if (v2 > b2) { b2 = v2; a2 = k; }
+      if (v3 > b3) { b3 = v3; a3 = k; }
+    }
+    changed += setLabel(labels, best, r, a0, b0) + setLabel(labels, best, r + 1, a1, b1);
+    changed += setLabel(labels, best, r + 2, a2, b2) + setLabel(labels, best, r + 3, a3, b3);
+  }
+  for (; r < n; r++) {
+    const x = X + <usize>r * rb;
+    let b: f32 = -Infinity;
+    let a = 0;
+    for (let k = 0; k < K; k++) {
+      const v = dot(x, C + <usize>k * rb, d) - load<f32>(halfNorm + (<usize>k << 2));
+      if (v > b) { b = v; a = k; }
+    }
+    changed += setLabel(labels, best, r, a, b);
+  }
+  return changed;
+}
+
+@inline function setLabel(labels: usize, best: usize, r: i32, a: i32, b: f32): i32 {
+  const p = labels + (<usize>r << 2);
+  const old = load<i32>(p);
+  store<i32>(p, a);
+  store<f32>(best + (<usize>r << 2), b);
+  return old != a ? 1 : 0;
+}
