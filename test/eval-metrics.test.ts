@@ -5,6 +5,7 @@ import { wrapModel } from '../src/model/store.js';
 import { UserMetrics, addExact, exactValue, normalizeKs } from '../src/eval/metrics.js';
 import { TopK } from '../src/eval/topk.js';
 import { evaluateModelLocal } from '../src/eval/evaluate.js';
+import { recommendLocal } from '../src/eval/recommend.js';
 
 /** Hand-computed cases: the numbers in the assertions are worked out in the comments. */
 
@@ -144,5 +145,33 @@ t.test('a one-user case by hand: exclusion, ties, AUC (both kernels)', async (t)
     // AUC pairs over candidates {2, 3, 4}: 0.9 beats all 3; 0.5 beats 0.1, ties 0.5, loses to 0.7 -> 1.5.
     close(t, r.auc!, 4.5 / 6, `${scorer}: AUC = 4.5 / (2 x 3)`);
     t.equal(r.aucUsers, 1);
+  }
+});
+
+t.test('masking a chunk maximum: the chunk maxima are recomputed, top-K stays exact', async (t) => {
+  // d = 1, one user with coordinate 1: item i scores item[i]. 20 chunks of 64
+  // items; in every chunk the best item (score 100 + c) is a training item.
+  // With stale maxima the 5th largest (115) would hide every candidate.
+  const n = 20 * 64;
+  const item = sharedFloat32(n);
+  for (let i = 0; i < n; i++) item[i] = (i * 37) % 101; // 0..100, ties included
+  const train: number[] = [];
+  for (let c = 0; c < 20; c++) {
+    item[c * 64 + 5] = 100 + c;
+    train.push(c * 64 + 5);
+  }
+  const user = sharedFloat32(1);
+  user[0] = 1;
+  const model = wrapModel(1, n, 1, user, item);
+  const none = buildCsr(1, n, new Int32Array(0), new Int32Array(0));
+  const splits = { train: buildCsr(1, n, new Int32Array(20), Int32Array.from(train)), valid: none, test: none };
+  const want = Array.from(item, (s, i) => ({ s, i }))
+    .filter((x) => !train.includes(x.i))
+    .sort((a, b) => b.s - a.s || a.i - b.i)
+    .slice(0, 5)
+    .map((x) => x.i);
+  for (const scorer of ['wasm', 'js'] as const) {
+    const r = recommendLocal({ model, splits }, { k: 5, exclude: ['train'], scorer });
+    t.same(Array.from(r.item), want, `${scorer}: the five best non-training items`);
   }
 });
