@@ -49,6 +49,8 @@ interface ClusterWorker {
   joint?: { learner: JointLearner; sampler: NegativeSampler };
 }
 
+const COLD_ITERATIONS = 10;
+
 let worker: ClusterWorker | undefined;
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
 
@@ -100,11 +102,13 @@ export function clusterTask(task: ClusterTask): ClusterResult {
   } else {
     // Hogwild writers may move rows while we copy; K-means only needs a recent view.
     w.snapshot.set(data.model.item.subarray(0, nItems * d));
+    const warm = task.warm && prev > 0;
     const result = kmeans(w.snapshot, nItems, d, {
       k,
-      iterations: task.iterations,
+      // A cold start (k-means++) gets at least COLD_ITERATIONS Lloyd steps; a warm one starts near a solution.
+      iterations: warm ? task.iterations : Math.max(task.iterations, COLD_ITERATIONS),
       rng,
-      ...(task.warm && prev > 0 ? { init: halfOf(tables, prev).centers } : {}),
+      ...(warm ? { init: halfOf(tables, prev).centers } : {}),
     }, w.kmeans);
     w.labels.set(result.labels);
     centers = result.centers;
