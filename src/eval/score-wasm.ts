@@ -304,6 +304,7 @@ export class WasmScorer implements BlockScorer {
     return f.subarray(sb, sb + n * this.stride);
   }
 
+  /** One SIMD pass over the block's rows (after masking: the maxima must be exact). */
   chunkMaxima(): Float32Array {
     const nChunks = (this.lastUsers * this.stride) / CHUNK_ITEMS;
     this.k!.chunkMax(this.scoresPtr, nChunks, this.maximaPtr);

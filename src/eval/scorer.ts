@@ -25,9 +25,10 @@ export interface BlockScorer {
   /** Row stride of the score matrix, in floats (>= nItems). */
   readonly stride: number;
   /**
-   * Optional: for the last scored block, the maximum of every run of
-   * `chunkItems` scores (row b's chunks start at b * stride / chunkItems).
-   * An upper bound that lets top-K skip chunks; taken before any masking.
+   * Optional: computes, for the rows of the last scored block as they are
+   * now (call it after masking), the maximum of every run of `chunkItems`
+   * scores, NaN ignored; row b's chunks start at b * stride / chunkItems.
+   * Top-K relies on them being exact maxima to skip chunks.
    */
   chunkMaxima?(): Float32Array;
   readonly chunkItems?: number;
