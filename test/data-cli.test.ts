@@ -67,7 +67,7 @@ t.test('import, split, stats end to end', async (t) => {
   let r = await pris('data', 'import', 'lightgcn', fx('lightgcn-train.txt'), fx('lightgcn-test.txt'), '--out', out);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /imported 12 interactions: 3 users, 6 items \(predefined test: 4\)/);
-  r = await pris('data', 'split', out, '--seed', '3');
+  r = await pris('data', 'split', out, '--seed', '3', '--valid-fraction', '0.3');
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /train 6, valid 2, test 4\nusers without test: 0, without valid: 1/);
   r = await pris('data', 'stats', out, '--json');

@@ -39,6 +39,7 @@ t.test('held-out counts: round(n f), at least 1 and never the whole user', async
   t.same(table, [[1, 0], [2, 1], [3, 1], [4, 1], [5, 1], [7, 1], [8, 2], [10, 2], [12, 2], [13, 3], [100, 20]]);
   t.equal(heldOutCount(10, 0), 0, 'fraction 0: nothing held out');
   t.equal(heldOutCount(2, 0.9), 1, 'never empties the rest');
+  t.same([2, 3, 4, 5, 8, 15].map((n) => heldOutCount(n, 0.1, false)), [0, 0, 0, 1, 1, 2], 'validation: round(n f), no minimum');
 });
 
 t.test('per-user counts follow the rule; small users are counted', async (t) => {
@@ -50,11 +51,11 @@ t.test('per-user counts follow the rule; small users are counted', async (t) => 
     [7, 1, 2], // 10: test 2; 8 left: valid round(0.8) = 1
     [1, 0, 0], // 1: no test, no valid
     [1, 0, 1], // 2: test 1; 1 left: no valid
-    [1, 1, 1], // 3: test 1; 2 left: valid 1
-    [3, 1, 1], // 5: test 1; 4 left: valid 1
+    [2, 0, 1], // 3: test 1; 2 left: valid round(0.2) = 0
+    [4, 0, 1], // 5: test 1; 4 left: valid round(0.4) = 0
     [29, 3, 8], // 40: test 8; 32 left: valid round(3.2) = 3
   ]);
-  t.same([a.usersWithoutTest, a.usersWithoutValid, a.usersWithoutTrain], [1, 2, 0]);
+  t.same([a.usersWithoutTest, a.usersWithoutValid, a.usersWithoutTrain], [1, 4, 0]);
 });
 
 t.test('fractions are flags; parts are disjoint and cover every row', async (t) => {
@@ -115,10 +116,10 @@ t.test('a predefined split keeps its test rows; valid comes from its train rows'
     out: dir,
     progress: 'quiet',
   });
-  const s = await splitDataset(dir, { seed: 1, testFraction: 0.5 });
+  const s = await splitDataset(dir, { seed: 1, testFraction: 0.5, validFraction: 0.3 });
   const test = readInteractions(path.join(dir, FILES.test));
   t.same([Array.from(test.user), Array.from(test.item)], [[0, 1, 1, 2], [4, 2, 3, 5]], 'test = test.txt, testFraction unused');
-  // train parts: user 0 {1,2,3} -> 1 valid; user 1 {0} -> none; user 2 {0,1,3,4} -> 1 valid
+  // train parts at valid 0.3: user 0 {1,2,3} -> round(0.9) = 1 valid; user 1 {0} -> none; user 2 {0,1,3,4} -> round(1.2) = 1
   t.same(s.counts, { train: 6, valid: 2, test: 4 });
   t.match(s, { predefined: true, usersWithoutTest: 0, usersWithoutValid: 1 });
   const valid = readInteractions(path.join(dir, FILES.valid));

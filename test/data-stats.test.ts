@@ -44,9 +44,9 @@ t.test('dataset stats, before and after a split', async (t) => {
   t.match(formatStats(s), /all\s+3\s+7\s+6\s+2\.86e-01\s+33\.3%/);
   t.match(formatStats(s), /not split yet/);
 
-  await splitDataset(dir, { seed: 1 });
+  await splitDataset(dir, { seed: 1, validFraction: 0.5 });
   s = datasetStats(dir);
-  // user0 (3): 1 test, 1 valid, 1 train; user1 (1): train only; user2 (2): 1 test, 1 train
+  // user0 (3): 1 test, round(2 x 0.5) = 1 valid, 1 train; user1 (1): train only; user2 (2): 1 test, 1 train
   t.same(s.split!.parts.test.interactions, 2);
   t.same(s.split!.parts.valid.interactions, 1);
   t.same(s.split!.parts.train.interactions, 3);

@@ -17,7 +17,7 @@ import { groupByUser, takeRows } from './order.js';
 export const SPLIT_RULE =
   'per user with n interactions (in random order, seeded by (seed, user index)): ' +
   'test = round(n * testFraction), at least 1 and at most n - 1 when n >= 2, none when n = 1; ' +
-  'of the m rows left, valid = round(m * validFraction), at least 1 and at most m - 1 when m >= 2, none when m = 1; ' +
+  'of the m rows left, valid = round(m * validFraction), at most m - 1 (so users with few rows give none); ' +
   'the rest is train. A predefined split keeps its test rows and carves valid from its train rows by the same rule.';
 
 export const DEFAULT_TEST_FRACTION = 0.2;
@@ -27,10 +27,17 @@ const TRAIN = 0;
 const VALID = 1;
 const TEST = 2;
 
-/** Rows a user with `n` rows gives to a held-out part of fraction `f` (the rule above). */
-export function heldOutCount(n: number, f: number): number {
+/**
+ * Rows a user with `n` rows gives to a held-out part of fraction `f` (the rule
+ * above). Test takes at least one row so that every user with two or more
+ * can be evaluated; validation does not, because forcing one validation row
+ * on a user with two or three training rows would take half of them away
+ * (a third of CiteULike's users have three or four interactions).
+ */
+export function heldOutCount(n: number, f: number, atLeastOne = true): number {
   if (f <= 0 || n < 2) return 0;
-  return Math.min(n - 1, Math.max(1, Math.round(n * f)));
+  const k = Math.round(n * f);
+  return Math.min(n - 1, atLeastOne ? Math.max(1, k) : k);
 }
 
 export interface SplitOptions {
@@ -99,7 +106,7 @@ export function assignSplit(
       shuffleRange(rng, perm, a, b);
       t = heldOutCount(b - a, testFraction);
     }
-    const v = heldOutCount(b - a - t, validFraction);
+    const v = heldOutCount(b - a - t, validFraction, false);
     for (let k = a; k < a + t; k++) label[perm[k]!] = TEST;
     for (let k = a + t; k < a + t + v; k++) label[perm[k]!] = VALID;
     if (t === 0) usersWithoutTest++;
