@@ -23,6 +23,9 @@ export function createPool(threads: number, data: PoolData): Piscina {
     // Workers live for the whole run; never reap them between epochs.
     idleTimeout: 0x7fffffff,
     workerData: { ...data, memory: sharedMemory() },
+    // Workers run compiled JS: they need none of the parent's flags (under tap,
+    // inheriting its TypeScript loader made each pool start 10x slower).
+    execArgv: [],
     // Long tasks (an epoch shard) with no per-task transfer: keep the default atomics wait.
   });
 }
