@@ -1,0 +1,128 @@
+/**
+ * Seconds per training epoch for each sampler on one dataset, clustering
+ * included, relative to the popularity sampler in the same invocation
+ * (rounds interleave the samplers, so all see the same machine load).
+ *
+ *   node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
+ *                                    [--samplers popularity,cluster-popularity,...] [--out docs/results/bench-epoch.json]
+ *
+ * An epoch's time is the wall time of its SGD on the pool. With the default
+ * asynchronous clustering, K-means runs on its own thread during the next
+ * epochs and its cost shows up as slower SGD (it shares the cores); with
+ * --set-sync, the coordinator waits for each refresh and that wait is added
+ * to the epoch. The first epoch (JIT warm-up, and no clustering yet) is not counted.
+ */
+import { mkdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/data/dataset.js';
+import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
+import { defaultThreads } from '../src/train/pool.js';
+import { closeSession, refreshClusters, runEpoch, startSession } from '../src/train/trainer.js';
+import { writeJson } from '../src/model/io.js';
+import { packageRoot } from '../src/paths.js';
+import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
+import { UserError } from '../src/errors.js';
+import { preparedDataset } from './lib/datasets.js';
+
+const { values } = parseArgs({
+  options: {
+    dataset: { type: 'string', default: 'gowalla' },
+    threads: { type: 'string' },
+    epochs: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '2' },
+    samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
+    sync: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'docs/results/bench-epoch.json' },
+  },
+});
+const threads = values.threads ? Number(values.threads) : defaultThreads();
+const epochs = Number(values.epochs);
+const rounds = Number(values.rounds);
+const samplers = values.samplers!.split(',') as SamplerKind[];
+for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`unknown sampler ${s}`);
+
+interface Row {
+  sampler: SamplerKind;
+  round: number;
+  seconds_per_epoch: number;
+  cluster_seconds: number;
+  refreshes: number;
+}
+
+async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
+  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync! });
+  const s = startSession(loadDataset(dir), cfg);
+  let seconds = 0;
+  let clusterSeconds = 0;
+  let refreshes = 0;
+  let pending: Promise<void> | undefined;
+  try {
+    for (let e = 1; e <= epochs; e++) {
+      const st = await runEpoch(s, e);
+      if (e > 1) seconds += st.seconds;
+      if (s.clusterPool && e < epochs) {
+        // The same schedule as pris train: a refresh after every epoch, asynchronous unless --sync.
+        const start = performance.now();
+        if (values.sync) {
+          const r = await refreshClusters(s, e);
+          clusterSeconds += r.seconds;
+          refreshes++;
+          if (e > 1) seconds += (performance.now() - start) / 1000;
+        } else if (!pending) {
+          pending = refreshClusters(s, e).then((r) => {
+            clusterSeconds += r.seconds;
+            refreshes++;
+            pending = undefined;
+          });
+        }
+      }
+    }
+    await pending;
+  } finally {
+    await closeSession(s);
+  }
+  return { sampler, round, seconds_per_epoch: seconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
+}
+
+async function main(): Promise<void> {
+  const dir = await preparedDataset(values.dataset!);
+  const rows: Row[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const sampler of samplers) {
+      const row = await measure(dir, sampler, r);
+      rows.push(row);
+      console.error(`round ${r} ${sampler}: ${row.seconds_per_epoch.toFixed(3)} s/epoch (clustering ${row.cluster_seconds.toFixed(2)} s in ${row.refreshes} refreshes)`);
+    }
+  }
+  const base = rows.filter((x) => x.sampler === 'popularity');
+  const baseMean = base.reduce((a, x) => a + x.seconds_per_epoch, 0) / Math.max(1, base.length);
+  const summary = samplers.map((sampler) => {
+    const mine = rows.filter((x) => x.sampler === sampler);
+    const mean = mine.reduce((a, x) => a + x.seconds_per_epoch, 0) / mine.length;
+    // Ratios per round (same load), then averaged.
+    const ratio = mine.reduce((a, x) => a + x.seconds_per_epoch / (base.find((b) => b.round === x.round)?.seconds_per_epoch ?? NaN), 0) / mine.length;
+    return { sampler, seconds_per_epoch: mean, over_popularity: base.length ? ratio : NaN };
+  });
+  console.log(`| sampler | s/epoch | × popularity |`);
+  console.log(`|---|---|---|`);
+  for (const s of summary) console.log(`| ${s.sampler} | ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} |`);
+  const out = path.resolve(packageRoot(), values.out!);
+  mkdirSync(path.dirname(out), { recursive: true });
+  await writeJson(out, {
+    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --samplers ${samplers.join(',')}`,
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    node: process.version,
+    popularity_seconds_per_epoch: baseMean,
+    rows,
+    summary,
+  });
+  console.error(`wrote ${path.relative(packageRoot(), out)}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof UserError ? `bench-epoch: ${e.message}` : e);
+  process.exitCode = 1;
+});
