@@ -22,7 +22,8 @@ import { createPool, defaultThreads } from '../src/train/pool.js';
 import type { PoolData } from '../src/train/pool-data.js';
 import { evaluateModel, type EvalOptions } from '../src/eval/evaluate.js';
 import { BlockEvaluator } from '../src/eval/block-eval.js';
-import { TILE_PANELS, TILE_USERS, WasmScorer, type Tile } from '../src/eval/score-wasm.js';
+import { WasmScorer } from '../src/eval/score-wasm.js';
+import { AsmScorer } from '../src/eval/wasm-asm.js';
 import { JsScorer } from '../src/eval/score-js.js';
 import { kernels } from '../src/kernels/wasm.js';
 import { sharedFloat32 } from '../src/memory/shared.js';
@@ -67,10 +68,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fastest = (xs: number[]) => Math.min(...xs);
 
 /**
- * Scoring only, `users` users in blocks of 96, best of `reps` (runs of the
- * variants interleaved, so a busy machine slows them alike): the SIMD kernel
- * with several register tiles, the plain-JS kernel, and the trainer's
- * AssemblyScript scoreBlock (src/kernels/assembly: 4 users x 1 item, horizontal sums).
+ * Scoring only, `users` users in blocks of 96, best and median of `reps`
+ * (runs of the variants interleaved, so a busy machine slows them alike): the
+ * evaluation scorer (AssemblyScript scorePanels, 2 users x 16 items), the
+ * earlier runtime-assembled kernel (3 x 8 tile) for comparison, the plain-JS
+ * kernel, and the trainer's scoreBlock (4 users x 1 item, horizontal sums).
  */
 function kernelRates(model: Model, users: number, reps: number) {
   const ids = Int32Array.from({ length: users }, (_, k) => k);
@@ -80,13 +82,12 @@ function kernelRates(model: Model, users: number, reps: number) {
   const blockRun = (s: BlockScorer) => () => {
     for (let b = 0; b < users; b += 96) s.score(model, ids.subarray(b, b + 96), Math.min(96, users - b));
   };
-  const tiles: Tile[] = [{ users: TILE_USERS, panels: TILE_PANELS }, { users: 4, panels: 2 }, { users: 2, panels: 2 }, { users: 4, panels: 4 }, { users: 6, panels: 1 }];
-  for (const tile of tiles) {
-    const s = new WasmScorer(96, tile);
-    s.loadItems(model);
-    const isDefault = tile.users === TILE_USERS && tile.panels === TILE_PANELS;
-    variants.push({ name: `wasm-simd ${tile.users}x${4 * tile.panels} tile${isDefault ? ' (default)' : ''}`, run: blockRun(s) });
-  }
+  const wasm = new WasmScorer(96);
+  wasm.loadItems(model);
+  variants.push({ name: 'scorePanels 2x16 tile (default)', run: blockRun(wasm) });
+  const asm = new AsmScorer(96);
+  asm.loadItems(model);
+  variants.push({ name: 'old runtime-assembled 3x8 tile', run: blockRun(asm) });
   const js = new JsScorer(96);
   js.loadItems(model);
   variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
@@ -107,18 +108,19 @@ function kernelRates(model: Model, users: number, reps: number) {
       console.error(`(AssemblyScript kernels not available: ${(e as Error).message})`);
     }
   }
-  const best = variants.map(() => Infinity);
+  const secs = variants.map((): number[] => []);
   for (let r = 0; r <= reps; r++) {
     variants.forEach((v, j) => {
       const t0 = performance.now();
       v.run();
       // The first round warms up (JIT, page faults) and does not count.
-      if (r > 0) best[j] = Math.min(best[j]!, (performance.now() - t0) / 1000);
+      if (r > 0) secs[j]!.push((performance.now() - t0) / 1000);
     });
   }
-  const out: Record<string, { gmaddPerS: number; extrapolatedFullSeconds: number }> = {};
+  const out: Record<string, { gmaddPerS: number; medianGmaddPerS: number; extrapolatedFullSeconds: number }> = {};
   variants.forEach((v, j) => {
-    out[v.name] = { gmaddPerS: madds / best[j]! / 1e9, extrapolatedFullSeconds: (full * best[j]!) / madds };
+    const best = fastest(secs[j]!);
+    out[v.name] = { gmaddPerS: madds / best / 1e9, medianGmaddPerS: madds / median(secs[j]!) / 1e9, extrapolatedFullSeconds: (full * best) / madds };
   });
   return out;
 }
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
 
   const kernelResults = kernelRates(model, 960, reps);
   for (const [k, v] of Object.entries(kernelResults)) {
-    console.error(`kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s -> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`);
+    console.error(`kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s (median ${v.medianGmaddPerS.toFixed(2)}) -> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`);
   }
   // The whole per-block pipeline in this thread (scoring, exclusion, top-K,
   // metrics) on the first 6,000 users, the evaluator reused as a worker does:

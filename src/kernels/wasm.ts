@@ -37,6 +37,12 @@ export interface Kernels {
   groupTable(u: number, C: number, K: number, d: number, left: number, scores: number, cdf: number, guide: number): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
+  /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */
+  scorePanels(users: number, nPairs: number, items: number, nGroups: number, d: number, out: number, stride: number): void;
+  /** out[c] = max of the 64 floats of chunk c, NaN ignored. */
+  chunkMax(scores: number, nChunks: number, out: number): void;
+  /** i32 out[0] = entries < t, out[1] = entries == t, over 4 * nVec floats (NaN in neither). */
+  countBelowEqual(scores: number, nVec: number, t: number, out: number): void;
 }
 
 /** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */

@@ -583,3 +583,124 @@ export function assignNearest(X: usize, n: i32, C: usize, K: i32, d: i32, halfNo
   store<f32>(best + (<usize>r << 2), b);
   return old != a ? 1 : 0;
 }
+
+// ---- evaluation: every score of a block of users --------------------------
+// All scores of a block of users against all items (evaluation and
+// recommendation; src/eval/score-wasm.ts packs the operands and keeps the
+// buffers). Register tile: 2 users x 4 panels of 4 items, 8 f32x4
+// accumulators, so each item vector loaded serves two users and each user
+// value (a load-splat) four vectors.
+//
+// Layouts (float32 slots; any d >= 1, no padding of the dimensions):
+//   items, in groups of 16 (four panels of 4): item i, dimension k at
+//     (i >> 4) * 16d + 16k + (i & 15): the four v128 at 16k hold coordinate k
+//     of the group's 16 items; items past the model's are zero rows;
+//   users, in pairs: user b, dimension k at (b >> 1) * 2d + 2k + (b & 1);
+//   out: user b's score of item i at b * stride + i (stride a multiple of 16).
+// Every score is acc = acc + u_k * v_k for k = 0 .. d-1 in float32, from
+// acc = 0: the same operations in every lane, so identical item embeddings get
+// bit-identical scores, and exactly the naive float32 sum in that order.
+//
+// Measured (scripts/bench-eval.ts, gowalla shape, d = 32, one thread): about
+// 17-18 G multiply-adds/s for this tile; 4x2 ~17, 3x2 ~16.5, 6x1 ~14, 4x4 ~12,
+// 2x8 ~9.5; unrolling the loop over k (2 or 4 dimensions a turn) ran 25-40%
+// slower for every tile. Items are swept in blocks of ~256 KB (all users over
+// one block, then the next): no change at d = 32, +5-10% at d = 128.
+
+const SCORE_BLOCK_BYTES: i32 = 1 << 18;
+
+@inline function madd(acc: v128, s: v128, x: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(s, x));
+}
+
+/**
+ * Scores of 2 * nPairs packed users (pairs at `users`) against nGroups * 16
+ * packed items (groups at `items`), into rows of `stride` floats at `out`.
+ */
+export function scorePanels(users: usize, nPairs: i32, items: usize, nGroups: i32, d: i32, out: usize, stride: i32): void {
+  const pairBytes = <usize>d << 3;
+  const groupBytes = <usize>d << 6;
+  const rowBytes = <usize>stride << 2;
+  const block = max(1, SCORE_BLOCK_BYTES / (d << 6));
+  for (let g0 = 0; g0 < nGroups; g0 += block) {
+    const g1 = min(g0 + block, nGroups);
+    for (let t = 0; t < nPairs; t++) {
+      const ut = users + <usize>t * pairBytes;
+      const end = ut + pairBytes;
+      const row = out + <usize>(t << 1) * rowBytes;
+      for (let g = g0; g < g1; g++) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+        let pu = ut;
+        let pi = items + <usize>g * groupBytes;
+        do {
+          const x0 = v128.load(pi, 0);
+          const x1 = v128.load(pi, 16);
+          const x2 = v128.load(pi, 32);
+          const x3 = v128.load(pi, 48);
+          const s = v128.load32_splat(pu, 0);
+          a0 = madd(a0, s, x0);
+          a1 = madd(a1, s, x1);
+          a2 = madd(a2, s, x2);
+          a3 = madd(a3, s, x3);
+          const r = v128.load32_splat(pu, 4);
+          b0 = madd(b0, r, x0);
+          b1 = madd(b1, r, x1);
+          b2 = madd(b2, r, x2);
+          b3 = madd(b3, r, x3);
+          pi += 64;
+          pu += 8;
+        } while (pu < end);
+        const o = row + (<usize>g << 6);
+        v128.store(o, a0, 0);
+        v128.store(o, a1, 16);
+        v128.store(o, a2, 32);
+        v128.store(o, a3, 48);
+        v128.store(o + rowBytes, b0, 0);
+        v128.store(o + rowBytes, b1, 16);
+        v128.store(o + rowBytes, b2, 32);
+        v128.store(o + rowBytes, b3, 48);
+      }
+    }
+  }
+}
+
+/**
+ * out[c] = the maximum of scores[64c .. 64c + 64) for c < nChunks, NaN
+ * entries ignored (-Infinity if all are NaN): top-K skips whole chunks below
+ * its threshold.
+ */
+export function chunkMax(scores: usize, nChunks: i32, out: usize): void {
+  const none = f32x4.splat(-Infinity);
+  for (let c = 0; c < nChunks; c++) {
+    const p = scores + (<usize>c << 8);
+    // pmax(m, x) = m < x ? x : m, so a NaN x keeps m.
+    let m0 = none, m1 = none, m2 = none, m3 = none;
+    for (let o: usize = 0; o < 256; o += 64) {
+      m0 = f32x4.pmax(m0, v128.load(p + o, 0));
+      m1 = f32x4.pmax(m1, v128.load(p + o, 16));
+      m2 = f32x4.pmax(m2, v128.load(p + o, 32));
+      m3 = f32x4.pmax(m3, v128.load(p + o, 48));
+    }
+    store<f32>(out + (<usize>c << 2), hmax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3))));
+  }
+}
+
+/**
+ * Over the 4 * nVec floats at `scores`: out[0] = how many are < t, out[1] =
+ * how many are == t (i32). NaN counts in neither (AUC sets test items and
+ * padding aside that way).
+ */
+export function countBelowEqual(scores: usize, nVec: i32, t: f32, out: usize): void {
+  const ts = f32x4.splat(t);
+  let below = i32x4.splat(0);
+  let equal = i32x4.splat(0);
+  for (let v = 0; v < nVec; v++) {
+    const x = v128.load(scores + (<usize>v << 4));
+    // A true comparison is all ones (-1): subtracting it counts one.
+    below = i32x4.sub(below, f32x4.lt(x, ts));
+    equal = i32x4.sub(equal, f32x4.eq(x, ts));
+  }
+  store<i32>(out, i32x4.extract_lane(below, 0) + i32x4.extract_lane(below, 1) + i32x4.extract_lane(below, 2) + i32x4.extract_lane(below, 3));
+  store<i32>(out, i32x4.extract_lane(equal, 0) + i32x4.extract_lane(equal, 1) + i32x4.extract_lane(equal, 2) + i32x4.extract_lane(equal, 3), 4);
+}
