@@ -107,7 +107,23 @@ export function registerTrainCommands(y: Argv): Argv {
           `trained ${metrics.epochs_run} epochs in ${(metrics.train_seconds as number).toFixed(1)} s of SGD ` +
             `(${Math.round(metrics.positives_per_second as number).toLocaleString('en-US')} positives/s, ${config.threads} threads); model in ${a.out}\n`,
         );
+        process.stdout.write(samplerReport(config, metrics) + '\n');
       }
     },
   );
+}
+
+/** The sampler's cost in one line: draws per accepted negative (Corollary 4.3), SGD and clustering seconds per epoch. */
+function samplerReport(config: TrainConfig, m: Record<string, unknown>): string {
+  const epochs = m.epochs_run as number;
+  let line =
+    `sampler ${config.sampler}: ${(m.draws_per_negative as number).toFixed(3)} draws per accepted negative, ` +
+    `${((m.train_seconds as number) / epochs).toFixed(3)} s of SGD per epoch`;
+  const c = m.clustering as Record<string, number> | undefined;
+  if (c) {
+    line +=
+      `, clustering ${(c.seconds_total! / epochs).toFixed(3)} s per epoch ` +
+      `(${c.refreshes} refreshes of ${c.seconds_per_refresh!.toFixed(3)} s, ${config.clusterSync ? 'waited for' : 'beside SGD'})`;
+  }
+  return line;
 }
