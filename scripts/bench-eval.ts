@@ -23,7 +23,6 @@ import type { PoolData } from '../src/train/pool-data.js';
 import { evaluateModel, type EvalOptions } from '../src/eval/evaluate.js';
 import { BlockEvaluator } from '../src/eval/block-eval.js';
 import { WasmScorer } from '../src/eval/score-wasm.js';
-import { AsmScorer } from '../src/eval/wasm-asm.js';
 import { JsScorer } from '../src/eval/score-js.js';
 import { kernels } from '../src/kernels/wasm.js';
 import { sharedFloat32 } from '../src/memory/shared.js';
@@ -71,8 +70,9 @@ const fastest = (xs: number[]) => Math.min(...xs);
  * Scoring only, `users` users in blocks of 96, best and median of `reps`
  * (runs of the variants interleaved, so a busy machine slows them alike): the
  * evaluation scorer (AssemblyScript scorePanels, 2 users x 16 items), the
- * earlier runtime-assembled kernel (3 x 8 tile) for comparison, the plain-JS
- * kernel, and the trainer's scoreBlock (4 users x 1 item, horizontal sums).
+ * plain-JS kernel, and the trainer's scoreBlock (4 users x 1 item, horizontal
+ * sums). Other tiles are compile-time shapes of scorePanels; their figures are
+ * in src/kernels/assembly/index.ts and docs/metrics.md.
  */
 function kernelRates(model: Model, users: number, reps: number) {
   const ids = Int32Array.from({ length: users }, (_, k) => k);
@@ -85,9 +85,6 @@ function kernelRates(model: Model, users: number, reps: number) {
   const wasm = new WasmScorer(96);
   wasm.loadItems(model);
   variants.push({ name: 'scorePanels 2x16 tile (default)', run: blockRun(wasm) });
-  const asm = new AsmScorer(96);
-  asm.loadItems(model);
-  variants.push({ name: 'old runtime-assembled 3x8 tile', run: blockRun(asm) });
   const js = new JsScorer(96);
   js.loadItems(model);
   variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
