@@ -19,7 +19,8 @@ export interface BlockScorer {
    * Scores `users[0..n)` against all items. Row b (user `users[b]`) is
    * `result[b * stride .. b * stride + nItems)`; the row is writable scratch
    * (the caller masks excluded items in place) and is overwritten by the
-   * next call.
+   * next call (for the wasm scorer: the next call of any wasm scorer of the
+   * thread, which share one set of buffers in the shared memory).
    */
   score(model: Model, users: Int32Array, n: number): Float32Array;
   /** Row stride of the score matrix, in floats (>= nItems). */

@@ -601,11 +601,13 @@ export function assignNearest(X: usize, n: i32, C: usize, K: i32, d: i32, halfNo
 // acc = 0: the same operations in every lane, so identical item embeddings get
 // bit-identical scores, and exactly the naive float32 sum in that order.
 //
-// Measured (scripts/bench-eval.ts, gowalla shape, d = 32, one thread): about
-// 17-18 G multiply-adds/s for this tile; 4x2 ~17, 3x2 ~16.5, 6x1 ~14, 4x4 ~12,
-// 2x8 ~9.5; unrolling the loop over k (2 or 4 dimensions a turn) ran 25-40%
-// slower for every tile. Items are swept in blocks of ~256 KB (all users over
-// one block, then the next): no change at d = 32, +5-10% at d = 128.
+// Measured (gowalla's shape, d = 32, one thread, G multiply-adds/s, all in
+// one run): this tile 17.6-17.9; 4x2 17.4, 3x2 16.5, 2x3 16.4, 6x1 14.2,
+// 4x3 14.5, 2x2 13.7, 4x4 12.2, 2x8 9.7; the runtime-assembled kernel this
+// replaced (3x2 panels, 4 dimensions a turn) 10.2. Unrolling the loop over k
+// (2 or 4 dimensions a turn) ran 20-40% slower for every tile. Items are
+// swept in blocks of ~256 KB (all users over one block, then the next): no
+// change at d = 32, about +10% at d = 128.
 
 const SCORE_BLOCK_BYTES: i32 = 1 << 18;
 
