@@ -1,4 +1,6 @@
 import t, { type Test } from 'tap';
+import { DEFAULTS } from '../src/train/config.js';
+import { defaultThreads } from '../src/train/pool.js';
 import { isUserError } from '../src/errors.js';
 import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
 import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../scripts/lib/experiment-report.js';
@@ -225,7 +227,11 @@ t.test('results.csv: one row per run, every config field, quoted errors', async 
   );
   t.ok(CONFIG_KEYS.slice(0, 5).join() === 'dim,negatives,loss,sampler,popularity' && CONFIG_KEYS.at(-1) === 'threads');
   t.equal(lines[1], `clusters,K=50,PRIS-CP,50,ok,${cfg(records[0]!)},0.2,0.4,0.9,0.15,2,2,3,1.5,0.5,5000,1.25,1,0.5,0.5,2,`);
-  t.match(cfg(records[0]!), /^32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,0.01,60,1,glorot,0.01,5,0,50,50,1,10,false,false,0,/);
+  const D = DEFAULTS;
+  t.match(
+    cfg(records[0]!),
+    new RegExp(`^32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,0,50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
+  );
   t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
   t.equal(lines[3], '');
 });
@@ -265,6 +271,7 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
 
 t.test('the setup line names what every run shares, not what the study varies', async (t) => {
   const fake = (runs: PlannedRun[]) => runs.map((r) => record(r, { ndcg: 0.1, recall: 0.2, seconds: 1, pps: 1 }));
-  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), '10 epochs, validation every 5, d=32, adagrad, lr 0.1, reg 0.01, K=100 clusters, 2 threads');
-  t.equal(setupLine(fake(plan('optimizers'))), '60 epochs, validation every 1, loss pris, sampler popularity, d=32, L=5, reg 0.01, 2 threads');
+  const threads = defaultThreads();
+  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), `10 epochs, validation every 5, d=32, adagrad, lr 0.1, reg ${DEFAULTS.reg}, K=100 clusters, ${threads} threads`);
+  t.equal(setupLine(fake(plan('optimizers'))), `${DEFAULTS.epochs} epochs, validation every 1, loss pris, sampler popularity, d=32, L=5, reg ${DEFAULTS.reg}, ${threads} threads`);
 });
