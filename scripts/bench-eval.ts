@@ -69,10 +69,9 @@ const fastest = (xs: number[]) => Math.min(...xs);
 /**
  * Scoring only, `users` users in blocks of 96, best and median of `reps`
  * (runs of the variants interleaved, so a busy machine slows them alike): the
- * evaluation scorer (AssemblyScript scorePanels, 2 users x 16 items), the
- * plain-JS kernel, and the trainer's scoreBlock (4 users x 1 item, horizontal
- * sums). Other tiles are compile-time shapes of scorePanels; their figures are
- * in src/kernels/assembly/index.ts and docs/metrics.md.
+ * evaluation scorer (AssemblyScript scorePanels, 2 users x 16 items) and the
+ * plain-JS kernel. Other tiles are compile-time shapes of scorePanels; their
+ * figures are in src/kernels/assembly/index.ts and docs/metrics.md.
  */
 function kernelRates(model: Model, users: number, reps: number) {
   const ids = Int32Array.from({ length: users }, (_, k) => k);
@@ -88,23 +87,6 @@ function kernelRates(model: Model, users: number, reps: number) {
   const js = new JsScorer(96);
   js.loadItems(model);
   variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
-  if (model.dim % 4 === 0) {
-    try {
-      const k = kernels();
-      const out = sharedFloat32(96 * model.nItems);
-      variants.push({
-        name: 'assemblyscript scoreBlock (src/kernels)',
-        run: () => {
-          for (let b = 0; b < users; b += 96) {
-            const n = Math.min(96, users - b);
-            k.scoreBlock(model.user.byteOffset + b * model.dim * 4, n, model.item.byteOffset, model.nItems, model.dim, out.byteOffset);
-          }
-        },
-      });
-    } catch (e) {
-      console.error(`(AssemblyScript kernels not available: ${(e as Error).message})`);
-    }
-  }
   const secs = variants.map((): number[] => []);
   for (let r = 0; r <= reps; r++) {
     variants.forEach((v, j) => {

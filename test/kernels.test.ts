@@ -158,23 +158,37 @@ t.test('trainStep applies the gradients: sgd and adagrad', async (t) => {
   }
 });
 
-t.test('scoreRows and scoreBlock equal plain dot products', async (t) => {
+t.test('scoreRows and assignNearest equal plain dot products and a brute-force argmax', async (t) => {
   const s = setup(6);
-  const U = sharedFloat32(6 * d);
-  for (let x = 0; x < U.length; x++) U[x] = Math.sin(x);
-  const out = sharedFloat32(6 * nItems);
-  k.scoreBlock(U.byteOffset, 6, s.V.byteOffset, nItems, d, out.byteOffset);
   const one = sharedFloat32(nItems);
+  const rows = 7; // not a multiple of the kernel's four-row tile
+  const X = sharedFloat32(rows * d);
+  for (let x = 0; x < X.length; x++) X[x] = Math.sin(x);
+  const half = sharedFloat32(nItems);
+  for (let j = 0; j < nItems; j++) half[j] = Math.cos(j);
+  const labels = sharedInt32(rows).fill(-1);
+  const best = sharedFloat32(rows);
+  const changed = k.assignNearest(X.byteOffset, rows, s.V.byteOffset, nItems, d, half.byteOffset, labels.byteOffset, best.byteOffset);
+  t.equal(changed, rows, 'every label set from -1');
   let err = 0;
-  for (let a = 0; a < 6; a++) {
-    k.scoreRows(U.byteOffset + a * d * 4, s.V.byteOffset, nItems, d, one.byteOffset);
+  for (let a = 0; a < rows; a++) {
+    k.scoreRows(X.byteOffset + a * d * 4, s.V.byteOffset, nItems, d, one.byteOffset);
+    let arg = -1;
+    let top = -Infinity;
     for (let j = 0; j < nItems; j++) {
       let ref = 0;
-      for (let x = 0; x < d; x++) ref += U[a * d + x]! * s.V[j * d + x]!;
-      err = Math.max(err, Math.abs(out[a * nItems + j]! - ref), Math.abs(one[j]! - ref));
+      for (let x = 0; x < d; x++) ref += X[a * d + x]! * s.V[j * d + x]!;
+      err = Math.max(err, Math.abs(one[j]! - ref));
+      if (ref - half[j]! > top) {
+        top = ref - half[j]!;
+        arg = j;
+      }
     }
+    t.equal(labels[a], arg, `row ${a}: argmax`);
+    err = Math.max(err, Math.abs(best[a]! - top));
   }
   t.ok(err < 1e-5, `max error ${err}`);
+  t.equal(k.assignNearest(X.byteOffset, rows, s.V.byteOffset, nItems, d, half.byteOffset, labels.byteOffset, best.byteOffset), 0, 'nothing changes the second time');
 });
 
 t.test('mini-batch adam: summed sample gradients, one lazy Adam step on touched rows only', async (t) => {

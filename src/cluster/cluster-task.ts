@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng } from '../kernels/rng.js';
 import { kernels } from '../kernels/wasm.js';
-import { claimReaderSlot, currentVersion, halfFreeForNext, publishVersion, sharedFloat32 } from '../memory/shared.js';
+import { claimReaderSlot, currentVersion, halfFreeForNext, publishVersion, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler, isJointSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
 import type { PoolData } from '../train/pool-data.js';
@@ -43,8 +43,9 @@ interface ClusterWorker {
   data: PoolData;
   t: TrainShared;
   snapshot: Float32Array;
+  /** item labels of the refresh being built, and scratch for the joint assignment (shared: kernel arguments) */
   labels: Int32Array;
-  scores: Float32Array;
+  best: Float32Array;
   kmeans: KMeansWorkspace;
   joint?: { learner: JointLearner; sampler: NegativeSampler };
 }
@@ -62,8 +63,8 @@ function init(): ClusterWorker {
     data,
     t,
     snapshot: sharedFloat32(nItems * dim),
-    labels: new Int32Array(nItems),
-    scores: sharedFloat32(512 * k),
+    labels: sharedInt32(nItems),
+    best: sharedFloat32(nItems),
     kmeans: createKMeansWorkspace(nItems, dim, k),
   };
   if (t.joint && isJointSampler(t.sampler)) {
@@ -97,7 +98,7 @@ export function clusterTask(task: ClusterTask): ClusterResult {
     learner.apply();
     sampler.release?.();
     jointLoss = learner.samples > 0 ? learner.lossSum / learner.samples : 0;
-    learner.assign(w.labels, w.scores);
+    learner.assign(w.labels, w.best);
     centers = learner.codewords();
   } else {
     // Hogwild writers may move rows while we copy; K-means only needs a recent view.

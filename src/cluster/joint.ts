@@ -68,6 +68,7 @@ export class JointLearner {
   private readonly k: number;
   private readonly A: Float32Array;
   private readonly beta: Float32Array;
+  private readonly negBeta: Float32Array;
   private readonly bhat: Float32Array;
   private readonly items: Int32Array;
   private readonly ys: Int32Array;
@@ -98,6 +99,7 @@ export class JointLearner {
     this.k = k;
     this.A = sharedFloat32(k * d);
     this.beta = sharedFloat32(k);
+    this.negBeta = sharedFloat32(k);
     this.bhat = sharedFloat32((L + 1) * k);
     this.items = sharedInt32(L + 1);
     this.ys = sharedInt32(L);
@@ -138,34 +140,18 @@ export class JointLearner {
     const d = this.d;
     const { W, wC, C } = offsets(d);
     const p = this.s.params;
-    // A (K x d): row k, column a = 1/2 W[a] . c_k, i.e. the scores of the codewords against W's rows.
-    this.kern.scoreBlock(p.byteOffset + C * 4, this.k, p.byteOffset + W * 4, d, d, this.A.byteOffset);
+    // A (K x d): row k, column a = 1/2 W[a] . c_k: codeword k scored against W's rows.
+    for (let c = 0; c < this.k; c++) this.kern.scoreRows(p.byteOffset + (C + c * d) * 4, p.byteOffset + W * 4, d, d, this.A.byteOffset + c * d * 4);
     for (let x = 0; x < this.A.length; x++) this.A[x]! *= 0.5;
     this.kern.scoreRows(p.byteOffset + wC * 4, p.byteOffset + C * 4, this.k, d, this.beta.byteOffset);
+    // assignNearest maximises x . c_k - halfNorm[k]: with A as the centers, halfNorm = -beta.
+    for (let c = 0; c < this.k; c++) this.negBeta[c] = -this.beta[c]!;
   }
 
-  /** Hard assignment of every item: labels[j] = argmax_k s_k(v_j). */
-  assign(labels: Int32Array, scratch: Float32Array): void {
-    const n = this.model.nItems;
-    const d = this.d;
-    const k = this.k;
-    const block = Math.floor(scratch.length / k);
-    for (let r0 = 0; r0 < n; r0 += block) {
-      const nb = Math.min(block, n - r0);
-      this.kern.scoreBlock(this.model.item.byteOffset + r0 * d * 4, nb, this.A.byteOffset, k, d, scratch.byteOffset);
-      for (let a = 0; a < nb; a++) {
-        let arg = 0;
-        let top = -Infinity;
-        for (let c = 0; c < k; c++) {
-          const v = scratch[a * k + c]! + this.beta[c]!;
-          if (v > top) {
-            top = v;
-            arg = c;
-          }
-        }
-        labels[r0 + a] = arg;
-      }
-    }
+  /** Hard assignment of every item: labels[j] = argmax_k s_k(v_j) = argmax_k (v_j . A_k + beta_k). */
+  assign(labels: Int32Array, best: Float32Array): void {
+    const m = this.model;
+    this.kern.assignNearest(m.item.byteOffset, m.nItems, this.A.byteOffset, this.k, this.d, this.negBeta.byteOffset, labels.byteOffset, best.byteOffset);
   }
 
   codewords(): Float32Array {

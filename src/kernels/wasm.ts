@@ -36,7 +36,6 @@ export interface Kernels {
   assignNearest(X: number, n: number, C: number, K: number, d: number, halfNorm: number, labels: number, best: number): number;
   groupTable(u: number, C: number, K: number, d: number, left: number, scores: number, cdf: number, guide: number): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
-  scoreBlock(U: number, nu: number, V: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */
   scorePanels(users: number, nPairs: number, items: number, nGroups: number, d: number, out: number, stride: number): void;
   /** out[c] = max of the 64 floats of chunk c, NaN ignored. */

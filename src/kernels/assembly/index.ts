@@ -233,44 +233,6 @@ export function scoreRows(u: usize, M: usize, n: i32, d: i32, out: usize): void 
   for (let j = 0; j < n; j++) store<f32>(out + (<usize>j << 2), dot(u, M + <usize>j * rb, d));
 }
 
-/**
- * out[a * n + j] = U_a . V_j for nu user rows starting at U and the n item rows
- * of V: four users at a time, so each item row is loaded once per four users.
- */
-export function scoreBlock(U: usize, nu: i32, V: usize, n: i32, d: i32, out: usize): void {
-  const rb = <usize>d << 2;
-  let a = 0;
-  for (; a + 4 <= nu; a += 4) {
-    const u0 = U + <usize>a * rb;
-    const u1 = u0 + rb;
-    const u2 = u1 + rb;
-    const u3 = u2 + rb;
-    const o0 = out + ((<usize>a * <usize>n) << 2);
-    const o1 = o0 + (<usize>n << 2);
-    const o2 = o1 + (<usize>n << 2);
-    const o3 = o2 + (<usize>n << 2);
-    for (let j = 0; j < n; j++) {
-      const vj = V + <usize>j * rb;
-      let s0 = f32x4.splat(0);
-      let s1 = f32x4.splat(0);
-      let s2 = f32x4.splat(0);
-      let s3 = f32x4.splat(0);
-      for (let o: usize = 0; o < rb; o += 16) {
-        const v = v128.load(vj + o);
-        s0 = f32x4.add(s0, f32x4.mul(v, v128.load(u0 + o)));
-        s1 = f32x4.add(s1, f32x4.mul(v, v128.load(u1 + o)));
-        s2 = f32x4.add(s2, f32x4.mul(v, v128.load(u2 + o)));
-        s3 = f32x4.add(s3, f32x4.mul(v, v128.load(u3 + o)));
-      }
-      const jo = <usize>j << 2;
-      store<f32>(o0 + jo, f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
-      store<f32>(o1 + jo, f32x4.extract_lane(s1, 0) + f32x4.extract_lane(s1, 1) + f32x4.extract_lane(s1, 2) + f32x4.extract_lane(s1, 3));
-      store<f32>(o2 + jo, f32x4.extract_lane(s2, 0) + f32x4.extract_lane(s2, 1) + f32x4.extract_lane(s2, 2) + f32x4.extract_lane(s2, 3));
-      store<f32>(o3 + jo, f32x4.extract_lane(s3, 0) + f32x4.extract_lane(s3, 1) + f32x4.extract_lane(s3, 2) + f32x4.extract_lane(s3, 3));
-    }
-  }
-  for (; a < nu; a++) scoreRows(U + <usize>a * rb, V, n, d, out + ((<usize>a * <usize>n) << 2));
-}
 
 // ---- mini-batch Adam ------------------------------------------------------
 // Gradients of a mini-batch are summed into a compact buffer: one slot per
