@@ -1,6 +1,6 @@
 import t from 'tap';
 import { kernels, paddedNegatives, scratchFloats } from '../src/kernels/wasm.js';
-import { LOSS_KINDS, lossCode, OPT_ADAGRAD, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
+import { LOSS_KINDS, lossCode, OPT_ADAGRAD, OPT_ADAGRAD_ROW, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
 import { sharedFloat32, sharedInt32 } from '../src/memory/shared.js';
 import { nextFloat, seedRng } from '../src/kernels/rng.js';
 
@@ -132,8 +132,8 @@ t.test('pris and sa differ (the gradient flows through the weights) while bpr ig
   t.same(Array.from(c), Array.from(e));
 });
 
-t.test('trainStep applies the gradients: sgd and adagrad', async (t) => {
-  for (const opt of [OPT_SGD, OPT_ADAGRAD]) {
+t.test('trainStep applies the gradients: sgd, adagrad and row-wise adagrad', async (t) => {
+  for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
     const s = setup(5);
     s.negs.set([1, 4, 6, 3]); // distinct, so each row moves once
     const reg = 0.02;
@@ -142,18 +142,35 @@ t.test('trainStep applies the gradients: sgd and adagrad', async (t) => {
     k.sampleGrads(lossCode('pris'), d, L, reg, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset);
     const u0 = Float64Array.from(s.u);
     const V0 = Float64Array.from(s.V);
-    const uAcc = sharedFloat32(d).fill(0.5);
-    const VAcc = sharedFloat32(nItems * d).fill(0.5);
+    const perRow = opt === OPT_ADAGRAD_ROW;
+    const uAcc = sharedFloat32(perRow ? 1 : d).fill(0.5);
+    const VAcc = sharedFloat32(perRow ? nItems : nItems * d).fill(0.5);
     k.trainStep(opt, lossCode('pris'), d, L, lr, reg, s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset);
-    const stepOf = (grad: number) => (opt === OPT_SGD ? lr * grad : (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8));
+    // block b of g: 0 the user, 1 the positive, 2.. the negatives
+    const rowAcc = (b: number) => {
+      let ss = 0;
+      for (let x = 0; x < d; x++) ss += g[b * d + x]! ** 2;
+      return 0.5 + ss / d;
+    };
+    const stepOf = (b: number, x: number) => {
+      const grad = g[b * d + x]!;
+      if (opt === OPT_SGD) return lr * grad;
+      if (opt === OPT_ADAGRAD) return (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8);
+      return (lr * grad) / (Math.sqrt(rowAcc(b)) + 1e-8);
+    };
     let err = 0;
-    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(g[x]!))));
+    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(0, x))));
     const rows = [s.i, ...s.negs];
     rows.forEach((row, b) => {
-      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(g[(1 + b) * d + x]!))));
+      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(1 + b, x))));
     });
     t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
     if (opt === OPT_ADAGRAD) t.ok(Math.abs(uAcc[0]! - (0.5 + g[0]! * g[0]!)) < 1e-6, 'accumulator += g^2');
+    if (perRow) {
+      t.ok(Math.abs(uAcc[0]! - rowAcc(0)) < 1e-6, 'user accumulator += mean g^2');
+      t.ok(Math.abs(VAcc[s.i]! - rowAcc(1)) < 1e-6, 'item accumulator += mean g^2');
+      t.equal(VAcc[0], 0.5, 'an untouched row keeps its accumulator');
+    }
     t.equal(V0[0], s.V[0], 'untouched rows stay');
   }
 });

@@ -47,8 +47,8 @@ export interface Kernels {
 /** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */
 export const paddedNegatives = (L: number): number => (L + 3) & ~3;
 
-/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each) and gu (d). */
-export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + d;
+/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu and g (d each). */
+export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + 2 * d;
 
 let module: WebAssembly.Module | undefined;
 let instance: Kernels | undefined;

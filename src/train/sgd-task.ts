@@ -89,6 +89,7 @@ export function sgdTask(task: SgdTask): SgdResult {
   const lr = task.lr;
   const reg = t.reg;
   const rowBytes = d * 4;
+  const accBytes = t.accWidth * 4;
   const U = model.user.byteOffset;
   const V = model.item.byteOffset;
   const UA = t.userAcc.byteOffset;
@@ -128,7 +129,7 @@ export function sgdTask(task: SgdTask): SgdResult {
     }
     shuffleRange(rng, pos, 0, np);
     const pu = U + uid * rowBytes;
-    const pua = UA + uid * rowBytes;
+    const pua = UA + uid * accBytes;
     if (batch) {
       const uKey = nItems + uid;
       for (let p = 0; p < np; p++) {

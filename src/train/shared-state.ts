@@ -17,9 +17,10 @@ export interface TrainShared {
   shardPtr: Int32Array;
   optCode: number;
   batchSize: number;
-  /** adagrad: sum of squared gradients; adam: second moment. Shaped like the embeddings (empty for sgd). */
+  /** adagrad: sum of squared gradients; adam: second moment. accWidth floats per row (d, 1 for adagrad-row, 0 for sgd). */
   userAcc: Float32Array;
   itemAcc: Float32Array;
+  accWidth: number;
   /** adam: first moment (empty otherwise) */
   userMom: Float32Array;
   itemMom: Float32Array;

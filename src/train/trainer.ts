@@ -59,9 +59,11 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
 export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
-  const perElement = (on: boolean, rows: number) => sharedFloat32(on ? rows * cfg.dim : 0);
-  const hasAcc = cfg.optimizer !== 'sgd';
+  // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
   const adam = cfg.optimizer === 'adam';
+  const accWidth = cfg.optimizer === 'sgd' ? 0 : cfg.optimizer === 'adagrad-row' ? 1 : cfg.dim;
+  const acc = (rows: number) => sharedFloat32(rows * accWidth);
+  const perElement = (on: boolean, rows: number) => sharedFloat32(on ? rows * cfg.dim : 0);
   const parts = partitionUsers(ds.train, cfg.threads);
   const shared: TrainShared = {
     dim: cfg.dim,
@@ -74,8 +76,9 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     tables: samplerTables(ds, cfg),
     shardUsers: parts.users,
     shardPtr: parts.ptr,
-    userAcc: perElement(hasAcc, ds.nUsers),
-    itemAcc: perElement(hasAcc, ds.nItems),
+    userAcc: acc(ds.nUsers),
+    itemAcc: acc(ds.nItems),
+    accWidth,
     userMom: perElement(adam, ds.nUsers),
     itemMom: perElement(adam, ds.nItems),
     adamSteps: sharedFloat64(cfg.threads),

@@ -11,6 +11,7 @@
 const LOSS_PRIS: i32 = 0;
 const LOSS_SA: i32 = 1;
 const OPT_ADAGRAD: i32 = 1;
+const OPT_ADAGRAD_ROW: i32 = 3;
 const ADAGRAD_EPS: f32 = 1e-8;
 
 // dloss/dx_i of the last lossCoefs call (a second return value).
@@ -25,7 +26,7 @@ let gI: f32 = 0;
 }
 
 // Scratch layout (float32 slots), each block padded to Lp = L rounded up to 4
-// lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d]. The caller's lnq array must
+// lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d] | g[d]. The caller's lnq array must
 // also hold Lp floats (lanes past L are read and ignored).
 @inline function padded(L: i32): i32 {
   return (L + 3) & ~3;
@@ -162,7 +163,9 @@ let gI: f32 = 0;
  * lnq[0..L)). The activity penalty adds reg * row to the gradient of every row
  * the sample uses (each negative as often as drawn). Item rows are updated in
  * place without locks (Hogwild); the user row belongs to the calling worker.
- * uAcc / VAcc are the Adagrad accumulators (ignored by sgd). Returns the loss.
+ * uAcc / VAcc are the Adagrad accumulators (ignored by sgd): one per element
+ * for adagrad, one per row for adagrad-row (then uAcc points at the user's
+ * single float and VAcc[j] is item j's). Returns the loss.
  */
 export function trainStep(
   opt: i32, code: i32, d: i32, L: i32, lr: f32, reg: f32,
@@ -178,6 +181,27 @@ export function trainStep(
   // The user's gradient needs the item rows before they move.
   for (let o: usize = 0; o < rb; o += 16) {
     v128.store(gu + o, f32x4.add(f32x4.mul(vgi, v128.load(vi + o)), f32x4.mul(vreg, v128.load(u + o))));
+  }
+  if (opt == OPT_ADAGRAD_ROW) {
+    // A row's step size depends on its whole gradient: build it, then apply.
+    const g = gu + rb;
+    for (let l = 0; l < L; l++) {
+      const j = <usize>load<i32>(negs + (<usize>l << 2));
+      const vj = V + j * rb;
+      const c = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+      for (let o: usize = 0; o < rb; o += 16) {
+        const v = v128.load(vj + o);
+        v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(c, v)));
+        v128.store(g + o, f32x4.add(f32x4.mul(c, v128.load(u + o)), f32x4.mul(vreg, v)));
+      }
+      applyRowAdagrad(vj, VAcc + (j << 2), g, d, lr);
+    }
+    for (let o: usize = 0; o < rb; o += 16) {
+      v128.store(g + o, f32x4.add(f32x4.mul(vgi, v128.load(u + o)), f32x4.mul(vreg, v128.load(vi + o))));
+    }
+    applyRowAdagrad(vi, VAcc + (<usize>i << 2), g, d, lr);
+    applyRowAdagrad(u, uAcc, gu, d, lr);
+    return loss;
   }
   for (let l = 0; l < L; l++) {
     const jo = <usize>load<i32>(negs + (<usize>l << 2)) * rb;
@@ -196,6 +220,20 @@ export function trainStep(
   }
   for (let o: usize = 0; o < rb; o += 16) apply(opt, u, uAcc, o, v128.load(gu + o), vlr);
   return loss;
+}
+
+// Row-wise Adagrad: one accumulator per row, acc += mean(g^2); row -= lr g / (sqrt(acc) + eps).
+@inline function applyRowAdagrad(x: usize, acc: usize, g: usize, d: i32, lr: f32): void {
+  const rb = <usize>d << 2;
+  let ss = f32x4.splat(0);
+  for (let o: usize = 0; o < rb; o += 16) {
+    const gg = v128.load(g + o);
+    ss = f32x4.add(ss, f32x4.mul(gg, gg));
+  }
+  const a = load<f32>(acc) + hsum(ss) / <f32>d;
+  store<f32>(acc, a);
+  const step = f32x4.splat(lr / (Mathf.sqrt(a) + ADAGRAD_EPS));
+  for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.mul(step, v128.load(g + o))));
 }
 
 /**
