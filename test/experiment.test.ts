@@ -99,11 +99,12 @@ t.test('optimizers: default lr per optimizer, validation every epoch; scoped --s
   const runs = plan('optimizers');
   t.same(runs.map((r) => [r.config.optimizer, r.config.lr, r.config.evalEvery]), [
     ['adagrad', 0.1, 1],
+    ['adagrad-row', 0.1, 1],
     ['sgd', 0.05, 1],
     ['adam', 0.001, 1],
   ]);
   const scoped = plan('optimizers', { sets: ['adam:lr=0.01', 'eval-every=2'] });
-  t.same(scoped.map((r) => [r.config.lr, r.config.evalEvery]), [[0.1, 2], [0.05, 2], [0.01, 2]], '--set wins over study defaults');
+  t.same(scoped.map((r) => [r.config.lr, r.config.evalEvery]), [[0.1, 2], [0.1, 2], [0.05, 2], [0.01, 2]], '--set wins over study defaults');
   userError(t, () => plan('optimizers', { sets: ['adamw:lr=0.01'] }), /no series or configuration of the optimizers study is called 'adamw'/);
 });
 
@@ -132,7 +133,7 @@ t.test('parseSet: spelling, types and errors', async (t) => {
   userError(t, () => parseSet('lr'), /--set takes key=value/);
   userError(t, () => parseSet('lr=fast'), /lr takes a number \(got 'fast'\)/);
   userError(t, () => parseSet('cluster-warm=maybe'), /takes true or false/);
-  userError(t, () => plan('losses', { sets: ['optimizer=rmsprop'] }), /--optimizer must be one of adagrad, sgd, adam \(got 'rmsprop'\)/);
+  userError(t, () => plan('losses', { sets: ['optimizer=rmsprop'] }), /--optimizer must be one of adagrad, adagrad-row, sgd, adam \(got 'rmsprop'\)/);
   userError(t, () => plan('losses', { sets: ['dim=10'] }), /--dim must be a multiple of 4/);
 });
 
@@ -230,7 +231,7 @@ t.test('results.csv: one row per run, every config field, quoted errors', async 
   const D = DEFAULTS;
   t.match(
     cfg(records[0]!),
-    new RegExp(`^32,5,pris,cluster-popularity,log1p,adagrad,0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,0,50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
+    new RegExp(`^32,5,pris,cluster-popularity,log1p,${D.optimizer},0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,0,50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
   );
   t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
   t.equal(lines[3], '');
@@ -266,12 +267,12 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
   const opt = plan('optimizers');
   const curve = studyCharts(getStudy('optimizers'), opt.map((r) => record(r, { ndcg: 0.2, recall: 0.4, seconds: 2, pps: 1, valid: 0.3 })), { dataset: 'x' })[0]!;
   t.equal(curve.file, 'valid-curve.svg');
-  if (curve.chart.kind === 'line') t.same(curve.chart.points, ['adagrad', 'sgd', 'adam'].map((series) => ({ series, x: 2, y: 0.3 })));
+  if (curve.chart.kind === 'line') t.same(curve.chart.points, ['adagrad', 'adagrad-row', 'sgd', 'adam'].map((series) => ({ series, x: 2, y: 0.3 })));
 });
 
 t.test('the setup line names what every run shares, not what the study varies', async (t) => {
   const fake = (runs: PlannedRun[]) => runs.map((r) => record(r, { ndcg: 0.1, recall: 0.2, seconds: 1, pps: 1 }));
   const threads = defaultThreads();
-  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), `10 epochs, validation every 5, d=32, adagrad, lr 0.1, reg ${DEFAULTS.reg}, K=100 clusters, ${threads} threads`);
+  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), `10 epochs, validation every 5, d=32, ${DEFAULTS.optimizer}, lr 0.1, reg ${DEFAULTS.reg}, K=100 clusters, ${threads} threads`);
   t.equal(setupLine(fake(plan('optimizers'))), `${DEFAULTS.epochs} epochs, validation every 1, loss pris, sampler popularity, d=32, L=5, reg ${DEFAULTS.reg}, ${threads} threads`);
 });
