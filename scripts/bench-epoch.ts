@@ -9,7 +9,7 @@
  * An epoch's time is the wall time of its SGD on the pool. With the default
  * asynchronous clustering, K-means runs on its own thread during the next
  * epochs and its cost shows up as slower SGD (it shares the cores); with
- * --set-sync, the coordinator waits for each refresh and that wait is added
+ * --sync, the coordinator waits for each refresh and that wait is added
  * to the epoch. The first epoch (JIT warm-up, and no clustering yet) is not counted.
  */
 import { mkdirSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
+import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { preparedDataset } from './lib/datasets.js';
 
 const { values } = parseArgs({
@@ -53,6 +54,7 @@ interface Row {
 
 async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
   const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync! });
+  const mark = sharedMark();
   const s = startSession(loadDataset(dir), cfg);
   let seconds = 0;
   let clusterSeconds = 0;
@@ -79,9 +81,13 @@ async function measure(dir: string, sampler: SamplerKind, round: number): Promis
         }
       }
     }
+    // The refresh still running after the last epoch is part of the cost too.
+    const tail = performance.now();
     await pending;
+    seconds += (performance.now() - tail) / 1000;
   } finally {
     await closeSession(s);
+    releaseShared(mark);
   }
   return { sampler, round, seconds_per_epoch: seconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
 }

@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig } from '../src/train/config.js';
 import { defaultThreads } from '../src/train/pool.js';
-import { runEpoch, startSession } from '../src/train/trainer.js';
+import { closeSession, runEpoch, startSession } from '../src/train/trainer.js';
+import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
 import { preparedDataset, SHARED_DATASETS } from './lib/datasets.js';
@@ -56,6 +57,7 @@ function runC(bin: string, threads: number): number {
 }
 
 async function runPris(dir: string, threads: number): Promise<number> {
+  const mark = sharedMark();
   const ds = loadDataset(dir);
   const cfg = validateConfig({ ...DEFAULTS, threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
   const s = startSession(ds, cfg);
@@ -70,7 +72,8 @@ async function runPris(dir: string, threads: number): Promise<number> {
       }
     }
   } finally {
-    await s.pool.destroy();
+    await closeSession(s);
+    releaseShared(mark);
   }
   return pos / sec;
 }

@@ -51,6 +51,7 @@ interface ClusterWorker {
 }
 
 const COLD_ITERATIONS = 10;
+const WAIT_LIMIT_MS = 120_000;
 
 let worker: ClusterWorker | undefined;
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
@@ -94,9 +95,12 @@ export function clusterTask(task: ClusterTask): ClusterResult {
     learner.setTemperature(task.temperature);
     learner.lossSum = 0;
     learner.samples = 0;
-    learner.run(t.joint!.samples, sampler, rng);
+    try {
+      learner.run(t.joint!.samples, sampler, rng);
+    } finally {
+      sampler.release?.();
+    }
     learner.apply();
-    sampler.release?.();
     jointLoss = learner.samples > 0 ? learner.lossSum / learner.samples : 0;
     learner.assign(w.labels, w.best);
     centers = learner.codewords();
@@ -118,7 +122,12 @@ export function clusterTask(task: ClusterTask): ClusterResult {
   }
   // The half we are about to fill was last read as version prev - 1: wait for readers to move on.
   const w0 = performance.now();
-  while (!halfFreeForNext(tables.vc)) Atomics.wait(waitCell, 0, 0, 1);
+  while (!halfFreeForNext(tables.vc)) {
+    // Readers move on at their next user and release at the end of a task; one that
+    // holds a version this long has died without releasing it.
+    if (performance.now() - w0 > WAIT_LIMIT_MS) throw new Error(`clustering: a training worker has held cluster version ${prev - 1} for ${WAIT_LIMIT_MS / 1000} s`);
+    Atomics.wait(waitCell, 0, 0, 1);
+  }
   const waitSeconds = (performance.now() - w0) / 1000;
   fillHalf(halfOf(tables, prev + 1), k, d, centers, w.labels, t.tables.popularity?.f, prev + 1);
   const version = publishVersion(tables.vc);

@@ -8,6 +8,7 @@
  */
 
 import { isMainThread } from 'node:worker_threads';
+import { UserError } from '../errors.js';
 
 export type SharedTypedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
@@ -53,20 +54,44 @@ function allocBytes(bytes: number, align: number): number {
     const start = Math.ceil(old / align) * align;
     const end = start + Math.max(bytes, 0);
     if (end >= MAX_BYTES) {
-      throw new RangeError(`pris: shared memory exhausted (needs ${end} bytes; the WebAssembly limit is 4 GiB)`);
+      throw new UserError(
+        `the model and data need more than the 4 GiB of shared memory WebAssembly allows (asked for ${(end / 2 ** 30).toFixed(1)} GiB); ` +
+          'use a smaller --dim, fewer --threads or --batch-size, or a smaller dataset',
+      );
     }
     if (Atomics.compareExchange(ctrl, TOP_INDEX, old, end) === old) {
-      const have = mem.buffer.byteLength;
-      if (end > have) mem.grow(Math.ceil((end - have) / PAGE));
+      // Two threads may grow at once; each re-reads the size until it covers its end.
+      for (let have = mem.buffer.byteLength; have < end; have = mem.buffer.byteLength) mem.grow(Math.ceil((end - have) / PAGE));
       return start;
     }
   }
 }
 
-/** Bytes handed out so far (for memory reports). */
-export function sharedBytesInUse(): number {
+/** The allocator's position: everything allocated later can be released together (`releaseShared`). */
+export function sharedMark(): number {
   const mem = sharedMemory();
-  return Atomics.load(new Uint32Array(mem.buffer, 0, RESERVED >> 2), TOP_INDEX) - RESERVED;
+  return Atomics.load(new Uint32Array(mem.buffer, 0, RESERVED >> 2), TOP_INDEX);
+}
+
+/** Bytes allocated since `mark` (for memory reports). */
+export function sharedBytesSince(mark: number): number {
+  return sharedMark() - mark;
+}
+
+/**
+ * Frees everything allocated since `mark`, for processes that train several
+ * models one after another (experiments, benchmarks). Only when no other
+ * thread can touch that memory any more: call it after the pools that used it
+ * are destroyed. The bytes are zeroed, as fresh WebAssembly memory is.
+ */
+export function releaseShared(mark: number): void {
+  if (!isMainThread) throw new Error('pris: releaseShared is for the main thread');
+  const mem = sharedMemory();
+  const ctrl = new Uint32Array(mem.buffer, 0, RESERVED >> 2);
+  const top = Atomics.load(ctrl, TOP_INDEX);
+  if (mark < RESERVED || mark > top) throw new RangeError(`releaseShared: bad mark ${mark}`);
+  new Uint8Array(mem.buffer, mark, top - mark).fill(0);
+  Atomics.store(ctrl, TOP_INDEX, mark);
 }
 
 function alloc<T>(C: Ctor<T>, length: number): T {

@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
-import { sharedBytesInUse } from '../memory/shared.js';
+import { releaseShared, sharedBytesSince, sharedMark } from '../memory/shared.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
 import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats, type TrainSession } from './trainer.js';
@@ -64,16 +64,23 @@ function prepareData(opts: RunOptions): LoadedDataset {
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const cfg = opts.config;
   assertReplaceableModelDir(opts.out);
-  const ds = prepareData(opts);
-  const session = startSession(ds, cfg);
+  // Everything this run puts in shared memory is given back at the end, so a
+  // process can train model after model (experiments) without growing.
+  const mark = sharedMark();
   try {
-    return await trainWith(session, ds, opts);
+    const ds = prepareData(opts);
+    const session = startSession(ds, cfg);
+    try {
+      return await trainWith(session, ds, opts, mark);
+    } finally {
+      await closeSession(session);
+    }
   } finally {
-    await closeSession(session);
+    releaseShared(mark);
   }
 }
 
-async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOptions): Promise<RunResult> {
+async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOptions, mark: number): Promise<RunResult> {
   const cfg = opts.config;
   const { model, pool } = session;
   const positivesPerEpoch = nnz(ds.train);
@@ -94,13 +101,22 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
   // next epoch waits for it, so a one-thread run stays reproducible.
   const clusterRuns: ClusterResult[] = [];
   let clustering: Promise<void> | undefined;
+  let clusterError: unknown;
   let clusterRound = 0;
+  let refreshesSkipped = 0;
   const startClustering = () => {
     const round = ++clusterRound;
-    clustering = refreshClusters(session, round).then((r) => {
-      clusterRuns.push(r);
-      clustering = undefined;
-    });
+    // Never left rejected in the background: a failure is rethrown at the next epoch boundary.
+    clustering = refreshClusters(session, round).then(
+      (r) => {
+        clusterRuns.push(r);
+        clustering = undefined;
+      },
+      (e: unknown) => {
+        clusterError = e;
+        clustering = undefined;
+      },
+    );
   };
   try {
     if (cfg.evalEvery > 0 && !validate) bar.log('note: the validation split is empty; training without validation');
@@ -119,12 +135,17 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
         );
       }
       lastGood.take(model, epoch);
+      if (clusterError) throw clusterError;
       if (session.clusterPool && epoch % cfg.clusterEvery === 0 && epoch < cfg.epochs) {
         if (cfg.clusterSync) {
           startClustering();
           await clustering;
+          if (clusterError) throw clusterError;
         } else if (!clustering) {
           startClustering();
+        } else {
+          // The previous refresh is still running: SGD does not wait for it (counted in metrics.json).
+          refreshesSkipped++;
         }
       }
       sgdSeconds += st.seconds;
@@ -183,8 +204,8 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
     draws_per_negative: positives > 0 ? draws / positives : 0,
     skipped_users: history.at(-1)?.skippedUsers ?? 0,
     threads: cfg.threads,
-    ...(clusterRuns.length > 0 ? { clustering: clusterSummary(clusterRuns) } : {}),
-    shared_memory_mb: sharedBytesInUse() / 2 ** 20,
+    ...(clusterRuns.length > 0 ? { clustering: { ...clusterSummary(clusterRuns), refreshes_skipped: refreshesSkipped } } : {}),
+    shared_memory_mb: sharedBytesSince(mark) / 2 ** 20,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     history,
   };

@@ -117,40 +117,44 @@ export function sgdTask(task: SgdTask): SgdResult {
   let positives = 0;
   let lossSum = 0;
   let skipped = 0;
-  for (let q = 0; q < nUsers; q++) {
-    const uid = users[q]!;
-    const p0 = indptr[uid]!;
-    const np = indptr[uid + 1]! - p0;
-    if (np === 0) continue;
-    pos.set(indices.subarray(p0, p0 + np));
-    if (!sampler.beginUser(uid, pos, 0, np)) {
-      skipped++;
-      continue;
-    }
-    shuffleRange(rng, pos, 0, np);
-    const pu = U + uid * rowBytes;
-    const pua = UA + uid * accBytes;
-    if (batch) {
-      const uKey = nItems + uid;
-      for (let p = 0; p < np; p++) {
-        sampler.draw(rng, L, negs, lnq);
-        lossSum += k.accumulateSample(code, d, L, reg, pu, uKey, V, pos[p]!, pNegs, pLnq, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
-        if (++inBatch === t.batchSize) {
-          applyAdam(st, task, inBatch);
-          inBatch = 0;
+  // However the loop ends, give up the cluster version this worker holds (the writer waits on it).
+  try {
+    for (let q = 0; q < nUsers; q++) {
+      const uid = users[q]!;
+      const p0 = indptr[uid]!;
+      const np = indptr[uid + 1]! - p0;
+      if (np === 0) continue;
+      pos.set(indices.subarray(p0, p0 + np));
+      if (!sampler.beginUser(uid, pos, 0, np)) {
+        skipped++;
+        continue;
+      }
+      shuffleRange(rng, pos, 0, np);
+      const pu = U + uid * rowBytes;
+      const pua = UA + uid * accBytes;
+      if (batch) {
+        const uKey = nItems + uid;
+        for (let p = 0; p < np; p++) {
+          sampler.draw(rng, L, negs, lnq);
+          lossSum += k.accumulateSample(code, d, L, reg, pu, uKey, V, pos[p]!, pNegs, pLnq, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
+          if (++inBatch === t.batchSize) {
+            applyAdam(st, task, inBatch);
+            inBatch = 0;
+          }
+        }
+      } else {
+        for (let p = 0; p < np; p++) {
+          sampler.draw(rng, L, negs, lnq);
+          lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
         }
       }
-    } else {
-      for (let p = 0; p < np; p++) {
-        sampler.draw(rng, L, negs, lnq);
-        lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
-      }
+      positives += np;
+      Atomics.add(t.progress, 0, np);
     }
-    positives += np;
-    Atomics.add(t.progress, 0, np);
+    if (inBatch > 0) applyAdam(st, task, inBatch);
+  } finally {
+    sampler.release?.();
   }
-  if (inBatch > 0) applyAdam(st, task, inBatch);
-  sampler.release?.();
   return {
     shard: task.shard,
     positives,
