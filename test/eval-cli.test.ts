@@ -1,3 +1,4 @@
+import { loadDataset } from '../src/data/dataset.js';
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -136,6 +137,16 @@ t.test('pris evaluate, baseline, recommend', async (t) => {
   t.same(Array.from(rows.rank.subarray(0, 7)), [1, 2, 3, 4, 5, 6, 7]);
   t.equal(rows.userId[0], 'u0');
   t.match(rows.itemId[0]!, /^i\d+$/);
+  // By default nothing the user already has, in any split, is recommended.
+  const ds = loadDataset(data);
+  let known = 0;
+  for (let r = 0; r < rows.user.length; r++) {
+    const u = rows.user[r]!;
+    for (const part of [ds.train, ds.valid, ds.test]) {
+      for (let q = part.indptr[u]!; q < part.indptr[u + 1]!; q++) if (part.indices[q] === rows.item[r]) known++;
+    }
+  }
+  t.equal(known, 0, 'no known interaction recommended');
 });
 
 t.test('clear errors: exit 2, a message naming the problem, no stack', async (t) => {
@@ -154,9 +165,9 @@ t.test('clear errors: exit 2, a message naming the problem, no stack', async (t)
     [['evaluate', model, data, '--k', '0'], /--k must be a positive integer \(got '0'\)/],
     [['evaluate', model, data, '--k', 'abc'], /--k must be a positive integer \(got 'abc'\)/],
     [['evaluate', model, data, '--k', '2.5'], /--k must be a positive integer/],
-    [['evaluate', model, data, '--threads', '0'], /--threads must be a positive integer/],
+    [['evaluate', model, data, '--threads', '0'], /--threads must be an integer >= 1/],
     [['evaluate', model, data, '--split', 'train'], /Invalid values[\s\S]*split/],
-    [['evaluate', model, data, '--sample-users', '-3'], /--sample-users must be a positive integer/],
+    [['evaluate', model, data, '--sample-users', '-3'], /--sample-users must be an integer >= 1/],
     [['baseline', 'random', data], /Invalid values[\s\S]*kind/],
     [['recommend', model, data], /Missing required argument: out/],
     [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', '0'], /--k must be a positive integer/],

@@ -86,7 +86,7 @@ function registerSplit(y: Argv): Argv {
     (c) =>
       c
         .positional('dir', { type: 'string', describe: 'dataset directory' })
-        .option('seed', { type: 'number', demandOption: true, describe: 'random seed (same seed, same split)' })
+        .option('seed', { type: 'number', default: 1, describe: 'random seed (same seed, same split)' })
         .option('test-fraction', { type: 'number', default: DEFAULT_TEST_FRACTION, describe: "each user's share of test rows" })
         .option('valid-fraction', { type: 'number', default: DEFAULT_VALID_FRACTION, describe: "share of each user's train rows held out for validation" })
         .example('$0 data split data/citeulike --seed 1', ''),

@@ -1,4 +1,8 @@
 import type { Argv } from 'yargs';
+import { parseCount, parseK, parseKs } from './args.js';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { MODEL_FILES, readJson } from '../model/io.js';
 import { UserError } from '../errors.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset, type SplitName } from '../data/dataset.js';
 import { loadModel, type LoadedModel } from '../model/io.js';
@@ -17,33 +21,17 @@ import { formatEvalTable } from '../eval/report.js';
  * (a table, or JSON with --json), progress to stderr.
  */
 
-/** Lists longer than this are a typo, not a ranking (and would allocate per-thread buffers of that size). */
-const MAX_K = 100_000;
+const parseThreads = (v: unknown): number => parseCount('threads', v);
 
-function parseK(x: unknown): number {
-  const k = Number(x);
-  if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a positive integer (got '${String(x)}')`);
-  if (k > MAX_K) throw new UserError(`--k ${k} is too large (at most ${MAX_K})`);
-  return k;
-}
-
-function parseKs(v: unknown): number[] {
-  const list = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x.trim() !== '');
-  if (list.length === 0) throw new UserError('--k needs a value, e.g. --k 50 or --k 10,20,50');
-  return list.map(parseK);
-}
-
-function parseThreads(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads must be a positive integer (got '${String(v)}')`);
-  return n;
+/** The --train-on of a saved model (older models have none: 'train'). */
+function trainedOn(modelDir: string): string {
+  const file = path.join(modelDir, MODEL_FILES.config);
+  if (!existsSync(file)) return 'train';
+  return readJson<{ train_on?: string }>(file).train_on ?? 'train';
 }
 
 function parseSample(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--sample-users must be a positive integer (got '${String(v)}')`);
-  return n;
+  return v === undefined ? undefined : parseCount('sample-users', v);
 }
 
 /** The model must have been trained on this dataset: same users and items, in the same order. */
@@ -135,7 +123,7 @@ function printResult(label: string, source: Record<string, string>, r: EvalResul
 
 function evalOptions(c: Argv): Argv<EvalArgs> {
   return c
-    .option('k', { type: 'string', array: true, default: ['50'], describe: 'cutoff(s); repeat or comma-separate: --k 10 --k 50, --k 10,20,50' })
+    .option('k', { type: 'string', default: '50', describe: 'cutoff(s); repeat or comma-separate: --k 10 --k 50, --k 10,20,50' })
     .option('split', {
       choices: ['test', 'valid'] as const,
       default: 'test' as const,
@@ -175,6 +163,9 @@ function registerEvaluate(y: Argv): Argv {
       const loaded = loadModel(a.model);
       const ds = loadDataset(a.dataset);
       checkMatch(a.model, loaded, ds);
+      if (a.split === 'valid' && trainedOn(a.model) === 'train+valid') {
+        throw new UserError(`${a.model} was trained on train+valid (--train-on): its validation items are training data; evaluate --split test`);
+      }
       const { result, threads } = await evaluateOn(loaded.model, ds, a, ks);
       printResult('model', { model: a.model, dataset: a.dataset }, result, threads, a.json);
     },
@@ -215,8 +206,8 @@ function registerRecommend(y: Argv): Argv {
         .usage(
           '$0 recommend <model> <dataset> --out recs.arrow [--k 50] [--threads N] [--include-seen]\n\n' +
             'Writes one row per (user, rank): user Int32, rank Int32 (1 = best), item Int32, score Float32, ' +
-            "user_id Utf8, item_id Utf8 (raw ids from the dataset's id maps), users ascending. The user's training " +
-            'items are left out unless --include-seen (or choose the splits with --exclude). Ties in score: lower item index first.',
+            "user_id Utf8, item_id Utf8 (raw ids from the dataset's id maps), users ascending. Every item the user is known " +
+            'to have (train, valid and test) is left out unless --include-seen (or choose the splits with --exclude). Ties in score: lower item index first.',
         )
         .positional('model', { type: 'string', describe: 'model directory (pris train --out)' })
         .positional('dataset', { type: 'string', describe: 'the dataset directory the model was trained on' })
@@ -227,11 +218,11 @@ function registerRecommend(y: Argv): Argv {
         .option('exclude', {
           choices: ['train', 'valid', 'test'] as const,
           array: true,
-          describe: 'splits whose items are not recommended (default: train)',
+          describe: 'splits whose items are not recommended (default: all three, every known interaction)',
         })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
-        .example('$0 recommend models/gowalla data/gowalla --k 50 --out recs.arrow', 'top-50 unseen (not in train) items per user')
-        .example('$0 recommend models/gowalla data/gowalla --exclude train valid test --out recs.arrow', 'leave out every known interaction'),
+        .example('$0 recommend models/gowalla data/gowalla --k 50 --out recs.arrow', 'top-50 items the user has not interacted with')
+        .example('$0 recommend models/gowalla data/gowalla --exclude train --out recs.arrow', 'leave out training items only (e.g. to inspect test hits)'),
     async (argv) => {
       const a = argv as unknown as {
         model: string;
@@ -245,7 +236,7 @@ function registerRecommend(y: Argv): Argv {
       };
       const k = parseK(a.k);
       if (a['include-seen'] && a.exclude?.length) throw new UserError('--include-seen and --exclude contradict each other: give one');
-      const exclude: SplitName[] = a['include-seen'] ? [] : [...new Set<SplitName>(a.exclude ?? ['train'])];
+      const exclude: SplitName[] = a['include-seen'] ? [] : [...new Set<SplitName>(a.exclude ?? ['train', 'valid', 'test'])];
       const threads = parseThreads(a.threads);
       const loaded = loadModel(a.model);
       const ds = loadDataset(a.dataset);

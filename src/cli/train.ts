@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { parseCount, parseKs } from './args.js';
 import { LOSS_KINDS } from '../kernels/codes.js';
 import { SAMPLER_KINDS } from '../samplers/index.js';
 import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
@@ -6,16 +7,6 @@ import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 import { DEFAULT_LR, OPTIMIZERS } from '../kernels/codes.js';
 import { defaultThreads } from '../train/pool.js';
 import { runTraining } from '../train/run.js';
-import { UserError } from '../errors.js';
-
-function asKs(v: unknown): number[] {
-  const list = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(','));
-  return list.map((x) => {
-    const k = Number(x);
-    if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be positive integers (got '${x}')`);
-    return k;
-  });
-}
 
 /** `pris train <dataset> --out <model>`. */
 export function registerTrainCommands(y: Argv): Argv {
@@ -26,16 +17,16 @@ export function registerTrainCommands(y: Argv): Argv {
       c
         .positional('dataset', { type: 'string', describe: 'dataset directory (pris data import + split)' })
         .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'model directory to write (replaced atomically)' })
-        .option('dim', { type: 'number', default: DEFAULTS.dim, describe: 'embedding dimension (a multiple of 4)' })
+        .option('dim', { alias: 'factors', type: 'number', default: DEFAULTS.dim, describe: 'embedding dimension (a multiple of 4)' })
         .option('negatives', { alias: 'L', type: 'number', default: DEFAULTS.negatives, describe: 'negatives L sampled per positive' })
         .option('loss', { choices: LOSS_KINDS, default: DEFAULTS.loss, describe: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L' })
         .option('sampler', { choices: SAMPLER_KINDS, default: DEFAULTS.sampler, describe: 'negative sampler (proposal Q)' })
         .option('popularity', { choices: POPULARITY_FNS, default: DEFAULTS.popularity, describe: 'popularity f(c) of an item with c training interactions' })
         .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer, describe: 'adagrad and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' })
-        .option('lr', { type: 'number', describe: `learning rate (default: ${Object.entries(DEFAULT_LR).map(([k, v]) => `${k} ${v}`).join(', ')})` })
+        .option('lr', { alias: 'learning-rate', type: 'number', describe: `learning rate (default: ${Object.entries(DEFAULT_LR).map(([k, v]) => `${k} ${v}`).join(', ')})` })
         .option('batch-size', { type: 'number', default: DEFAULTS.batchSize, describe: 'positives per mini-batch, adam only' })
-        .option('reg', { type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
-        .option('epochs', { type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
+        .option('reg', { alias: 'regularization', type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
+        .option('epochs', { alias: 'iterations', type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
         .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
         .option('seed', { type: 'number', default: DEFAULTS.seed, describe: 'seed of initialisation and sampling; with --threads 1 runs are bit-for-bit reproducible' })
         .option('init', { choices: ['glorot', 'normal'] as const, default: DEFAULTS.init, describe: 'initialisation: Glorot normal (as the authors) or normal(0, --init-std)' })
@@ -43,7 +34,7 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('eval-every', { type: 'number', default: DEFAULTS.evalEvery, describe: 'validate every N epochs (0 = never)' })
         .option('patience', { type: 'number', default: DEFAULTS.patience, describe: 'stop after N validations without improvement (0 = run all epochs)' })
         .option('valid-users', { type: 'number', default: 0, describe: 'validate on a fixed random subset of N users (0 = all)' })
-        .option('k', { type: 'string', array: true, default: DEFAULTS.k.map(String), describe: 'cutoffs for the metrics (first one for validation); repeat or comma-separate' })
+        .option('k', { type: 'string', default: DEFAULTS.k.join(','), describe: 'cutoffs for the metrics (first one for validation); repeat or comma-separate' })
         .option('clusters', { type: 'number', default: DEFAULTS.clusters, describe: 'cluster samplers: number of K-means clusters K' })
         .option('cluster-every', { type: 'number', default: DEFAULTS.clusterEvery, describe: 'cluster samplers: refresh the clustering every N epochs (on its own worker, while SGD goes on)' })
         .option('cluster-iterations', { type: 'number', default: DEFAULTS.clusterIterations, describe: 'cluster samplers: Lloyd iterations per refresh (at least 10 when starting from k-means++)' })
@@ -77,7 +68,7 @@ export function registerTrainCommands(y: Argv): Argv {
         initStd: a['init-std'],
         evalEvery: a['eval-every'],
         patience: a.patience,
-        k: asKs(a.k),
+        k: parseKs(a.k),
         clusters: a.clusters,
         clusterEvery: a['cluster-every'],
         clusterIterations: a['cluster-iterations'],
@@ -94,7 +85,7 @@ export function registerTrainCommands(y: Argv): Argv {
         out: a.out,
         config,
         trainOn: a['train-on'],
-        validUsers: a['valid-users'],
+        validUsers: parseCount('valid-users', a['valid-users'], 0),
         progress: a.quiet ? 'quiet' : 'auto',
       });
       if (a.json) {

@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import { Table, Utf8, makeData, makeVector } from 'apache-arrow';
 import { columnFloat32, columnInt32, columnUtf8, float32Vector, int32Vector, readTable, writeTable } from '../data/arrow-io.js';
 import type { Recommendations } from './recommend.js';
@@ -21,7 +22,7 @@ function utf8ByIndex(index: Int32Array, ids: readonly string[]) {
   const enc = (i: number): Uint8Array => (encoded[i] ??= encoder.encode(ids[i]!));
   let bytes = 0;
   for (let r = 0; r < index.length; r++) bytes += enc(index[r]!).length;
-  if (bytes > 0x7fffffff) throw new RangeError('recommendation ids exceed 2 GB; write fewer users or a smaller k');
+  if (bytes > 0x7fffffff) throw new UserError('recommendation ids exceed 2 GB; write fewer users or a smaller --k');
   const offsets = new Int32Array(index.length + 1);
   const data = new Uint8Array(bytes);
   let at = 0;

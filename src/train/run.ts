@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { packageRoot } from '../paths.js';
 import * as path from 'node:path';
 import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../data/dataset.js';
@@ -235,6 +237,18 @@ function assertReplaceableModelDir(out: string): void {
   }
 }
 
+/** Which pris made a model: the package version and, in a git checkout, the commit. */
+const provenance = ((): { version: string; commit?: string } => {
+  const root = packageRoot();
+  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { version, commit };
+  } catch {
+    return { version };
+  }
+})();
+
 /** The whole model directory is replaced at once: a reader never sees a mix of two runs. */
 async function saveModel(opts: RunOptions, ds: LoadedDataset, model: Model, metrics: Record<string, unknown>): Promise<void> {
   const userIds = readUserIds(ds.dir);
@@ -242,11 +256,13 @@ async function saveModel(opts: RunOptions, ds: LoadedDataset, model: Model, metr
   await writeDirAtomic(opts.out, async (dir) => {
     await saveEmbeddings(dir, model, userIds, itemIds);
     await writeJson(path.join(dir, MODEL_FILES.config), {
-    pris: 'model',
-    version: 1,
-    dataset: path.resolve(opts.dataset),
-    train_on: opts.trainOn,
-    valid_users: opts.validUsers,
+      pris: 'model',
+      version: 1,
+      pris_version: provenance.version,
+      ...(provenance.commit ? { git_commit: provenance.commit } : {}),
+      dataset: path.resolve(opts.dataset),
+      train_on: opts.trainOn,
+      valid_users: opts.validUsers,
       ...opts.config,
     });
     await writeJson(path.join(dir, MODEL_FILES.metrics), metrics);

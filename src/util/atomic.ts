@@ -30,10 +30,11 @@ function installExitHook(): void {
     }
   };
   process.on('exit', clean);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  // The shell's convention: 128 + the signal number.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(sig, () => {
       clean();
-      process.exit(130);
+      process.exit(code);
     });
   }
 }
