@@ -142,7 +142,7 @@ t.test('bad flags are user errors too', async (t) => {
   const out = path.join(tmp(t), 'o');
   failsCleanly(t, await pris('data', 'import', 'movielens', fx('movielens-u.data'), '--min-rating', '4', '--out', out), /explicit comparison/, out);
   failsCleanly(t, await pris('data', 'import', 'nosuch', 'x', '--out', out), /Invalid values/, out);
-  failsCleanly(t, await pris('data', 'split', out), /Missing required argument: seed/);
+  failsCleanly(t, await pris('data', 'split', out), /dataset directory not found/);
 });
 
 t.test('a failed directory write leaves the old directory, or none, and no temporaries', async (t) => {

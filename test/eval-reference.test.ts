@@ -51,7 +51,7 @@ function naive(model: Model, splits: Record<SplitName, Csr>, target: SplitName, 
       for (let k = 0; k < d; k++) s += model.user[u * d + k]! * model.item[i * d + k]!;
       return s;
     };
-    const ranked = [];
+    const ranked: { i: number; s: number }[] = [];
     for (let i = 0; i < model.nItems; i++) if (!excluded.has(i)) ranked.push({ i, s: score(i) });
     ranked.sort((a, b) => b.s - a.s || a.i - b.i);
     ks.forEach((k, ki) => {
@@ -202,7 +202,7 @@ t.test('a catalogue of many chunks (top-K reads only chunks reaching the K-th la
 
 t.test('the result does not depend on the block size (exact sums)', async (t) => {
   const { data } = randomCase(7, 50, 40, 4, false);
-  const opts = { target: 'test', exclude: ['train', 'valid'], auc: true } as const;
+  const opts = { target: 'test' as const, exclude: ['train', 'valid'] as SplitName[], auc: true };
   const a = evaluateModelLocal(data, { ...opts, ks: [5, 20], blockUsers: 1 });
   const b = evaluateModelLocal(data, { ...opts, ks: [20, 5, 5], blockUsers: 50 });
   const c = evaluateModelLocal(data, { ...opts, ks: [5, 20], blockUsers: 7, scorer: 'js' });
