@@ -24,8 +24,6 @@ import { evaluateModel, type EvalOptions } from '../src/eval/evaluate.js';
 import { BlockEvaluator } from '../src/eval/block-eval.js';
 import { WasmScorer } from '../src/eval/score-wasm.js';
 import { JsScorer } from '../src/eval/score-js.js';
-import { kernels } from '../src/kernels/wasm.js';
-import { sharedFloat32 } from '../src/memory/shared.js';
 import type { BlockScorer } from '../src/eval/scorer.js';
 
 function arg(name: string, fallback: string): string {

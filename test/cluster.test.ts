@@ -61,7 +61,7 @@ function popularity(): PopularityTables {
 }
 
 t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of Eq. 13, 15', async (t) => {
-  const { user, item } = smallModel();
+  const { user } = smallModel();
   const pop = popularity();
   const tables = createClusterTables(K, d, nItems, 1);
   const centers = sharedFloat32(K * d);

@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { completeCatalog, compareIntegerIds, denseOrder, Interner, isIntegerId } from '../src/data/idmap.js';
 import { collapseDuplicates, filterMinUserInteractions, parseMinRating, ratingFilter, countFilter } from '../src/data/filters.js';
 import { groupByUser } from '../src/data/order.js';

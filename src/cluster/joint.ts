@@ -1,5 +1,5 @@
 import type { Csr } from '../data/csr.js';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS } from '../kernels/codes.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, adamStepSize } from '../kernels/codes.js';
 import { nextInt, type RngState } from '../kernels/rng.js';
 import { paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
 import { sharedFloat32, sharedInt32 } from '../memory/shared.js';
@@ -225,7 +225,7 @@ export class JointLearner {
     if (this.inBatch === 0) return;
     const st = this.s;
     const t = ++st.steps[0]!;
-    const lrT = (this.opts.lr * Math.sqrt(1 - Math.pow(ADAM_BETA2, t))) / (1 - Math.pow(ADAM_BETA1, t));
+    const lrT = adamStepSize(this.opts.lr, t);
     this.kern.adamDense(st.params.byteOffset, st.mom1.byteOffset, st.mom2.byteOffset, st.grad.byteOffset, st.params.length, lrT, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, 1 / this.inBatch);
     this.inBatch = 0;
     this.refreshDerived();

@@ -41,3 +41,8 @@ export const DEFAULT_LR: Record<OptimizerKind, number> = { adagrad: 0.1, 'adagra
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
 export const ADAM_EPS = 1e-7;
+
+/** Adam's bias-corrected step size after t steps (TensorFlow's form: lr sqrt(1 - b2^t) / (1 - b1^t)). */
+export function adamStepSize(lr: number, t: number): number {
+  return (lr * Math.sqrt(1 - Math.pow(ADAM_BETA2, t))) / (1 - Math.pow(ADAM_BETA1, t));
+}

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { packageRoot } from '../paths.js';
 import * as path from 'node:path';
 import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
@@ -9,7 +9,7 @@ import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js
 import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
 import { releaseShared, sharedBytesSince, sharedMark } from '../memory/shared.js';
-import { writeDirAtomic } from '../util/atomic.js';
+import { assertReplaceableDir, writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
 import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats, type TrainSession } from './trainer.js';
 import type { ClusterResult } from '../cluster/cluster-task.js';
@@ -65,7 +65,7 @@ function prepareData(opts: RunOptions): LoadedDataset {
  */
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const cfg = opts.config;
-  assertReplaceableModelDir(opts.out);
+  assertReplaceableDir(opts.out, MODEL_FILES.items, 'a pris model');
   // Everything this run puts in shared memory is given back at the end, so a
   // process can train model after model (experiments) without growing.
   const mark = sharedMark();
@@ -226,15 +226,6 @@ function clusterSummary(runs: ClusterResult[]): Record<string, number> {
     reseeded_total: sum((r) => r.reseeded),
     ...(runs.some((r) => r.jointLoss !== undefined) ? { joint_loss_last: runs.at(-1)!.jointLoss ?? NaN } : {}),
   };
-}
-
-/** `--out` is replaced wholesale, so it must be absent, empty, or an earlier pris model. */
-function assertReplaceableModelDir(out: string): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
-  if (readdirSync(out).length > 0 && !existsSync(path.join(out, MODEL_FILES.items))) {
-    throw new UserError(`--out ${out} is a non-empty directory that is not a pris model; refusing to replace it`);
-  }
 }
 
 /** Which pris made a model: the package version and, in a git checkout, the commit. */

@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM } from '../kernels/codes.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM, adamStepSize } from '../kernels/codes.js';
 import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
@@ -171,7 +171,7 @@ function applyAdam(st: WorkerState, task: SgdTask, samples: number): void {
   const { t, k, batch } = st;
   const m = st.data.model;
   const step = ++t.adamSteps[task.shard]!;
-  const lrT = (task.lr * Math.sqrt(1 - Math.pow(ADAM_BETA2, step))) / (1 - Math.pow(ADAM_BETA1, step));
+  const lrT = adamStepSize(task.lr, step);
   k.adamApply(
     t.dim, lrT, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, 1 / samples, m.nItems,
     m.user.byteOffset, t.userMom.byteOffset, t.userAcc.byteOffset,

@@ -1,4 +1,5 @@
-import { promises as fs, existsSync, rmSync, renameSync } from 'node:fs';
+import { promises as fs, existsSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { UserError } from '../errors.js';
 import * as path from 'node:path';
 
 /**
@@ -106,5 +107,18 @@ export async function writeDirAtomic(
   } finally {
     pendingTemps.delete(tmp);
     await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `--out` directories are replaced wholesale, so they must be absent, empty,
+ * or an earlier output of the same kind (recognised by `marker`, a file it
+ * always holds): never a user's unrelated directory.
+ */
+export function assertReplaceableDir(out: string, marker: string, what: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
+  if (readdirSync(out).length > 0 && !existsSync(path.join(out, marker))) {
+    throw new UserError(`--out ${out} is a non-empty directory that is not ${what}; refusing to replace it`);
   }
 }

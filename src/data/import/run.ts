@@ -1,7 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { writeDirAtomic } from '../../util/atomic.js';
+import { assertReplaceableDir, writeDirAtomic } from '../../util/atomic.js';
 import { RowCollector } from '../collect.js';
 import { FILES, writeMeta, type DatasetMeta } from '../dataset.js';
 import {
@@ -43,14 +42,6 @@ function positiveInteger(v: number | undefined, flag: string): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UserError(`${flag} must be a positive integer (got ${v})`);
 }
 
-/** Only a pris dataset (or an empty directory) may be replaced by an import. */
-function assertReplaceable(out: string): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
-  if (readdirSync(out).length > 0 && !existsSync(path.join(out, FILES.meta))) {
-    throw new UserError(`--out ${out} is a non-empty directory that is not a pris dataset; refusing to replace it`);
-  }
-}
 
 /** Provisional → final index (-1: not kept), and the final id list. */
 function finalIndices(interner: Interner, ids: readonly string[]): Int32Array {
@@ -100,7 +91,7 @@ export async function importDataset(req: ImportRequest): Promise<DatasetMeta> {
   }
   positiveInteger(req.minUserInteractions, '--min-user-interactions');
   positiveInteger(req.catalogItems, '--catalog-items');
-  assertReplaceable(req.out);
+  assertReplaceableDir(req.out, FILES.meta, 'a pris dataset');
 
   // 1. read, with the weight filters
   const sink = new RowCollector(columns, filters);
