@@ -328,6 +328,16 @@ export function accumulateSample(
   return loss;
 }
 
+// One Adam update of four parameters at x with moments at m, v and gradient g:
+// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; x -= lrT m / (sqrt(v) + eps).
+@inline function adamChunk(x: usize, m: usize, v: usize, g: v128, vb1: v128, vb2: v128, va1: v128, va2: v128, vlr: v128, veps: v128): void {
+  const mm = f32x4.add(f32x4.mul(vb1, v128.load(m)), f32x4.mul(va1, g));
+  const vv = f32x4.add(f32x4.mul(vb2, v128.load(v)), f32x4.mul(va2, f32x4.mul(g, g)));
+  v128.store(m, mm);
+  v128.store(v, vv);
+  v128.store(x, f32x4.sub(v128.load(x), f32x4.div(f32x4.mul(vlr, mm), f32x4.add(f32x4.sqrt(vv), veps))));
+}
+
 /**
  * Applies the batch: for each touched row, with g = scale * (summed gradient),
  *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  row -= lrT * m / (sqrt(v) + eps)
@@ -359,14 +369,7 @@ export function adamApply(
       x = U + off; m = MU + off; v = VU + off;
     }
     const g0 = G + <usize>s * rb;
-    for (let o: usize = 0; o < rb; o += 16) {
-      const g = f32x4.mul(vsc, v128.load(g0 + o));
-      const mm = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(va1, g));
-      const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(va2, f32x4.mul(g, g)));
-      v128.store(m + o, mm);
-      v128.store(v + o, vv);
-      v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.div(f32x4.mul(vlr, mm), f32x4.add(f32x4.sqrt(vv), veps))));
-    }
+    for (let o: usize = 0; o < rb; o += 16) adamChunk(x + o, m + o, v + o, f32x4.mul(vsc, v128.load(g0 + o)), vb1, vb2, va1, va2, vlr, veps);
     store<i32>(slotOf + (<usize>key << 2), -1);
   }
   store<i32>(ctl, 0);
@@ -464,12 +467,7 @@ export function adamDense(x: usize, m: usize, v: usize, g: usize, n: i32, lrT: f
   const veps = f32x4.splat(eps);
   const vsc = f32x4.splat(scale);
   for (let o: usize = 0, end = <usize>n << 2; o < end; o += 16) {
-    const gg = f32x4.mul(vsc, v128.load(g + o));
-    const mm = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(va1, gg));
-    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(va2, f32x4.mul(gg, gg)));
-    v128.store(m + o, mm);
-    v128.store(v + o, vv);
-    v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.div(f32x4.mul(vlr, mm), f32x4.add(f32x4.sqrt(vv), veps))));
+    adamChunk(x + o, m + o, v + o, f32x4.mul(vsc, v128.load(g + o)), vb1, vb2, va1, va2, vlr, veps);
     v128.store(g + o, f32x4.splat(0));
   }
 }
