@@ -15,7 +15,6 @@
 import { mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
 import { defaultThreads } from '../src/train/pool.js';
@@ -26,23 +25,34 @@ import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
 import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { preparedDataset } from './lib/datasets.js';
+import { intFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
 
-const { values } = parseArgs({
-  options: {
-    dataset: { type: 'string', default: 'gowalla' },
-    threads: { type: 'string' },
-    epochs: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '2' },
-    samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
-    sync: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'docs/results/bench-epoch.json' },
-  },
+const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
+                                    [--samplers popularity,cluster-popularity,...] [--sync] [--out docs/results/bench-epoch.json]
+
+Seconds of SGD per epoch for each sampler, clustering included, relative to
+the popularity sampler in the same round (the first epoch is not counted).`;
+
+const { values, threads, epochs, rounds, samplers } = readFlags('bench-epoch', () => {
+  const values = scriptArgs(USAGE, {
+    options: {
+      dataset: { type: 'string', default: 'gowalla' },
+      threads: { type: 'string' },
+      epochs: { type: 'string', default: '6' },
+      rounds: { type: 'string', default: '2' },
+      samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
+      sync: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'docs/results/bench-epoch.json' },
+    },
+  }).values;
+  const threads = values.threads ? intFlag('threads', values.threads) : defaultThreads();
+  // The first epoch is warm-up, so at least two.
+  const epochs = intFlag('epochs', values.epochs!, 2);
+  const rounds = intFlag('rounds', values.rounds!);
+  const samplers = values.samplers!.split(',') as SamplerKind[];
+  for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`--samplers: unknown sampler '${s}' (choose from ${SAMPLER_KINDS.join(', ')})`);
+  return { values, threads, epochs, rounds, samplers };
 });
-const threads = values.threads ? Number(values.threads) : defaultThreads();
-const epochs = Number(values.epochs);
-const rounds = Number(values.rounds);
-const samplers = values.samplers!.split(',') as SamplerKind[];
-for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`unknown sampler ${s}`);
 
 interface Row {
   sampler: SamplerKind;
@@ -128,7 +138,4 @@ async function main(): Promise<void> {
   console.error(`wrote ${path.relative(packageRoot(), out)}`);
 }
 
-main().catch((e) => {
-  console.error(e instanceof UserError ? `bench-epoch: ${e.message}` : e);
-  process.exitCode = 1;
-});
+runScript('bench-epoch', main);

@@ -25,11 +25,11 @@ import { BlockEvaluator } from '../src/eval/block-eval.js';
 import { WasmScorer } from '../src/eval/score-wasm.js';
 import { JsScorer } from '../src/eval/score-js.js';
 import type { BlockScorer } from '../src/eval/scorer.js';
+import { UserError } from '../src/errors.js';
+import { SHARED_DATASETS } from './lib/datasets.js';
+import { intFlag, runScript, scriptArgs } from './lib/script.js';
 
-function arg(name: string, fallback: string): string {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1]! : fallback;
-}
+const USAGE = 'usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json]';
 
 /** LightGCN lists: `user item item ...` per line, ids already dense. A throwaway parser, bench only. */
 function readLists(file: string): { user: number[]; item: number[]; maxUser: number; maxItem: number } {
@@ -103,10 +103,17 @@ function kernelRates(model: Model, users: number, reps: number) {
 }
 
 async function main(): Promise<void> {
-  const dir = arg('gowalla', '/work/shared/datasets/gowalla');
-  const reps = Number(arg('reps', '5'));
-  const outFile = arg('out', 'runs/bench-eval.json');
-  if (!existsSync(path.join(dir, 'train.txt'))) throw new Error(`gowalla not found in ${dir} (use --gowalla DIR)`);
+  const { values } = scriptArgs(USAGE, {
+    options: {
+      gowalla: { type: 'string', default: path.join(SHARED_DATASETS, 'gowalla') },
+      reps: { type: 'string', default: '5' },
+      out: { type: 'string', default: 'runs/bench-eval.json' },
+    },
+  });
+  const dir = values.gowalla;
+  const reps = intFlag('reps', values.reps);
+  const outFile = values.out;
+  if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
   const t0 = performance.now();
   const g = gowalla(dir);
   const model = createModel(g.nUsers, g.nItems, 32, { kind: 'glorot', seed: 1 });
@@ -180,7 +187,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result, null, 2));
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runScript('bench-eval', main);

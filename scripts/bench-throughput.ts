@@ -15,7 +15,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig } from '../src/train/config.js';
 import { defaultThreads } from '../src/train/pool.js';
@@ -24,20 +23,30 @@ import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
 import { preparedDataset, SHARED_DATASETS } from './lib/datasets.js';
+import { intFlag, intListFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
 
-const { values } = parseArgs({
-  options: {
-    threads: { type: 'string' },
-    epochs: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '2' },
-    out: { type: 'string', default: 'docs/results/bench-throughput.json' },
-  },
-});
+const USAGE = `usage: node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json]
+
+Positives per second of PRIS-uniform SGD (L=5, d=32, --optimizer sgd) on
+gowalla at each thread count, beside ../shared/bench/hogwild_ref.c run in the
+same invocation at the same thread counts.`;
+
 const root = packageRoot();
-const maxT = defaultThreads();
-const threadList = values.threads ? values.threads.split(',').map(Number) : Array.from({ length: maxT }, (_, k) => k + 1);
-const epochs = Number(values.epochs);
-const rounds = Number(values.rounds);
+const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () => {
+  const values = scriptArgs(USAGE, {
+    options: {
+      threads: { type: 'string' },
+      epochs: { type: 'string', default: '6' },
+      rounds: { type: 'string', default: '2' },
+      out: { type: 'string', default: 'docs/results/bench-throughput.json' },
+    },
+  }).values;
+  const threadList = values.threads ? intListFlag('threads', values.threads) : Array.from({ length: defaultThreads() }, (_, k) => k + 1);
+  // The first epoch is warm-up, so at least two.
+  const epochs = intFlag('epochs', values.epochs!, 2);
+  const rounds = intFlag('rounds', values.rounds!);
+  return { values, threadList, epochs, rounds };
+});
 
 function buildC(): string {
   const src = path.resolve(root, '..', 'shared', 'bench', 'hogwild_ref.c');
@@ -123,7 +132,4 @@ async function main(): Promise<void> {
   console.error(`wrote ${path.relative(root, out)}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runScript('bench-throughput', main);

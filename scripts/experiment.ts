@@ -10,8 +10,7 @@
 import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { isUserError, UserError } from '../src/errors.js';
+import { UserError } from '../src/errors.js';
 import { packageRoot } from '../src/paths.js';
 import { defaultThreads } from '../src/train/pool.js';
 import { parseSet, shadowedSets, type ConfigPatch } from './lib/experiment-config.js';
@@ -20,6 +19,7 @@ import { writeReport, markdownTable, type ReportContext } from './lib/experiment
 import { planRuns, runAll, type RunRecord } from './lib/experiment-run.js';
 import { readJson } from '../src/model/io.js';
 import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS, type PaperDataset } from './lib/paper.js';
+import { intFlag, intListFlag, runScript, scriptArgs } from './lib/script.js';
 import { getStudy, studyRuns, threadSweep, STUDY_NAMES } from './lib/studies.js';
 
 const USAGE = `usage: node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm> [options]
@@ -44,45 +44,22 @@ options:
   --verbose         print each run's per-epoch lines
 `;
 
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} must be a positive integer (got '${v}')`);
-  return n;
-}
-
-function intList(flag: string, v: string, min = 1): number[] {
-  return v.split(',').map((x) => {
-    const n = Number(x.trim());
-    if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} takes integers >= ${min}, comma-separated (got '${v}')`);
-    return n;
-  });
-}
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dataset: { type: 'string' },
-        epochs: { type: 'string' },
-        threads: { type: 'string' },
-        seeds: { type: 'string' },
-        out: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        skip: { type: 'string', multiple: true },
-        paper: { type: 'string' },
-        'valid-users': { type: 'string' },
-        'keep-models': { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    // parseArgs throws TypeErrors for unknown or malformed options: a user mistake, not a bug.
-    throw new UserError(`${(e as Error).message}\n\n${USAGE}`);
-  }
-}
+const OPTIONS = {
+  allowPositionals: true,
+  options: {
+    dataset: { type: 'string' },
+    epochs: { type: 'string' },
+    threads: { type: 'string' },
+    seeds: { type: 'string' },
+    out: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    skip: { type: 'string', multiple: true },
+    paper: { type: 'string' },
+    'valid-users': { type: 'string' },
+    'keep-models': { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  },
+} as const;
 
 /** A path relative to `base` when it lies inside it, else absolute. */
 function displayPath(p: string, base = process.cwd()): string {
@@ -135,11 +112,7 @@ async function rewriteReport(dirs: string[], paper: string | undefined): Promise
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const { values: v, positionals } = parse(argv);
-  if (v.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const { values: v, positionals } = scriptArgs(USAGE, OPTIONS);
   if (positionals[0] === 'report') return rewriteReport(positionals.slice(1), v.paper);
   if (positionals.length !== 1) throw new UserError(`expected one study (${STUDY_NAMES.join(', ')})\n\n${USAGE}`);
   const study = getStudy(positionals[0]!);
@@ -148,17 +121,16 @@ async function main(): Promise<number> {
   // Everything the user typed is checked before the dataset is imported or anything runs.
   const sets = (v.set ?? []).map(parseSet);
   const flags: ConfigPatch = {};
-  if (v.epochs !== undefined) flags.epochs = positiveInt('epochs', v.epochs);
-  const threadList = v.threads !== undefined ? intList('threads', v.threads) : undefined;
+  if (v.epochs !== undefined) flags.epochs = intFlag('epochs', v.epochs);
+  const threadList = v.threads !== undefined ? intListFlag('threads', v.threads) : undefined;
   if (threadList && threadList.length > 1 && study.name !== 'threads') throw new UserError('--threads takes one number (a list only for the threads study)');
   const maxThreads = threadList ? Math.max(...threadList) : defaultThreads();
   const sweep = threadList && threadList.length > 1 ? threadList : threadSweep(maxThreads);
   const specs = studyRuns(study, { threads: study.name === 'threads' ? sweep : [maxThreads] }, (v.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean));
   const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
-  const seeds = v.seeds !== undefined ? intList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
+  const seeds = v.seeds !== undefined ? intListFlag('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
   let paperDataset = paperOption(v.paper);
-  const validUsers = v['valid-users'] !== undefined ? Number(v['valid-users']) : 0;
-  if (!Number.isInteger(validUsers) || validUsers < 0) throw new UserError(`--valid-users must be a non-negative integer (got '${v['valid-users']}')`);
+  const validUsers = v['valid-users'] !== undefined ? intFlag('valid-users', v['valid-users'], 0) : 0;
   const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });
 
   const dataset = await resolveDataset(v.dataset);
@@ -199,11 +171,4 @@ async function main(): Promise<number> {
   return failed === records.length ? 1 : 0;
 }
 
-main().then(
-  // Exit explicitly: a run that failed mid-training may have left worker threads behind.
-  (code) => process.exit(code),
-  (e) => {
-    process.stderr.write(isUserError(e) ? `experiment: ${e.message}\n` : `${e instanceof Error ? e.stack : e}\n`);
-    process.exit(isUserError(e) ? e.exitCode : 1);
-  },
-);
+runScript('experiment', main);

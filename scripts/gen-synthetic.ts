@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { nextFloat, nextInt, seedRng, type RngState } from '../src/kernels/rng.js';
 import { packageRoot } from '../src/paths.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { runScript } from './lib/script.js';
 
 export const SYNTHETIC = {
   seed: 20200420,
@@ -112,5 +113,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  await main();
+  runScript('gen-synthetic', main);
 }

@@ -15,7 +15,7 @@ import { defaultThreads } from '../src/train/pool.js';
 import { runTraining } from '../src/train/run.js';
 import { evaluateModelLocal, flatMetrics } from '../src/eval/evaluate.js';
 import { popularityModel } from '../src/eval/popularity.js';
-import { isUserError } from '../src/errors.js';
+import { runScript } from './lib/script.js';
 
 async function main(): Promise<void> {
   const root = packageRoot();
@@ -52,7 +52,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e) => {
-  process.stderr.write(isUserError(e) ? `pris: ${e.message}\n` : `${e instanceof Error ? e.stack : e}\n`);
-  process.exitCode = isUserError(e) ? 2 : 1;
-});
+runScript('pris', main);

@@ -39,9 +39,9 @@ export const TABLE2 = table({
 });
 
 /**
- * Table 3: sampling strategies with the PRIS loss. CUJ/CPJ (clusters learned
- * jointly with the model) have no counterpart in pris, whose cluster samplers
- * refresh K-means on a worker; Exact was not run on the two largest datasets.
+ * Table 3: sampling strategies with the PRIS loss. CUJ/CPJ: clusters learned
+ * jointly with the model (pris's cluster-*-joint samplers); Exact was not run
+ * on the two largest datasets.
  */
 export const TABLE3 = table({
   U: [[0.1328, 0.14, 0.0629, 0.2973, 0.1196], [0.2872, 0.2355, 0.1423, 0.5145, 0.2259]],
