@@ -8,7 +8,7 @@
  *   npm run build && node dist/scripts/bench-data.js [--repeat 3] [--no-large]
  *
  * Datasets are read from ../shared/datasets beside the repository, or from
- * $PRIS_DATASETS.
+ * $PRIS_DATASETS (or $PRIS_SHARED/datasets).
  *
  * Peak memory is the child's own getrusage maxrss (process.resourceUsage(),
  * read in an exit hook that a `--import` data: URL installs in the child), so
@@ -25,10 +25,10 @@ import { packageRoot } from '../src/paths.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { UserError } from '../src/errors.js';
 import { intFlag, runScript, scriptArgs } from './lib/script.js';
+import { SHARED_DATASETS } from './lib/datasets.js';
 
 const root = packageRoot();
 const CLI = path.join(root, 'dist', 'src', 'cli.js');
-const DATASETS = process.env.PRIS_DATASETS ?? path.resolve(root, '..', 'shared', 'datasets');
 
 const RSS_HOOK =
   "import { writeFileSync } from 'node:fs';" +
@@ -152,14 +152,14 @@ async function main(): Promise<void> {
       );
     }
     for (const d of runs) {
-      const inputs = d.generated ? d.inputs : d.inputs.map((f) => path.join(DATASETS, f));
+      const inputs = d.generated ? d.inputs : d.inputs.map((f) => path.join(SHARED_DATASETS, f));
       const missing = inputs.filter((f) => !existsSync(f));
       if (missing.length) {
         process.stderr.write(`skipping ${d.name}: ${missing.join(', ')} not found (set PRIS_DATASETS)\n`);
         continue;
       }
       const out = path.join(scratch, d.name);
-      const shown = (f: string) => (d.generated ? path.basename(f) : path.join('../shared/datasets', path.relative(DATASETS, f)));
+      const shown = (f: string) => (d.generated ? path.basename(f) : path.join('../shared/datasets', path.relative(SHARED_DATASETS, f)));
       const plan: [string, string[], string][] = [
         ['import', ['data', 'import', d.importArgs[0]!, ...inputs, ...d.importArgs.slice(1), '--out', out, '--quiet'],
           `pris data import ${d.importArgs[0]} ${inputs.map(shown).join(' ')} ${d.importArgs.slice(1).join(' ')} --out DIR`.replace(/ +/g, ' ')],
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
           const m = await measure(args, scratch);
           s.seconds.push(m.seconds);
           s.peakMiB.push(m.peakMiB);
-          if (step === 'stats') stats = m.stdout.replace(out, 'DIR').split(DATASETS).join('../shared/datasets').split(scratch + path.sep).join('');
+          if (step === 'stats') stats = m.stdout.replace(out, 'DIR').split(SHARED_DATASETS).join('../shared/datasets').split(scratch + path.sep).join('');
         }
         steps.push(s);
         process.stderr.write(`${d.name} ${step}: ${median(s.seconds).toFixed(2)} s, ${Math.max(...s.peakMiB).toFixed(0)} MiB\n`);

@@ -20,9 +20,10 @@ import { DEFAULTS, validateConfig } from '../src/train/config.js';
 import { defaultThreads } from '../src/train/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/trainer.js';
 import { releaseShared, sharedMark } from '../src/memory/shared.js';
+import { UserError } from '../src/errors.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
-import { preparedDataset, SHARED_DATASETS } from './lib/datasets.js';
+import { preparedDataset, SHARED, SHARED_DATASETS } from './lib/datasets.js';
 import { intFlag, intListFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
 
 const USAGE = `usage: node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json]
@@ -49,11 +50,17 @@ const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () 
 });
 
 function buildC(): string {
-  const src = path.resolve(root, '..', 'shared', 'bench', 'hogwild_ref.c');
+  const src = path.join(SHARED, 'bench', 'hogwild_ref.c');
+  if (!existsSync(src)) throw new UserError(`the C reference ${src} is missing (../shared beside the repository, or set PRIS_SHARED)`);
   const bin = path.join(root, 'runs', 'bench', 'hogwild_ref');
   mkdirSync(path.dirname(bin), { recursive: true });
   // The build line from the file's header.
-  execFileSync('gcc', ['-O3', '-march=native', '-pthread', '-o', bin, src, '-lm']);
+  try {
+    execFileSync('gcc', ['-O3', '-march=native', '-pthread', '-o', bin, src, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new UserError(`building the C reference with gcc failed: ${err.stderr?.toString().trim() || err.message}`);
+  }
   return bin;
 }
 

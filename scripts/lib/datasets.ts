@@ -10,7 +10,10 @@ import { importDataset } from '../../src/data/import/run.js';
 import { splitDataset } from '../../src/data/split.js';
 import { UserError } from '../../src/errors.js';
 
-export const SHARED_DATASETS = path.resolve(packageRoot(), '..', 'shared', 'datasets');
+/** ../shared beside the repository (the paper, datasets, the C reference), or $PRIS_SHARED. */
+export const SHARED = process.env.PRIS_SHARED ? path.resolve(process.env.PRIS_SHARED) : path.resolve(packageRoot(), '..', 'shared');
+/** The raw datasets: $PRIS_DATASETS, else SHARED/datasets. */
+export const SHARED_DATASETS = process.env.PRIS_DATASETS ? path.resolve(process.env.PRIS_DATASETS) : path.join(SHARED, 'datasets');
 
 interface Recipe {
   format: string;
