@@ -136,6 +136,57 @@ t.test('exact sampler draws from the softmax of the scores over non-positives', 
   }
 });
 
+t.test('a user\'s sets drawn in one call (rows, lnq stride) are the draws of one call per set', async (t) => {
+  const { user, item } = smallModel();
+  const pop = popularity();
+  const tables = createClusterTables(K, d, nItems, 1);
+  const centers = sharedFloat32(K * d);
+  for (let x = 0; x < centers.length; x++) centers[x] = Math.sin(x * 0.7);
+  const labels = Int32Array.from({ length: nItems }, (_, j) => (j * 3 + 2) % K);
+  const reader = claimReaderSlot(tables.vc);
+  publishVersion(tables.vc);
+  fillHalf(halfOf(tables, 1), K, d, centers, labels, pop.f, 1);
+  const make: Record<string, () => NegativeSampler> = {
+    uniform: () => new UniformSampler(nItems),
+    popularity: () => new PopularitySampler(pop),
+    'cluster-uniform': () => new ClusterSampler(false, tables, new UniformSampler(nItems), user, kernels(), reader, undefined),
+    'cluster-popularity': () => new ClusterSampler(true, tables, new PopularitySampler(pop), user, kernels(), reader, pop),
+    exact: () => new ExactSampler(nItems, d, user, item, kernels(), 0),
+  };
+  const L = 3;
+  const rows = 7;
+  const stride = 4;
+  const pos = Int32Array.from([1, 4, 6, 20]);
+  for (const [name, mk] of Object.entries(make)) {
+    const one = mk();
+    const many = mk();
+    t.ok(one.beginUser(2, pos, 0, pos.length) && many.beginUser(2, pos, 0, pos.length), `${name}: user has negatives`);
+    const r1 = seedRng(4);
+    const r2 = seedRng(4);
+    const negs1 = sharedInt32(L);
+    const lnq1 = sharedFloat32(4);
+    const negs2 = sharedInt32(rows * L);
+    const lnq2 = sharedFloat32(rows * stride).fill(-7);
+    const want: number[] = [];
+    const wantLnq: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      one.draw(r1, L, negs1, lnq1);
+      want.push(...negs1);
+      wantLnq.push(...lnq1.subarray(0, L));
+    }
+    many.draw(r2, L, negs2, lnq2, rows, stride);
+    t.same([...negs2], want, `${name}: the same negatives`);
+    const got: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      got.push(...lnq2.subarray(r * stride, r * stride + L));
+      t.equal(lnq2[r * stride + L], -7, `${name}: row ${r}'s padding untouched`);
+    }
+    t.same(got, wantLnq, `${name}: the same ln Q~`);
+    t.same([...r2], [...r1], `${name}: the generator ends in the same state`);
+    t.equal(many.draws, one.draws, `${name}: the same count of candidates`);
+  }
+});
+
 t.test('K-means: labels are the nearest centers (brute force), centers the means of their members', async (t) => {
   for (const seed of [1, 2, 3]) {
     const n = 300;

@@ -35,6 +35,12 @@ export interface Kernels {
   adamDense(x: number, m: number, v: number, g: number, n: number, lrT: number, b1: number, b2: number, eps: number, scale: number): void;
   assignNearest(X: number, n: number, C: number, K: number, d: number, halfNorm: number, labels: number, best: number): number;
   groupTable(u: number, C: number, K: number, d: number, left: number, scores: number, cdf: number, guide: number): number;
+  /** rows x L negatives (lnq rows `stride` floats apart) from a groupTable proposal; rng is a 4-word xoshiro128** state in memory. Returns candidates drawn. */
+  clusterDraw(
+    rng: number, rows: number, L: number, stride: number, total: number, K: number, cdf: number, guide: number, scores: number,
+    ptr: number, members: number, popular: number, aliasProb: number, aliasIdx: number, lnf: number,
+    mask: number, stamp: number, negs: number, lnq: number,
+  ): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */
   scorePanels(users: number, nPairs: number, items: number, nGroups: number, d: number, out: number, stride: number): void;

@@ -104,6 +104,7 @@ function alloc<T>(C: Ctor<T>, length: number): T {
 export const sharedFloat32 = (n: number): Float32Array => alloc(Float32Array, n);
 export const sharedFloat64 = (n: number): Float64Array => alloc(Float64Array, n);
 export const sharedInt32 = (n: number): Int32Array => alloc(Int32Array, n);
+export const sharedUint32 = (n: number): Uint32Array => alloc(Uint32Array, n);
 
 /** A copy of `src` in shared memory (a no-op if it already lives there). */
 export function toShared<T extends SharedTypedArray>(src: T): T {

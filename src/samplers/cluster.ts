@@ -1,8 +1,7 @@
-import { nextFloat, nextInt, type RngState } from '../kernels/rng.js';
+import type { RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
-import { acquireVersion, releaseReader, sharedFloat32, sharedInt32 } from '../memory/shared.js';
+import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedInt32, sharedUint32 } from '../memory/shared.js';
 import { halfOf, type ClusterHalf, type ClusterTables } from '../cluster/tables.js';
-import { drawAliasSegment } from './alias.js';
 import type { PopularityTables } from './popularity.js';
 import { PositiveMask, type NegativeSampler } from './sampler.js';
 
@@ -15,7 +14,8 @@ import { PositiveMask, type NegativeSampler } from './sampler.js';
  * group through a guide table over their cumulative sums, then an item of the group
  * (uniformly, or by popularity through the group's alias table), rejecting
  * the user's positives. ln Q~(j) = x_u,y_j (+ ln f_j) enters the weights of
- * Eq. 13 / 15.
+ * Eq. 13 / 15. Both steps run in the kernels (groupTable, clusterDraw): in
+ * JavaScript the per-negative indirections cost twice the SGD step's share.
  *
  * Until the clustering worker has published a first version, the base
  * sampler (uniform or popularity) is used, as in the authors' code.
@@ -33,6 +33,28 @@ export class ClusterSampler implements NegativeSampler {
   private readonly removedAlive: Int32Array;
   private readonly isTouched: Uint8Array;
   private readonly touched: Int32Array;
+  /** the caller's generator state, copied in and out around each kernel call */
+  private readonly rngState: Uint32Array;
+  // Kernel pointer arguments, read once: a typed array's byteOffset is a slow getter.
+  private readonly pRng: number;
+  private readonly pUser: number;
+  private readonly pScores: number;
+  private readonly pLeft: number;
+  private readonly pCdf: number;
+  private readonly pGuide: number;
+  private readonly pLnf: number;
+  private readonly pMask: number;
+  // ... and those of the published half in use
+  private pCenters = 0;
+  private pPtr = 0;
+  private pMembers = 0;
+  private pAliasProb = 0;
+  private pAliasIdx = 0;
+  // ... and the caller's output arrays (usually the same every call)
+  private negs: Int32Array | undefined;
+  private lnq: Float32Array | undefined;
+  private pNegs = 0;
+  private pLnq = 0;
   private half: ClusterHalf | undefined;
   private total = 0;
   private usingBase = false;
@@ -41,7 +63,7 @@ export class ClusterSampler implements NegativeSampler {
     private readonly popularity: boolean,
     private readonly t: ClusterTables,
     private readonly base: NegativeSampler,
-    private readonly user: Float32Array,
+    user: Float32Array,
     private readonly kern: Kernels,
     private readonly reader: number,
     private readonly pop: PopularityTables | undefined,
@@ -56,6 +78,16 @@ export class ClusterSampler implements NegativeSampler {
     this.removedAlive = new Int32Array(k);
     this.touched = new Int32Array(k);
     this.isTouched = new Uint8Array(k);
+    this.rngState = sharedUint32(4);
+    this.pRng = this.rngState.byteOffset;
+    this.pUser = user.byteOffset;
+    this.pScores = this.scores.byteOffset;
+    this.pLeft = this.left.byteOffset;
+    this.pCdf = this.cdf.byteOffset;
+    this.pGuide = this.guide.byteOffset;
+    this.pLnf = pop ? pop.lnf.byteOffset : 0;
+    this.pMask = this.mask.mark.byteOffset;
+
     if (popularity && !pop) throw new Error('cluster-popularity needs popularity tables');
   }
 
@@ -68,7 +100,14 @@ export class ClusterSampler implements NegativeSampler {
     }
     this.usingBase = false;
     const h = halfOf(this.t, version);
-    this.half = h;
+    if (h !== this.half) {
+      this.half = h;
+      this.pCenters = h.centers.byteOffset;
+      this.pPtr = h.ptr.byteOffset;
+      this.pMembers = h.members.byteOffset;
+      this.pAliasProb = h.aliasProb.byteOffset;
+      this.pAliasIdx = h.aliasIdx.byteOffset;
+    }
     const k = this.t.k;
     const d = this.t.dim;
     this.mask.set(pos, from, to);
@@ -103,46 +142,43 @@ export class ClusterSampler implements NegativeSampler {
       this.isTouched[c] = 0;
     }
     this.total = this.kern.groupTable(
-      this.user.byteOffset + u * d * 4, h.centers.byteOffset, k, d,
-      left.byteOffset, this.scores.byteOffset, this.cdf.byteOffset, this.guide.byteOffset,
+      this.pUser + u * d * 4, this.pCenters, k, d, this.pLeft, this.pScores, this.pCdf, this.pGuide,
     );
     return this.total > 0;
   }
 
-  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void {
+  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     if (this.usingBase) {
       const d0 = this.base.draws;
-      this.base.draw(rng, L, negs, lnq);
+      this.base.draw(rng, L, negs, lnq, rows, lnqStride);
       this.draws += this.base.draws - d0;
-      this.accepted += L;
+      this.accepted += rows * L;
       return;
     }
-    const h = this.half!;
-    const cdf = this.cdf;
-    const guide = this.guide;
-    const k = this.t.k;
-    const mask = this.mask;
-    const lnf = this.pop?.lnf;
-    let draws = 0;
-    for (let l = 0; l < L; l++) {
-      // Group: the first c with cdf[c] > r, from the guide table's start.
-      const u01 = nextFloat(rng);
-      const r = u01 * this.total;
-      let c = guide[Math.floor(u01 * k)]!;
-      while (cdf[c]! <= r && c < k - 1) c++;
-      const p0 = h.ptr[c]!;
-      const size = h.ptr[c + 1]! - p0;
-      let j: number;
-      do {
-        const q = this.popularity ? drawAliasSegment(h.aliasProb, h.aliasIdx, p0, size, rng) : nextInt(rng, size);
-        j = h.members[p0 + q]!;
-        draws++;
-      } while (mask.has(j));
-      negs[l] = j;
-      lnq[l] = lnf ? this.scores[c]! + lnf[j]! : this.scores[c]!;
-    }
-    this.draws += draws;
-    this.accepted += L;
+    if (negs !== this.negs || lnq !== this.lnq) this.target(negs, lnq);
+    const st = this.rngState;
+    st[0] = rng[0]!;
+    st[1] = rng[1]!;
+    st[2] = rng[2]!;
+    st[3] = rng[3]!;
+    this.draws += this.kern.clusterDraw(
+      this.pRng, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pMembers,
+      this.popularity ? 1 : 0, this.pAliasProb, this.pAliasIdx, this.pLnf, this.pMask, this.mask.stamp, this.pNegs, this.pLnq,
+    );
+    rng[0] = st[0]!;
+    rng[1] = st[1]!;
+    rng[2] = st[2]!;
+    rng[3] = st[3]!;
+    this.accepted += rows * L;
+  }
+
+  /** The kernel writes the caller's arrays in place: they must be in shared memory. */
+  private target(negs: Int32Array, lnq: Float32Array): void {
+    if (!inSharedMemory(negs) || !inSharedMemory(lnq)) throw new Error('ClusterSampler.draw: negs and lnq must be allocated in shared memory');
+    this.negs = negs;
+    this.lnq = lnq;
+    this.pNegs = negs.byteOffset;
+    this.pLnq = lnq.byteOffset;
   }
 
   /** End of a task: this worker no longer reads any published version. */

@@ -69,21 +69,23 @@ export class ExactSampler implements NegativeSampler {
     }
   }
 
-  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void {
+  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     const cdf = this.cdf;
-    for (let l = 0; l < L; l++) {
-      const r = nextFloat(rng) * this.total;
-      let lo = 0;
-      let hi = this.nItems - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cdf[mid]! > r) hi = mid;
-        else lo = mid + 1;
+    for (let row = 0; row < rows; row++) {
+      for (let l = 0; l < L; l++) {
+        const r = nextFloat(rng) * this.total;
+        let lo = 0;
+        let hi = this.nItems - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cdf[mid]! > r) hi = mid;
+          else lo = mid + 1;
+        }
+        negs[row * L + l] = lo;
+        lnq[row * lnqStride + l] = this.scores[lo]!;
       }
-      negs[l] = lo;
-      lnq[l] = this.scores[lo]!;
     }
-    this.draws += L;
-    this.accepted += L;
+    this.draws += rows * L;
+    this.accepted += rows * L;
   }
 }

@@ -31,21 +31,23 @@ export class PopularitySampler implements NegativeSampler {
     for (let k = from; k < to; k++) posMass += this.t.f[pos[k]!]!;
     return posMass < this.t.total * MAX_POSITIVE_MASS_SHARE;
   }
-  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void {
+  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     const mask = this.mask;
     const alias = this.t.alias;
     const lnf = this.t.lnf;
     let draws = 0;
-    for (let l = 0; l < L; l++) {
-      let j: number;
-      do {
-        j = drawAlias(alias, rng);
-        draws++;
-      } while (mask.has(j));
-      negs[l] = j;
-      lnq[l] = lnf[j]!;
+    for (let r = 0; r < rows; r++) {
+      for (let l = 0; l < L; l++) {
+        let j: number;
+        do {
+          j = drawAlias(alias, rng);
+          draws++;
+        } while (mask.has(j));
+        negs[r * L + l] = j;
+        lnq[r * lnqStride + l] = lnf[j]!;
+      }
     }
     this.draws += draws;
-    this.accepted += L;
+    this.accepted += rows * L;
   }
 }

@@ -1,4 +1,5 @@
 import type { RngState } from '../kernels/rng.js';
+import { sharedInt32 } from '../memory/shared.js';
 
 /**
  * One interface for every negative sampler (uniform, popularity, the cluster
@@ -18,12 +19,16 @@ export interface NegativeSampler {
    */
   beginUser(u: number, pos: Int32Array, from: number, to: number): boolean;
   /**
-   * Draws L negatives, none of them a positive of the current user, into
-   * `negs[0..L)`, and the log of each one's unnormalised proposal probability
-   * ln Q~(j) into `lnq[0..L)` (any per-user constant may be dropped: the
-   * weights are normalised over the L draws).
+   * Draws `rows` (default 1) sets of L negatives, none of them a positive of
+   * the current user: set r into `negs[r*L .. r*L+L)` and the log of each
+   * one's unnormalised proposal probability ln Q~(j) into
+   * `lnq[r*lnqStride ..)` (stride default L; any per-user constant may be
+   * dropped: the weights are normalised over the L draws). Drawing a user's
+   * sets in one call is the same stream of draws as one call per set.
+   * Kernel-backed samplers write the arrays directly: they must live in the
+   * shared memory (src/memory/shared.ts).
    */
-  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void;
+  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows?: number, lnqStride?: number): void;
   /** End of a task (an epoch's shard): drop any hold on shared published state. */
   release?(): void;
   /** Raw candidates drawn, and negatives accepted, since creation. */
@@ -34,12 +39,13 @@ export interface NegativeSampler {
 /**
  * Membership test for the current user's positives in O(1): mark[j] holds the
  * visit stamp of the last user who has j as a positive. No clearing per user.
+ * In shared memory, so sampling kernels can read it.
  */
 export class PositiveMask {
   readonly mark: Int32Array;
   stamp = 0;
   constructor(nItems: number) {
-    this.mark = new Int32Array(nItems);
+    this.mark = sharedInt32(nItems);
   }
   set(pos: Int32Array, from: number, to: number): void {
     if (++this.stamp === 0x7fffffff) {

@@ -17,20 +17,22 @@ export class UniformSampler implements NegativeSampler {
     this.mask.set(pos, from, to);
     return to - from < this.nItems;
   }
-  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array): void {
+  draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     const n = this.nItems;
     const mask = this.mask;
     let draws = 0;
-    for (let l = 0; l < L; l++) {
-      let j: number;
-      do {
-        j = nextInt(rng, n);
-        draws++;
-      } while (mask.has(j));
-      negs[l] = j;
-      lnq[l] = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let l = 0; l < L; l++) {
+        let j: number;
+        do {
+          j = nextInt(rng, n);
+          draws++;
+        } while (mask.has(j));
+        negs[r * L + l] = j;
+        lnq[r * lnqStride + l] = 0;
+      }
     }
     this.draws += draws;
-    this.accepted += L;
+    this.accepted += rows * L;
   }
 }

@@ -48,6 +48,13 @@ function adamBatch(t: TrainShared, nUsers: number, nItems: number): AdamBatch {
 
 let state: WorkerState | undefined;
 
+/**
+ * Positives whose negatives are drawn in one sampler call (then stepped
+ * through): one call per user visit for most users, so kernel-backed
+ * samplers cross from JavaScript once, and the buffers stay in L1.
+ */
+const DRAW_ROWS = 64;
+
 function init(): WorkerState {
   const data = workerData as PoolData;
   const t = data.train as TrainShared;
@@ -70,8 +77,8 @@ function init(): WorkerState {
     }),
     users: new Int32Array(maxShard),
     pos: new Int32Array(maxDeg),
-    negs: sharedInt32(t.negatives),
-    lnq: sharedFloat32(paddedNegatives(t.negatives)),
+    negs: sharedInt32(DRAW_ROWS * t.negatives),
+    lnq: sharedFloat32(DRAW_ROWS * paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
   };
 }
@@ -96,6 +103,9 @@ export function sgdTask(task: SgdTask): SgdResult {
   const VA = t.itemAcc.byteOffset;
   const pNegs = negs.byteOffset;
   const pLnq = lnq.byteOffset;
+  const Lp = paddedNegatives(L);
+  const negsBytes = L * 4;
+  const lnqBytes = Lp * 4;
   const pScratch = st.scratch.byteOffset;
 
   const rng = seedRng(task.seed, task.shard, task.epoch);
@@ -132,20 +142,21 @@ export function sgdTask(task: SgdTask): SgdResult {
       shuffleRange(rng, pos, 0, np);
       const pu = U + uid * rowBytes;
       const pua = UA + uid * accBytes;
-      if (batch) {
-        const uKey = nItems + uid;
-        for (let p = 0; p < np; p++) {
-          sampler.draw(rng, L, negs, lnq);
-          lossSum += k.accumulateSample(code, d, L, reg, pu, uKey, V, pos[p]!, pNegs, pLnq, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
-          if (++inBatch === t.batchSize) {
-            applyAdam(st, task, inBatch);
-            inBatch = 0;
+      for (let first = 0; first < np; first += DRAW_ROWS) {
+        const rows = Math.min(DRAW_ROWS, np - first);
+        sampler.draw(rng, L, negs, lnq, rows, Lp);
+        for (let r = 0; r < rows; r++) {
+          const pN = pNegs + r * negsBytes;
+          const pQ = pLnq + r * lnqBytes;
+          if (batch) {
+            lossSum += k.accumulateSample(code, d, L, reg, pu, nItems + uid, V, pos[first + r]!, pN, pQ, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
+            if (++inBatch === t.batchSize) {
+              applyAdam(st, task, inBatch);
+              inBatch = 0;
+            }
+          } else {
+            lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
           }
-        }
-      } else {
-        for (let p = 0; p < np; p++) {
-          sampler.draw(rng, L, negs, lnq);
-          lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[p]!, pNegs, pLnq, pScratch);
         }
       }
       positives += np;

@@ -484,18 +484,44 @@ export function adamDense(x: usize, m: usize, v: usize, g: usize, n: i32, lrT: f
  */
 export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scores: usize, cdf: usize, guide: usize): f32 {
   const rb = <usize>d << 2;
+  const ninf = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0);
+  let vmx = ninf;
   let mx: f32 = -Infinity;
-  for (let k = 0; k < K; k++) {
+  const K4 = K & ~3;
+  // Four centers at a time: the user row is loaded once per four, and one
+  // transposing reduction gives the four sums in one vector.
+  for (let k = 0; k < K4; k += 4) {
+    const c0 = C + <usize>k * rb;
+    const c1 = c0 + rb;
+    const c2 = c1 + rb;
+    const c3 = c2 + rb;
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (let o: usize = 0; o < rb; o += 16) {
+      const x = v128.load(u + o);
+      a0 = f32x4.add(a0, f32x4.mul(x, v128.load(c0 + o)));
+      a1 = f32x4.add(a1, f32x4.mul(x, v128.load(c1 + o)));
+      a2 = f32x4.add(a2, f32x4.mul(x, v128.load(c2 + o)));
+      a3 = f32x4.add(a3, f32x4.mul(x, v128.load(c3 + o)));
+    }
+    const p01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 2, 6), v128.shuffle<f32>(a0, a1, 1, 5, 3, 7));
+    const p23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 2, 6), v128.shuffle<f32>(a2, a3, 1, 5, 3, 7));
+    const sv = f32x4.add(v128.shuffle<f32>(p01, p23, 0, 1, 4, 5), v128.shuffle<f32>(p01, p23, 2, 3, 6, 7));
+    const o = <usize>k << 2;
+    v128.store(scores + o, sv);
+    vmx = f32x4.max(vmx, v128.bitselect(sv, ninf, f32x4.gt(v128.load(left + o), zero)));
+  }
+  mx = hmax(vmx);
+  for (let k = K4; k < K; k++) {
     const s = dot(u, C + <usize>k * rb, d);
     store<f32>(scores + (<usize>k << 2), s);
     if (load<f32>(left + (<usize>k << 2)) > 0 && s > mx) mx = s;
   }
   if (mx == -Infinity) return 0;
-  const vmx = f32x4.splat(mx);
-  const K4 = K & ~3;
+  const vmax = f32x4.splat(mx);
   for (let k = 0; k < K4; k += 4) {
     const o = <usize>k << 2;
-    v128.store(cdf + o, f32x4.mul(exp4(f32x4.sub(v128.load(scores + o), vmx)), v128.load(left + o)));
+    v128.store(cdf + o, f32x4.mul(exp4(f32x4.sub(v128.load(scores + o), vmax)), v128.load(left + o)));
   }
   for (let k = K4; k < K; k++) {
     const o = <usize>k << 2;
@@ -507,13 +533,85 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
     acc += load<f32>(cdf + o);
     store<f32>(cdf + o, acc);
   }
+  // guide[g]: the first group whose cumulative weight passes g/K of the total,
+  // a starting point only (clusterDraw also steps back), so rounding in the
+  // edge cannot bias a draw.
+  const step = acc / <f32>K;
   let c = 0;
   for (let g = 0; g < K; g++) {
-    const edge = (<f32>g / <f32>K) * acc;
+    const edge = <f32>g * step;
     while (c < K - 1 && load<f32>(cdf + (<usize>c << 2)) <= edge) c++;
     store<i32>(guide + (<usize>g << 2), c);
   }
   return acc;
+}
+
+// xoshiro128** over a 4-word state in memory: the same generator, step for
+// step, as src/kernels/rng.ts, so a sampler drawing here continues the
+// worker's JavaScript stream exactly.
+@inline function nextU32(rng: usize): u32 {
+  const s0 = load<u32>(rng);
+  const s1 = load<u32>(rng, 4);
+  const s2 = load<u32>(rng, 8);
+  const s3 = load<u32>(rng, 12);
+  const result = rotl<u32>(s1 * 5, 7) * 9;
+  const t = s1 << 9;
+  const n2 = s2 ^ s0;
+  const n3 = s3 ^ s1;
+  store<u32>(rng, s0 ^ n3);
+  store<u32>(rng, s1 ^ n2, 4);
+  store<u32>(rng, n2 ^ t, 8);
+  store<u32>(rng, rotl<u32>(n3, 11), 12);
+  return result;
+}
+
+// Uniform in [0, 1) from 32 bits, in f64 as the JavaScript side computes it.
+@inline function nextUnit(rng: usize): f64 {
+  return <f64>nextU32(rng) * 2.3283064365386963e-10;
+}
+
+/**
+ * Draws rows x L negatives from the cluster proposal of the current user (the
+ * table groupTable built: cumulative group weights cdf[K] summing to
+ * `total`, guide[K]): a group, then the item within it uniformly or
+ * (popular != 0) through the group's alias segment, rejecting items with
+ * mask[j] == stamp (the user's positives). Draw l of row r goes to
+ * negs[r*L + l], and lnq[r*stride + l] = scores[group] (+ lnf[j] when
+ * lnf != 0). Returns the candidates drawn.
+ */
+export function clusterDraw(
+  rng: usize, rows: i32, L: i32, stride: i32, total: f64, K: i32, cdf: usize, guide: usize, scores: usize,
+  ptr: usize, members: usize, popular: i32, aliasProb: usize, aliasIdx: usize, lnf: usize,
+  mask: usize, stamp: i32, negs: usize, lnq: usize,
+): i32 {
+  let draws = 0;
+  for (let row = 0; row < rows; row++) {
+    const negRow = negs + (<usize>(row * L) << 2);
+    const lnqRow = lnq + (<usize>(row * stride) << 2);
+    for (let l = 0; l < L; l++) {
+      const u01 = nextUnit(rng);
+      const r = u01 * total;
+      let c = load<i32>(guide + (<usize>(<i32>Math.floor(u01 * <f64>K)) << 2));
+      while (c > 0 && <f64>load<f32>(cdf + (<usize>(c - 1) << 2)) > r) c--;
+      while (c < K - 1 && <f64>load<f32>(cdf + (<usize>c << 2)) <= r) c++;
+      const p0 = load<i32>(ptr + (<usize>c << 2));
+      const size = load<i32>(ptr + (<usize>(c + 1) << 2)) - p0;
+      let j: i32;
+      do {
+        let q = <i32>Math.floor(nextUnit(rng) * <f64>size);
+        if (popular) {
+          const a = <usize>(p0 + q);
+          if (nextUnit(rng) >= load<f64>(aliasProb + (a << 3))) q = load<i32>(aliasIdx + (a << 2));
+        }
+        j = load<i32>(members + (<usize>(p0 + q) << 2));
+        draws++;
+      } while (load<i32>(mask + (<usize>j << 2)) == stamp);
+      store<i32>(negRow + (<usize>l << 2), j);
+      const sc = <f64>load<f32>(scores + (<usize>c << 2));
+      store<f32>(lnqRow + (<usize>l << 2), <f32>(lnf ? sc + load<f64>(lnf + (<usize>j << 3)) : sc));
+    }
+  }
+  return draws;
 }
 
 // ---- K-means --------------------------------------------------------------
