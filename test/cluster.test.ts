@@ -60,15 +60,21 @@ function popularity(): PopularityTables {
   return { f, lnf, alias: buildAlias(f), total: f.reduce((a, b) => a + b, 0) };
 }
 
+/** Cluster tables with one published version: centers[x] = center(x), item j in cluster label(j). */
+function publishedTables(center: (x: number) => number, label: (j: number) => number) {
+  const tables = createClusterTables(K, d, nItems, 1);
+  const centers = sharedFloat32(K * d);
+  for (let x = 0; x < centers.length; x++) centers[x] = center(x);
+  const labels = Int32Array.from({ length: nItems }, (_, j) => label(j));
+  const reader = claimReaderSlot(tables.vc);
+  publishVersion(tables.vc);
+  return { tables, centers, labels, reader };
+}
+
 t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of Eq. 13, 15', async (t) => {
   const { user } = smallModel();
   const pop = popularity();
-  const tables = createClusterTables(K, d, nItems, 1);
-  const centers = sharedFloat32(K * d);
-  for (let x = 0; x < centers.length; x++) centers[x] = Math.cos(x * 1.3);
-  const labels = Int32Array.from({ length: nItems }, (_, j) => (j * 5 + 1) % K);
-  const reader = claimReaderSlot(tables.vc);
-  publishVersion(tables.vc);
+  const { tables, centers, labels, reader } = publishedTables((x) => Math.cos(x * 1.3), (j) => (j * 5 + 1) % K);
   for (const popular of [false, true]) {
     fillHalf(halfOf(tables, 1), K, d, centers, labels, popular ? pop.f : undefined, 1);
     const base = popular ? new PopularitySampler(pop) : new UniformSampler(nItems);
@@ -139,12 +145,7 @@ t.test('exact sampler draws from the softmax of the scores over non-positives', 
 t.test('a user\'s sets drawn in one call (rows, lnq stride) are the draws of one call per set', async (t) => {
   const { user, item } = smallModel();
   const pop = popularity();
-  const tables = createClusterTables(K, d, nItems, 1);
-  const centers = sharedFloat32(K * d);
-  for (let x = 0; x < centers.length; x++) centers[x] = Math.sin(x * 0.7);
-  const labels = Int32Array.from({ length: nItems }, (_, j) => (j * 3 + 2) % K);
-  const reader = claimReaderSlot(tables.vc);
-  publishVersion(tables.vc);
+  const { tables, centers, labels, reader } = publishedTables((x) => Math.sin(x * 0.7), (j) => (j * 3 + 2) % K);
   fillHalf(halfOf(tables, 1), K, d, centers, labels, pop.f, 1);
   const make: Record<string, () => NegativeSampler> = {
     uniform: () => new UniformSampler(nItems),

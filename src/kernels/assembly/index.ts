@@ -25,6 +25,29 @@ let gI: f32 = 0;
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
+// [v . r0, v . r1, v . r2, v . r3] for four rows r_i = rows + i * rb: v is
+// loaded once for the four, and one transposing reduction replaces four
+// horizontal sums.
+@inline function dots4(v: usize, rows: usize, rb: usize): v128 {
+  const r1 = rows + rb;
+  const r2 = r1 + rb;
+  const r3 = r2 + rb;
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  for (let o: usize = 0; o < rb; o += 16) {
+    const x = v128.load(v + o);
+    a0 = f32x4.add(a0, f32x4.mul(x, v128.load(rows + o)));
+    a1 = f32x4.add(a1, f32x4.mul(x, v128.load(r1 + o)));
+    a2 = f32x4.add(a2, f32x4.mul(x, v128.load(r2 + o)));
+    a3 = f32x4.add(a3, f32x4.mul(x, v128.load(r3 + o)));
+  }
+  const p01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 2, 6), v128.shuffle<f32>(a0, a1, 1, 5, 3, 7));
+  const p23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 2, 6), v128.shuffle<f32>(a2, a3, 1, 5, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(p01, p23, 0, 1, 4, 5), v128.shuffle<f32>(p01, p23, 2, 3, 6, 7));
+}
+
 // Scratch layout (float32 slots), each block padded to Lp = L rounded up to 4
 // lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d] | g[d]. The caller's lnq array must
 // also hold Lp floats (lanes past L are read and ignored).
@@ -489,24 +512,8 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
   let vmx = ninf;
   let mx: f32 = -Infinity;
   const K4 = K & ~3;
-  // Four centers at a time: the user row is loaded once per four, and one
-  // transposing reduction gives the four sums in one vector.
   for (let k = 0; k < K4; k += 4) {
-    const c0 = C + <usize>k * rb;
-    const c1 = c0 + rb;
-    const c2 = c1 + rb;
-    const c3 = c2 + rb;
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (let o: usize = 0; o < rb; o += 16) {
-      const x = v128.load(u + o);
-      a0 = f32x4.add(a0, f32x4.mul(x, v128.load(c0 + o)));
-      a1 = f32x4.add(a1, f32x4.mul(x, v128.load(c1 + o)));
-      a2 = f32x4.add(a2, f32x4.mul(x, v128.load(c2 + o)));
-      a3 = f32x4.add(a3, f32x4.mul(x, v128.load(c3 + o)));
-    }
-    const p01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 2, 6), v128.shuffle<f32>(a0, a1, 1, 5, 3, 7));
-    const p23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 2, 6), v128.shuffle<f32>(a2, a3, 1, 5, 3, 7));
-    const sv = f32x4.add(v128.shuffle<f32>(p01, p23, 0, 1, 4, 5), v128.shuffle<f32>(p01, p23, 2, 3, 6, 7));
+    const sv = dots4(u, C + <usize>k * rb, rb);
     const o = <usize>k << 2;
     v128.store(scores + o, sv);
     vmx = f32x4.max(vmx, v128.bitselect(sv, ninf, f32x4.gt(v128.load(left + o), zero)));
@@ -628,29 +635,14 @@ export function assignNearest(X: usize, n: i32, C: usize, K: i32, d: i32, halfNo
   let r = 0;
   for (; r + 4 <= n; r += 4) {
     const x0 = X + <usize>r * rb;
-    const x1 = x0 + rb;
-    const x2 = x1 + rb;
-    const x3 = x2 + rb;
     let b0: f32 = -Infinity, b1: f32 = -Infinity, b2: f32 = -Infinity, b3: f32 = -Infinity;
     let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (let k = 0; k < K; k++) {
-      const ck = C + <usize>k * rb;
-      let s0 = f32x4.splat(0);
-      let s1 = f32x4.splat(0);
-      let s2 = f32x4.splat(0);
-      let s3 = f32x4.splat(0);
-      for (let o: usize = 0; o < rb; o += 16) {
-        const c = v128.load(ck + o);
-        s0 = f32x4.add(s0, f32x4.mul(c, v128.load(x0 + o)));
-        s1 = f32x4.add(s1, f32x4.mul(c, v128.load(x1 + o)));
-        s2 = f32x4.add(s2, f32x4.mul(c, v128.load(x2 + o)));
-        s3 = f32x4.add(s3, f32x4.mul(c, v128.load(x3 + o)));
-      }
-      const h = load<f32>(halfNorm + (<usize>k << 2));
-      const v0 = hsum(s0) - h;
-      const v1 = hsum(s1) - h;
-      const v2 = hsum(s2) - h;
-      const v3 = hsum(s3) - h;
+      const s = f32x4.sub(dots4(C + <usize>k * rb, x0, rb), f32x4.splat(load<f32>(halfNorm + (<usize>k << 2))));
+      const v0 = f32x4.extract_lane(s, 0);
+      const v1 = f32x4.extract_lane(s, 1);
+      const v2 = f32x4.extract_lane(s, 2);
+      const v3 = f32x4.extract_lane(s, 3);
       if (v0 > b0) { b0 = v0; a0 = k; }
       if (v1 > b1) { b1 = v1; a1 = k; }
       if (v2 > b2) { b2 = v2; a2 = k; }
