@@ -87,7 +87,6 @@ export class ClusterSampler implements NegativeSampler {
     this.pGuide = this.guide.byteOffset;
     this.pLnf = pop ? pop.lnf.byteOffset : 0;
     this.pMask = this.mask.mark.byteOffset;
-
     if (popularity && !pop) throw new Error('cluster-popularity needs popularity tables');
   }
 
