@@ -188,6 +188,15 @@ t.test('a user\'s sets drawn in one call (rows, lnq stride) are the draws of one
   }
 });
 
+t.test('the cluster sampling kernel refuses output arrays outside the shared memory', async (t) => {
+  const { user } = smallModel();
+  const { tables, centers, labels, reader } = publishedTables((x) => Math.cos(x), (j) => j % K);
+  fillHalf(halfOf(tables, 1), K, d, centers, labels, undefined, 1);
+  const s = new ClusterSampler(false, tables, new UniformSampler(nItems), user, kernels(), reader, undefined);
+  t.ok(s.beginUser(0, Int32Array.from([1]), 0, 1));
+  t.throws(() => s.draw(seedRng(1), 2, new Int32Array(2), new Float32Array(4)), /must be allocated in shared memory/);
+});
+
 t.test('K-means: labels are the nearest centers (brute force), centers the means of their members', async (t) => {
   for (const seed of [1, 2, 3]) {
     const n = 300;
