@@ -259,6 +259,22 @@ t.test('fillHalf groups members, sums mass, and the checksum covers the contents
   t.same(Array.from(h.members), [1, 4, 3, 0, 2, 5]);
   t.same(Array.from(h.mass), [0.5, 3, 7]);
   t.same(Array.from(h.alive), [1, 1, 3]);
+  // Packed draw entries: each position's item, an item of the same cluster as its alias, a keep probability.
+  const probs = new Float32Array(h.entries.buffer, h.entries.byteOffset, h.entries.length);
+  const clusterOf = [2, 0, 2, 1, 0, 2];
+  for (let q = 0; q < 6; q++) {
+    t.equal(h.entries[4 * q], h.members[q], `entry ${q}: its item`);
+    t.equal(clusterOf[h.entries[4 * q + 1]!], clusterOf[h.members[q]!], `entry ${q}: alias in the same cluster`);
+    t.ok(probs[4 * q + 2]! >= 0 && probs[4 * q + 2]! <= 1, `entry ${q}: a probability`);
+  }
+  // Within cluster 2 (items 0, 2, 5 with f = 1, 2, 4) the alias table gives each item its share of f.
+  const share = new Map<number, number>();
+  for (let q = 3; q < 6; q++) {
+    const keep = probs[4 * q + 2]!;
+    share.set(h.entries[4 * q]!, (share.get(h.entries[4 * q]!) ?? 0) + keep / 3);
+    share.set(h.entries[4 * q + 1]!, (share.get(h.entries[4 * q + 1]!) ?? 0) + (1 - keep) / 3);
+  }
+  for (const [j, want] of [[0, 1 / 7], [2, 2 / 7], [5, 4 / 7]] as const) t.ok(Math.abs(share.get(j)! - want) < 1e-6, `item ${j}: ${share.get(j)} = ${want}`);
   t.equal(h.stamp[0], 1);
   t.equal(h.stamp[1], halfChecksum(h));
   h.labels[0] = 1;

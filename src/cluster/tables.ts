@@ -11,7 +11,9 @@ import { fillAlias } from '../samplers/alias.js';
  *   ptr      K + 1
  *   mass     K              sum of the popularity f_j of cluster k's items (P_Q(I^k) up to a constant)
  *   alive    K              items of cluster k with f_j > 0 (those popularity sampling can draw)
- *   aliasProb / aliasIdx N  per-cluster alias tables over f, segment by segment (cluster-popularity)
+ *   entries  4N             what a draw reads, packed per position q of `members` (one cache line
+ *                           per draw): [item members[q], alias item, alias keep-probability as
+ *                           float32 bits, 0]; the alias table is cluster q's over f (cluster-popularity)
  *   stamp    2              [version, checksum] written last, for readers that verify
  */
 export interface ClusterHalf {
@@ -21,8 +23,7 @@ export interface ClusterHalf {
   ptr: Int32Array;
   mass: Float64Array;
   alive: Int32Array;
-  aliasProb: Float64Array;
-  aliasIdx: Int32Array;
+  entries: Int32Array;
   stamp: Float64Array;
 }
 
@@ -42,8 +43,7 @@ function allocHalf(k: number, d: number, n: number): ClusterHalf {
     ptr: sharedInt32(k + 1),
     mass: sharedFloat64(k),
     alive: sharedInt32(k),
-    aliasProb: sharedFloat64(n),
-    aliasIdx: sharedInt32(n),
+    entries: sharedInt32(4 * n),
     stamp: sharedFloat64(2),
   };
 }
@@ -63,11 +63,15 @@ export function halfChecksum(h: ClusterHalf): number {
   mix(new Int32Array(h.centers.buffer, h.centers.byteOffset, h.centers.length));
   mix(h.labels);
   mix(h.members);
+  mix(h.entries);
   mix(h.ptr);
   mix(h.alive);
   mix(new Int32Array(h.mass.buffer, h.mass.byteOffset, h.mass.length * 2));
   return x >>> 0;
 }
+
+/** Bytes of one packed draw entry (see ClusterHalf.entries). */
+export const ENTRY_BYTES = 16;
 
 /**
  * Fills half `h` from centers and labels: groups items by cluster, sums the
@@ -93,11 +97,26 @@ export function fillHalf(h: ClusterHalf, k: number, d: number, centers: Float32A
       if (w > 0) h.alive[c]!++;
     }
   }
+  // Without f every position keeps its own item (the uniform draw never reads the alias).
+  const prob = new Float64Array(n).fill(1);
+  const alias = Int32Array.from({ length: n }, (_, q) => q);
   if (f) {
     const scaled = new Float64Array(n);
     const small = new Int32Array(n);
     const large = new Int32Array(n);
-    for (let c = 0; c < k; c++) fillAlias(weights, h.ptr[c]!, h.ptr[c + 1]!, h.aliasProb, h.aliasIdx, scaled, small, large);
+    for (let c = 0; c < k; c++) {
+      const p0 = h.ptr[c]!;
+      fillAlias(weights, p0, h.ptr[c + 1]!, prob, alias, scaled, small, large);
+      for (let q = p0; q < h.ptr[c + 1]!; q++) alias[q]! += p0;
+    }
+  }
+  const e = h.entries;
+  const probBits = new Float32Array(e.buffer, e.byteOffset, e.length);
+  for (let q = 0; q < n; q++) {
+    e[4 * q] = h.members[q]!;
+    e[4 * q + 1] = h.members[alias[q]!]!;
+    probBits[4 * q + 2] = prob[q]!;
+    e[4 * q + 3] = 0;
   }
   h.stamp[0] = version;
   h.stamp[1] = halfChecksum(h);

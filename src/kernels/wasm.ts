@@ -38,8 +38,7 @@ export interface Kernels {
   /** rows x L negatives (lnq rows `stride` floats apart) from a groupTable proposal; rng is a 4-word xoshiro128** state in memory. Returns candidates drawn. */
   clusterDraw(
     rng: number, rows: number, L: number, stride: number, total: number, K: number, cdf: number, guide: number, scores: number,
-    ptr: number, members: number, popular: number, aliasProb: number, aliasIdx: number, lnf: number,
-    mask: number, stamp: number, negs: number, lnq: number,
+    ptr: number, entries: number, popular: number, lnf: number, mask: number, stamp: number, negs: number, lnq: number,
   ): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */

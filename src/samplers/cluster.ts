@@ -47,9 +47,7 @@ export class ClusterSampler implements NegativeSampler {
   // ... and those of the published half in use
   private pCenters = 0;
   private pPtr = 0;
-  private pMembers = 0;
-  private pAliasProb = 0;
-  private pAliasIdx = 0;
+  private pEntries = 0;
   // ... and the caller's output arrays (usually the same every call)
   private negs: Int32Array | undefined;
   private lnq: Float32Array | undefined;
@@ -103,9 +101,7 @@ export class ClusterSampler implements NegativeSampler {
       this.half = h;
       this.pCenters = h.centers.byteOffset;
       this.pPtr = h.ptr.byteOffset;
-      this.pMembers = h.members.byteOffset;
-      this.pAliasProb = h.aliasProb.byteOffset;
-      this.pAliasIdx = h.aliasIdx.byteOffset;
+      this.pEntries = h.entries.byteOffset;
     }
     const k = this.t.k;
     const d = this.t.dim;
@@ -161,8 +157,8 @@ export class ClusterSampler implements NegativeSampler {
     st[2] = rng[2]!;
     st[3] = rng[3]!;
     this.draws += this.kern.clusterDraw(
-      this.pRng, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pMembers,
-      this.popularity ? 1 : 0, this.pAliasProb, this.pAliasIdx, this.pLnf, this.pMask, this.mask.stamp, this.pNegs, this.pLnq,
+      this.pRng, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pEntries,
+      this.popularity ? 1 : 0, this.pLnf, this.pMask, this.mask.stamp, this.pNegs, this.pLnq,
     );
     rng[0] = st[0]!;
     rng[1] = st[1]!;

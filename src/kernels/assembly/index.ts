@@ -581,15 +581,15 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
  * Draws rows x L negatives from the cluster proposal of the current user (the
  * table groupTable built: cumulative group weights cdf[K] summing to
  * `total`, guide[K]): a group, then the item within it uniformly or
- * (popular != 0) through the group's alias segment, rejecting items with
+ * (popular != 0) through the group's alias table (the packed entries of
+ * src/cluster/tables.ts), rejecting items with
  * mask[j] == stamp (the user's positives). Draw l of row r goes to
  * negs[r*L + l], and lnq[r*stride + l] = scores[group] (+ lnf[j] when
  * lnf != 0). Returns the candidates drawn.
  */
 export function clusterDraw(
   rng: usize, rows: i32, L: i32, stride: i32, total: f64, K: i32, cdf: usize, guide: usize, scores: usize,
-  ptr: usize, members: usize, popular: i32, aliasProb: usize, aliasIdx: usize, lnf: usize,
-  mask: usize, stamp: i32, negs: usize, lnq: usize,
+  ptr: usize, entries: usize, popular: i32, lnf: usize, mask: usize, stamp: i32, negs: usize, lnq: usize,
 ): i32 {
   let draws = 0;
   for (let row = 0; row < rows; row++) {
@@ -605,12 +605,9 @@ export function clusterDraw(
       const size = load<i32>(ptr + (<usize>(c + 1) << 2)) - p0;
       let j: i32;
       do {
-        let q = <i32>Math.floor(nextUnit(rng) * <f64>size);
-        if (popular) {
-          const a = <usize>(p0 + q);
-          if (nextUnit(rng) >= load<f64>(aliasProb + (a << 3))) q = load<i32>(aliasIdx + (a << 2));
-        }
-        j = load<i32>(members + (<usize>(p0 + q) << 2));
+        // One 16-byte entry per position: [item, alias item, keep probability, 0].
+        const e = entries + (<usize>(p0 + <i32>Math.floor(nextUnit(rng) * <f64>size)) << 4);
+        j = popular && nextUnit(rng) >= <f64>load<f32>(e, 8) ? load<i32>(e, 4) : load<i32>(e);
         draws++;
       } while (load<i32>(mask + (<usize>j << 2)) == stamp);
       store<i32>(negRow + (<usize>l << 2), j);
