@@ -35,6 +35,11 @@ export interface Kernels {
   adamDense(x: number, m: number, v: number, g: number, n: number, lrT: number, b1: number, b2: number, eps: number, scale: number): void;
   assignNearest(X: number, n: number, C: number, K: number, d: number, halfNorm: number, labels: number, best: number): number;
   groupTable(u: number, C: number, K: number, d: number, left: number, scores: number, cdf: number, guide: number): number;
+  /** left[k]: cluster k's mass minus the user's positives pos[0..n) (0 when nothing drawable is left); removed, removedAlive: K-slot scratch. */
+  groupLeft(
+    pos: number, n: number, labels: number, f: number, mass: number, alive: number, K: number,
+    left: number, removed: number, removedAlive: number,
+  ): void;
   /** rows x L negatives (lnq rows `stride` floats apart) from a groupTable proposal; rng is a 4-word xoshiro128** state in memory. Returns candidates drawn. */
   clusterDraw(
     rng: number, rows: number, L: number, stride: number, total: number, K: number, cdf: number, guide: number, scores: number,

@@ -1,6 +1,6 @@
 import type { RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
-import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedInt32, sharedUint32 } from '../memory/shared.js';
+import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedFloat64, sharedInt32, sharedUint32 } from '../memory/shared.js';
 import { halfOf, type ClusterHalf, type ClusterTables } from '../cluster/tables.js';
 import type { PopularityTables } from './popularity.js';
 import { PositiveMask, type NegativeSampler } from './sampler.js';
@@ -29,10 +29,11 @@ export class ClusterSampler implements NegativeSampler {
   private readonly left: Float32Array;
   private readonly cdf: Float32Array;
   private readonly guide: Int32Array;
+  /** kernel scratch: the user's positives' mass and drawable count per cluster */
   private readonly removed: Float64Array;
   private readonly removedAlive: Int32Array;
-  private readonly isTouched: Uint8Array;
-  private readonly touched: Int32Array;
+  /** the user's positives, copied here when the caller's array is not in shared memory (tests) */
+  private posCopy: Int32Array;
   /** the caller's generator state, copied in and out around each kernel call */
   private readonly rngState: Uint32Array;
   // Kernel pointer arguments, read once: a typed array's byteOffset is a slow getter.
@@ -44,10 +45,19 @@ export class ClusterSampler implements NegativeSampler {
   private readonly pGuide: number;
   private readonly pLnf: number;
   private readonly pMask: number;
+  private readonly pF: number;
+  private readonly pRemoved: number;
+  private readonly pRemovedAlive: number;
   // ... and those of the published half in use
   private pCenters = 0;
+  private pLabels = 0;
+  private pMass = 0;
+  private pAlive = 0;
   private pPtr = 0;
   private pEntries = 0;
+  // ... and the caller's positives array (the same every call in training; 0: not in shared memory)
+  private posSeen: Int32Array | undefined;
+  private pPos = 0;
   // ... and the caller's output arrays (usually the same every call)
   private negs: Int32Array | undefined;
   private lnq: Float32Array | undefined;
@@ -64,7 +74,7 @@ export class ClusterSampler implements NegativeSampler {
     user: Float32Array,
     private readonly kern: Kernels,
     private readonly reader: number,
-    private readonly pop: PopularityTables | undefined,
+    pop: PopularityTables | undefined,
   ) {
     const k = t.k;
     this.mask = new PositiveMask(t.nItems);
@@ -72,10 +82,9 @@ export class ClusterSampler implements NegativeSampler {
     this.left = sharedFloat32(k);
     this.cdf = sharedFloat32(k);
     this.guide = sharedInt32(k);
-    this.removed = new Float64Array(k);
-    this.removedAlive = new Int32Array(k);
-    this.touched = new Int32Array(k);
-    this.isTouched = new Uint8Array(k);
+    this.removed = sharedFloat64(k);
+    this.removedAlive = sharedInt32(k);
+    this.posCopy = sharedInt32(0);
     this.rngState = sharedUint32(4);
     this.pRng = this.rngState.byteOffset;
     this.pUser = user.byteOffset;
@@ -85,7 +94,11 @@ export class ClusterSampler implements NegativeSampler {
     this.pGuide = this.guide.byteOffset;
     this.pLnf = pop ? pop.lnf.byteOffset : 0;
     this.pMask = this.mask.mark.byteOffset;
+    this.pF = pop ? pop.f.byteOffset : 0;
+    this.pRemoved = this.removed.byteOffset;
+    this.pRemovedAlive = this.removedAlive.byteOffset;
     if (popularity && !pop) throw new Error('cluster-popularity needs popularity tables');
+    if (pop && !(inSharedMemory(pop.f) && inSharedMemory(pop.lnf))) throw new Error('cluster samplers: popularity tables must be in shared memory');
   }
 
   beginUser(u: number, pos: Int32Array, from: number, to: number): boolean {
@@ -100,42 +113,18 @@ export class ClusterSampler implements NegativeSampler {
     if (h !== this.half) {
       this.half = h;
       this.pCenters = h.centers.byteOffset;
+      this.pLabels = h.labels.byteOffset;
+      this.pMass = h.mass.byteOffset;
+      this.pAlive = h.alive.byteOffset;
       this.pPtr = h.ptr.byteOffset;
       this.pEntries = h.entries.byteOffset;
     }
     const k = this.t.k;
     const d = this.t.dim;
     this.mask.set(pos, from, to);
-
-    // Mass left in each cluster once the user's positives are removed (zero
-    // where no drawable item is left).
-    const left = this.left;
-    const removed = this.removed;
-    let nt = 0;
-    const f = this.pop?.f;
-    for (let q = from; q < to; q++) {
-      const j = pos[q]!;
-      const c = h.labels[j]!;
-      if (this.isTouched[c] === 0) {
-        this.isTouched[c] = 1;
-        this.touched[nt++] = c;
-      }
-      const w = f ? f[j]! : 1;
-      if (w > 0) {
-        removed[c]! += w;
-        this.removedAlive[c]!++;
-      }
-    }
-    for (let c = 0; c < k; c++) left[c] = h.mass[c]!;
-    for (let q = 0; q < nt; q++) {
-      const c = this.touched[q]!;
-      // In float64, then rounded once: the mass left can be a small difference of large sums.
-      const rest = h.mass[c]! - removed[c]!;
-      left[c] = h.alive[c]! - this.removedAlive[c]! > 0 && rest > 0 ? rest : 0;
-      removed[c] = 0;
-      this.removedAlive[c] = 0;
-      this.isTouched[c] = 0;
-    }
+    if (pos !== this.posSeen) this.positivesFrom(pos);
+    const pPos = this.pPos === 0 ? this.copyPositives(pos, from, to) : this.pPos + from * 4;
+    this.kern.groupLeft(pPos, to - from, this.pLabels, this.pF, this.pMass, this.pAlive, k, this.pLeft, this.pRemoved, this.pRemovedAlive);
     this.total = this.kern.groupTable(
       this.pUser + u * d * 4, this.pCenters, k, d, this.pLeft, this.pScores, this.pCdf, this.pGuide,
     );
@@ -165,6 +154,18 @@ export class ClusterSampler implements NegativeSampler {
     rng[2] = st[2]!;
     rng[3] = st[3]!;
     this.accepted += rows * L;
+  }
+
+  private positivesFrom(pos: Int32Array): void {
+    this.posSeen = pos;
+    this.pPos = inSharedMemory(pos) ? pos.byteOffset : 0;
+  }
+
+  /** pos[from..to) into the sampler's own shared array; returns its address. */
+  private copyPositives(pos: Int32Array, from: number, to: number): number {
+    if (this.posCopy.length < to - from) this.posCopy = sharedInt32(to - from);
+    for (let q = from; q < to; q++) this.posCopy[q - from] = pos[q]!;
+    return this.posCopy.byteOffset;
   }
 
   /** The kernel writes the caller's arrays in place: they must be in shared memory. */

@@ -553,6 +553,36 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
   return acc;
 }
 
+/**
+ * The mass left in each cluster for one user (the N^k - N_u^k of Theorem 4.4,
+ * or P_Q(I^k) - P_Q(I_u^k) of 4.5): left[k] = mass[k] minus the f (1 when
+ * f == 0) of the user's positives pos[0..n) in cluster k, and 0 where no
+ * drawable item is left (alive[k] minus the user's alive positives). The
+ * difference is taken in float64, then rounded once. removed (f64) and
+ * removedAlive (i32) are K-slot scratch.
+ */
+export function groupLeft(
+  pos: usize, n: i32, labels: usize, f: usize, mass: usize, alive: usize, K: i32,
+  left: usize, removed: usize, removedAlive: usize,
+): void {
+  memory.fill(removed, 0, <usize>K << 3);
+  memory.fill(removedAlive, 0, <usize>K << 2);
+  for (let q = 0; q < n; q++) {
+    const j = load<i32>(pos + (<usize>q << 2));
+    const c = <usize>load<i32>(labels + (<usize>j << 2));
+    const w = f ? load<f64>(f + (<usize>j << 3)) : 1.0;
+    if (w > 0) {
+      store<f64>(removed + (c << 3), load<f64>(removed + (c << 3)) + w);
+      store<i32>(removedAlive + (c << 2), load<i32>(removedAlive + (c << 2)) + 1);
+    }
+  }
+  for (let k = 0; k < K; k++) {
+    const rest = load<f64>(mass + (<usize>k << 3)) - load<f64>(removed + (<usize>k << 3));
+    const some = load<i32>(alive + (<usize>k << 2)) - load<i32>(removedAlive + (<usize>k << 2)) > 0;
+    store<f32>(left + (<usize>k << 2), some && rest > 0 ? <f32>rest : 0);
+  }
+}
+
 // xoshiro128** over a 4-word state in memory: the same generator, step for
 // step, as src/kernels/rng.ts, so a sampler drawing here continues the
 // worker's JavaScript stream exactly.
