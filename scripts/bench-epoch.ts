@@ -28,12 +28,13 @@ import { preparedDataset } from './lib/datasets.js';
 import { intFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
 
 const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
-                                    [--samplers popularity,cluster-popularity,...] [--sync] [--out docs/results/bench-epoch.json]
+                                    [--samplers popularity,cluster-popularity,...] [--sync] [--cluster-iterations N]
+                                    [--out docs/results/bench-epoch.json]
 
 Seconds of SGD per epoch for each sampler, clustering included, relative to
 the popularity sampler in the same round (the first epoch is not counted).`;
 
-const { values, threads, epochs, rounds, samplers } = readFlags('bench-epoch', () => {
+const { values, threads, epochs, rounds, samplers, clusterIterations } = readFlags('bench-epoch', () => {
   const values = scriptArgs(USAGE, {
     options: {
       dataset: { type: 'string', default: 'gowalla' },
@@ -42,6 +43,7 @@ const { values, threads, epochs, rounds, samplers } = readFlags('bench-epoch', (
       rounds: { type: 'string', default: '2' },
       samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
       sync: { type: 'boolean', default: false },
+      'cluster-iterations': { type: 'string' },
       out: { type: 'string', default: 'docs/results/bench-epoch.json' },
     },
   }).values;
@@ -50,8 +52,9 @@ const { values, threads, epochs, rounds, samplers } = readFlags('bench-epoch', (
   const epochs = intFlag('epochs', values.epochs!, 2);
   const rounds = intFlag('rounds', values.rounds!);
   const samplers = values.samplers!.split(',') as SamplerKind[];
+  const clusterIterations = values['cluster-iterations'] ? intFlag('cluster-iterations', values['cluster-iterations']) : DEFAULTS.clusterIterations;
   for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`--samplers: unknown sampler '${s}' (choose from ${SAMPLER_KINDS.join(', ')})`);
-  return { values, threads, epochs, rounds, samplers };
+  return { values, threads, epochs, rounds, samplers, clusterIterations };
 });
 
 interface Row {
@@ -63,7 +66,7 @@ interface Row {
 }
 
 async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
-  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync! });
+  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
   const mark = sharedMark();
   const s = startSession(loadDataset(dir), cfg);
   let seconds = 0;
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   const out = path.resolve(packageRoot(), values.out!);
   mkdirSync(path.dirname(out), { recursive: true });
   await writeJson(out, {
-    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --samplers ${samplers.join(',')}`,
+    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')}`,
     date: new Date().toISOString(),
     cpus: os.cpus().length,
     node: process.version,
