@@ -76,7 +76,7 @@ function init(): WorkerState {
       reader: t.tables.clusters ? claimReaderSlot(t.tables.clusters.vc) : -1,
     }),
     users: new Int32Array(maxShard),
-    pos: new Int32Array(maxDeg),
+    pos: sharedInt32(maxDeg),
     negs: sharedInt32(DRAW_ROWS * t.negatives),
     lnq: sharedFloat32(DRAW_ROWS * paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
