@@ -24,7 +24,8 @@ import { nextInt, nextU32, seedRng } from '../src/kernels/rng.js';
 import { packageRoot } from '../src/paths.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { UserError } from '../src/errors.js';
-import { intFlag, runScript, scriptArgs } from './lib/script.js';
+import { runScript, scriptArgs } from './lib/script.js';
+import { parseCount } from '../src/cli/args.js';
 import { SHARED_DATASETS } from './lib/datasets.js';
 
 const root = packageRoot();
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   const { values } = scriptArgs('usage: node dist/scripts/bench-data.js [--repeat 3] [--no-large]', {
     options: { repeat: { type: 'string', default: '3' }, 'no-large': { type: 'boolean', default: false } },
   });
-  const repeat = intFlag('repeat', values.repeat);
+  const repeat = parseCount('repeat', values.repeat);
   if (!existsSync(CLI)) throw new UserError(`${CLI} missing: run 'npm run build' first`);
   const loadBefore = os.loadavg()[0]!.toFixed(2);
   let largeNote = '';

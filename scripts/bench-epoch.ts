@@ -25,7 +25,8 @@ import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
 import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { preparedDataset } from './lib/datasets.js';
-import { intFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
+import { readFlags, runScript, scriptArgs } from './lib/script.js';
+import { parseCount } from '../src/cli/args.js';
 
 const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
                                     [--samplers popularity,cluster-popularity,...] [--sync] [--cluster-iterations N]
@@ -47,12 +48,12 @@ const { values, threads, epochs, rounds, samplers, clusterIterations } = readFla
       out: { type: 'string', default: 'docs/results/bench-epoch.json' },
     },
   }).values;
-  const threads = values.threads ? intFlag('threads', values.threads) : defaultThreads();
+  const threads = values.threads ? parseCount('threads', values.threads) : defaultThreads();
   // The first epoch is warm-up, so at least two.
-  const epochs = intFlag('epochs', values.epochs!, 2);
-  const rounds = intFlag('rounds', values.rounds!);
+  const epochs = parseCount('epochs', values.epochs!, 2);
+  const rounds = parseCount('rounds', values.rounds!);
   const samplers = values.samplers!.split(',') as SamplerKind[];
-  const clusterIterations = values['cluster-iterations'] ? intFlag('cluster-iterations', values['cluster-iterations']) : DEFAULTS.clusterIterations;
+  const clusterIterations = values['cluster-iterations'] ? parseCount('cluster-iterations', values['cluster-iterations']) : DEFAULTS.clusterIterations;
   for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`--samplers: unknown sampler '${s}' (choose from ${SAMPLER_KINDS.join(', ')})`);
   return { values, threads, epochs, rounds, samplers, clusterIterations };
 });

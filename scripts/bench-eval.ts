@@ -27,7 +27,8 @@ import { JsScorer } from '../src/eval/score-js.js';
 import type { BlockScorer } from '../src/eval/scorer.js';
 import { UserError } from '../src/errors.js';
 import { SHARED_DATASETS } from './lib/datasets.js';
-import { intFlag, runScript, scriptArgs } from './lib/script.js';
+import { runScript, scriptArgs } from './lib/script.js';
+import { parseCount } from '../src/cli/args.js';
 
 const USAGE = 'usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json]';
 
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     },
   });
   const dir = values.gowalla;
-  const reps = intFlag('reps', values.reps);
+  const reps = parseCount('reps', values.reps);
   const outFile = values.out;
   if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
   const t0 = performance.now();

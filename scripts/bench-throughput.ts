@@ -24,7 +24,8 @@ import { UserError } from '../src/errors.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
 import { preparedDataset, SHARED, SHARED_DATASETS } from './lib/datasets.js';
-import { intFlag, intListFlag, readFlags, runScript, scriptArgs } from './lib/script.js';
+import { readFlags, runScript, scriptArgs } from './lib/script.js';
+import { parseCount, parseCountList } from '../src/cli/args.js';
 
 const USAGE = `usage: node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json]
 
@@ -42,10 +43,10 @@ const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () 
       out: { type: 'string', default: 'docs/results/bench-throughput.json' },
     },
   }).values;
-  const threadList = values.threads ? intListFlag('threads', values.threads) : Array.from({ length: defaultThreads() }, (_, k) => k + 1);
+  const threadList = values.threads ? parseCountList('threads', values.threads) : Array.from({ length: defaultThreads() }, (_, k) => k + 1);
   // The first epoch is warm-up, so at least two.
-  const epochs = intFlag('epochs', values.epochs!, 2);
-  const rounds = intFlag('rounds', values.rounds!);
+  const epochs = parseCount('epochs', values.epochs!, 2);
+  const rounds = parseCount('rounds', values.rounds!);
   return { values, threadList, epochs, rounds };
 });
 

@@ -19,7 +19,8 @@ import { writeReport, markdownTable, type ReportContext } from './lib/experiment
 import { planRuns, runAll, type RunRecord } from './lib/experiment-run.js';
 import { readJson } from '../src/model/io.js';
 import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS, type PaperDataset } from './lib/paper.js';
-import { intFlag, intListFlag, runScript, scriptArgs } from './lib/script.js';
+import { runScript, scriptArgs } from './lib/script.js';
+import { parseCount, parseCountList } from '../src/cli/args.js';
 import { getStudy, studyRuns, threadSweep, STUDY_NAMES } from './lib/studies.js';
 
 const USAGE = `usage: node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm> [options]
@@ -121,16 +122,16 @@ async function main(): Promise<number> {
   // Everything the user typed is checked before the dataset is imported or anything runs.
   const sets = (v.set ?? []).map(parseSet);
   const flags: ConfigPatch = {};
-  if (v.epochs !== undefined) flags.epochs = intFlag('epochs', v.epochs);
-  const threadList = v.threads !== undefined ? intListFlag('threads', v.threads) : undefined;
+  if (v.epochs !== undefined) flags.epochs = parseCount('epochs', v.epochs);
+  const threadList = v.threads !== undefined ? parseCountList('threads', v.threads) : undefined;
   if (threadList && threadList.length > 1 && study.name !== 'threads') throw new UserError('--threads takes one number (a list only for the threads study)');
   const maxThreads = threadList ? Math.max(...threadList) : defaultThreads();
   const sweep = threadList && threadList.length > 1 ? threadList : threadSweep(maxThreads);
   const specs = studyRuns(study, { threads: study.name === 'threads' ? sweep : [maxThreads] }, (v.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean));
   const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
-  const seeds = v.seeds !== undefined ? intListFlag('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
+  const seeds = v.seeds !== undefined ? parseCountList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
   let paperDataset = paperOption(v.paper);
-  const validUsers = v['valid-users'] !== undefined ? intFlag('valid-users', v['valid-users'], 0) : 0;
+  const validUsers = v['valid-users'] !== undefined ? parseCount('valid-users', v['valid-users'], 0) : 0;
   const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });
 
   const dataset = await resolveDataset(v.dataset);

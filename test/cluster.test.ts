@@ -3,7 +3,7 @@ import { seedRng, nextFloat } from '../src/kernels/rng.js';
 import { kernels } from '../src/kernels/wasm.js';
 import { kmeans } from '../src/cluster/kmeans.js';
 import { createClusterTables, fillHalf, halfOf, halfChecksum } from '../src/cluster/tables.js';
-import { claimReaderSlot, publishVersion, sharedFloat32, sharedFloat64, sharedInt32 } from '../src/memory/shared.js';
+import { claimReaderSlot, publishVersion, sharedFloat32, sharedFloat64, sharedInt32, toShared } from '../src/memory/shared.js';
 import { ClusterSampler } from '../src/samplers/cluster.js';
 import { ExactSampler } from '../src/samplers/exact.js';
 import { UniformSampler } from '../src/samplers/uniform.js';
@@ -80,7 +80,7 @@ t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of 
     const base = popular ? new PopularitySampler(pop) : new UniformSampler(nItems);
     const s = new ClusterSampler(popular, tables, base, user, kernels(), reader, popular ? pop : undefined);
     const u = 1;
-    const pos = Int32Array.from([2, 3, 9, 14]);
+    const pos = toShared(Int32Array.from([2, 3, 9, 14]));
     const { counts, lnqOf } = histogram(s, nItems, u, pos);
     // Brute force: Q(j) ∝ exp(u·c_{y_j}) (· f_j) over non-positives.
     const score = (c: number) => {
@@ -111,7 +111,7 @@ t.test('cluster sampler falls back to its base sampler before the first clusteri
   const tables = createClusterTables(K, d, nItems, 1);
   const base = new UniformSampler(nItems);
   const s = new ClusterSampler(false, tables, base, user, kernels(), 0, undefined);
-  const { counts, lnqOf } = histogram(s, nItems, 0, Int32Array.from([5]));
+  const { counts, lnqOf } = histogram(s, nItems, 0, toShared(Int32Array.from([5])));
   const p = new Float64Array(nItems).fill(1 / (nItems - 1));
   p[5] = 0;
   t.ok(tv(counts, p) < TOL, 'uniform before any version');
@@ -157,7 +157,7 @@ t.test('a user\'s sets drawn in one call (rows, lnq stride) are the draws of one
   const L = 3;
   const rows = 7;
   const stride = 4;
-  const pos = Int32Array.from([1, 4, 6, 20]);
+  const pos = toShared(Int32Array.from([1, 4, 6, 20]));
   for (const [name, mk] of Object.entries(make)) {
     const one = mk();
     const many = mk();
@@ -193,7 +193,7 @@ t.test('the cluster sampling kernel refuses output arrays outside the shared mem
   const { tables, centers, labels, reader } = publishedTables((x) => Math.cos(x), (j) => j % K);
   fillHalf(halfOf(tables, 1), K, d, centers, labels, undefined, 1);
   const s = new ClusterSampler(false, tables, new UniformSampler(nItems), user, kernels(), reader, undefined);
-  t.ok(s.beginUser(0, Int32Array.from([1]), 0, 1));
+  t.ok(s.beginUser(0, toShared(Int32Array.from([1])), 0, 1));
   t.throws(() => s.draw(seedRng(1), 2, new Int32Array(2), new Float32Array(4)), /must be allocated in shared memory/);
 });
 

@@ -12,12 +12,12 @@ const run = (script: string, args: string[]) => {
 };
 
 const mistakes: [string, string[], RegExp][] = [
-  ['experiment', ['samplers', '--dataset', 'gowalla', '--epochs', 'x'], /^experiment: --epochs takes an integer >= 1 \(got 'x'\)/],
+  ['experiment', ['samplers', '--dataset', 'gowalla', '--epochs', 'x'], /^experiment: --epochs must be an integer >= 1 \(got 'x'\)/],
   ['experiment', ['samplers', '--datset', 'gowalla'], /^experiment: Unknown option '--datset'[\s\S]*usage:/],
-  ['bench-epoch', ['--epochs', '1'], /^bench-epoch: --epochs takes an integer >= 2 \(got '1'\)/],
+  ['bench-epoch', ['--epochs', '1'], /^bench-epoch: --epochs must be an integer >= 2 \(got '1'\)/],
   ['bench-epoch', ['--samplers', 'popularity,clusters'], /^bench-epoch: --samplers: unknown sampler 'clusters' \(choose from uniform, /],
   ['bench-throughput', ['--threads', '1,two'], /^bench-throughput: --threads takes integers >= 1, comma-separated \(got '1,two'\)/],
-  ['bench-eval', ['--reps', '0'], /^bench-eval: --reps takes an integer >= 1/],
+  ['bench-eval', ['--reps', '0'], /^bench-eval: --reps must be an integer >= 1/],
   ['bench-data', ['--repeat'], /^bench-data: Option '--repeat <value>' argument missing/],
 ];
 

@@ -1,7 +1,8 @@
 /**
  * What every script in scripts/ shares at its edges: flag parsing with
  * --help, and an entry point that prints a user's mistake as one line
- * (no stack trace) with a non-zero exit, as the pris CLI does.
+ * (no stack trace) with a non-zero exit, as the pris CLI does. Flag values
+ * are checked with the CLI's own parsers (src/cli/args.ts).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isUserError, UserError } from '../../src/errors.js';
@@ -23,22 +24,6 @@ export function scriptArgs<T extends Omit<ParseArgsConfig, 'args'>>(usage: strin
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${usage}`);
   }
-}
-
-/** An integer flag value >= min (default 1), or a UserError naming the flag. */
-export function intFlag(flag: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${flag} takes an integer >= ${min} (got '${value}')`);
-  return n;
-}
-
-/** A comma-separated list of integers >= min, or a UserError naming the flag. */
-export function intListFlag(flag: string, value: string, min = 1): number[] {
-  return value.split(',').map((x) => {
-    const n = Number(x.trim());
-    if (x.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${flag} takes integers >= ${min}, comma-separated (got '${value}')`);
-    return n;
-  });
 }
 
 /** Exits as runScript does for an error that escaped a script. */

@@ -22,9 +22,18 @@ export function parseKs(v: unknown): number[] {
   return list.map(parseK);
 }
 
-/** A whole number >= min for `--name` (yargs gives NaN for a non-number). */
+/** A whole number >= min for `--name` (yargs gives NaN for a non-number; parseArgs an empty string). */
 export function parseCount(name: string, v: unknown, min = 1): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer >= ${min} (got '${String(v)}')`);
+  if (String(v).trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer >= ${min} (got '${String(v)}')`);
   return n;
+}
+
+/** A comma-separated list of whole numbers >= min for `--name`: `--threads 1,2,4`. */
+export function parseCountList(name: string, v: string, min = 1): number[] {
+  return v.split(',').map((x) => {
+    const n = Number(x);
+    if (x.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${name} takes integers >= ${min}, comma-separated (got '${v}')`);
+    return n;
+  });
 }

@@ -70,9 +70,6 @@ export function halfChecksum(h: ClusterHalf): number {
   return x >>> 0;
 }
 
-/** Bytes of one packed draw entry (see ClusterHalf.entries). */
-export const ENTRY_BYTES = 16;
-
 /**
  * Fills half `h` from centers and labels: groups items by cluster, sums the
  * popularity f per cluster and builds each cluster's alias table over f.

@@ -20,47 +20,45 @@ import { PositiveMask, type NegativeSampler } from './sampler.js';
  * Until the clustering worker has published a first version, the base
  * sampler (uniform or popularity) is used, as in the authors' code.
  */
+/** The kernels read and write the caller's arrays in place: they must live in the shared memory. */
+function kernelAddress(a: Int32Array | Float32Array, name: string): number {
+  if (!inSharedMemory(a)) throw new Error(`ClusterSampler: ${name} must be allocated in shared memory`);
+  return a.byteOffset;
+}
+
 export class ClusterSampler implements NegativeSampler {
   draws = 0;
   accepted = 0;
   private readonly mask: PositiveMask;
-  private readonly scores: Float32Array;
-  /** per user: mass left per cluster, cumulative group weights, guide table (kernel arguments) */
-  private readonly left: Float32Array;
-  private readonly cdf: Float32Array;
-  private readonly guide: Int32Array;
-  /** kernel scratch: the user's positives' mass and drawable count per cluster */
-  private readonly removed: Float64Array;
-  private readonly removedAlive: Int32Array;
-  /** the user's positives, copied here when the caller's array is not in shared memory (tests) */
-  private posCopy: Int32Array;
   /** the caller's generator state, copied in and out around each kernel call */
   private readonly rngState: Uint32Array;
-  // Kernel pointer arguments, read once: a typed array's byteOffset is a slow getter.
+  // Kernel arguments are addresses, read once: a typed array's byteOffset is a
+  // slow getter. The sampler's own shared scratch, known only by address: per
+  // user the scores of the centers, the mass left per cluster, cumulative
+  // group weights and guide table, and groupLeft's two K-slot sums.
   private readonly pRng: number;
   private readonly pUser: number;
   private readonly pScores: number;
   private readonly pLeft: number;
   private readonly pCdf: number;
   private readonly pGuide: number;
-  private readonly pLnf: number;
-  private readonly pMask: number;
-  private readonly pF: number;
   private readonly pRemoved: number;
   private readonly pRemovedAlive: number;
-  // ... and those of the published half in use
+  private readonly pMask: number;
+  private readonly pF: number;
+  private readonly pLnf: number;
+  // ... those of the published half in use
   private pCenters = 0;
   private pLabels = 0;
   private pMass = 0;
   private pAlive = 0;
   private pPtr = 0;
   private pEntries = 0;
-  // ... and the caller's positives array (the same every call in training; 0: not in shared memory)
-  private posSeen: Int32Array | undefined;
-  private pPos = 0;
-  // ... and the caller's output arrays (usually the same every call)
+  // ... and those of the caller's arrays (the same every call in training)
+  private pos: Int32Array | undefined;
   private negs: Int32Array | undefined;
   private lnq: Float32Array | undefined;
+  private pPos = 0;
   private pNegs = 0;
   private pLnq = 0;
   private half: ClusterHalf | undefined;
@@ -78,25 +76,18 @@ export class ClusterSampler implements NegativeSampler {
   ) {
     const k = t.k;
     this.mask = new PositiveMask(t.nItems);
-    this.scores = sharedFloat32(k);
-    this.left = sharedFloat32(k);
-    this.cdf = sharedFloat32(k);
-    this.guide = sharedInt32(k);
-    this.removed = sharedFloat64(k);
-    this.removedAlive = sharedInt32(k);
-    this.posCopy = sharedInt32(0);
     this.rngState = sharedUint32(4);
     this.pRng = this.rngState.byteOffset;
     this.pUser = user.byteOffset;
-    this.pScores = this.scores.byteOffset;
-    this.pLeft = this.left.byteOffset;
-    this.pCdf = this.cdf.byteOffset;
-    this.pGuide = this.guide.byteOffset;
-    this.pLnf = pop ? pop.lnf.byteOffset : 0;
+    this.pScores = sharedFloat32(k).byteOffset;
+    this.pLeft = sharedFloat32(k).byteOffset;
+    this.pCdf = sharedFloat32(k).byteOffset;
+    this.pGuide = sharedInt32(k).byteOffset;
+    this.pRemoved = sharedFloat64(k).byteOffset;
+    this.pRemovedAlive = sharedInt32(k).byteOffset;
     this.pMask = this.mask.mark.byteOffset;
     this.pF = pop ? pop.f.byteOffset : 0;
-    this.pRemoved = this.removed.byteOffset;
-    this.pRemovedAlive = this.removedAlive.byteOffset;
+    this.pLnf = pop ? pop.lnf.byteOffset : 0;
     if (popularity && !pop) throw new Error('cluster-popularity needs popularity tables');
     if (pop && !(inSharedMemory(pop.f) && inSharedMemory(pop.lnf))) throw new Error('cluster samplers: popularity tables must be in shared memory');
   }
@@ -122,9 +113,8 @@ export class ClusterSampler implements NegativeSampler {
     const k = this.t.k;
     const d = this.t.dim;
     this.mask.set(pos, from, to);
-    if (pos !== this.posSeen) this.positivesFrom(pos);
-    const pPos = this.pPos === 0 ? this.copyPositives(pos, from, to) : this.pPos + from * 4;
-    this.kern.groupLeft(pPos, to - from, this.pLabels, this.pF, this.pMass, this.pAlive, k, this.pLeft, this.pRemoved, this.pRemovedAlive);
+    if (pos !== this.pos) this.pPos = kernelAddress((this.pos = pos), 'pos');
+    this.kern.groupLeft(this.pPos + from * 4, to - from, this.pLabels, this.pF, this.pMass, this.pAlive, k, this.pLeft, this.pRemoved, this.pRemovedAlive);
     this.total = this.kern.groupTable(
       this.pUser + u * d * 4, this.pCenters, k, d, this.pLeft, this.pScores, this.pCdf, this.pGuide,
     );
@@ -139,7 +129,8 @@ export class ClusterSampler implements NegativeSampler {
       this.accepted += rows * L;
       return;
     }
-    if (negs !== this.negs || lnq !== this.lnq) this.target(negs, lnq);
+    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), 'negs');
+    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), 'lnq');
     const st = this.rngState;
     st[0] = rng[0]!;
     st[1] = rng[1]!;
@@ -154,27 +145,6 @@ export class ClusterSampler implements NegativeSampler {
     rng[2] = st[2]!;
     rng[3] = st[3]!;
     this.accepted += rows * L;
-  }
-
-  private positivesFrom(pos: Int32Array): void {
-    this.posSeen = pos;
-    this.pPos = inSharedMemory(pos) ? pos.byteOffset : 0;
-  }
-
-  /** pos[from..to) into the sampler's own shared array; returns its address. */
-  private copyPositives(pos: Int32Array, from: number, to: number): number {
-    if (this.posCopy.length < to - from) this.posCopy = sharedInt32(to - from);
-    for (let q = from; q < to; q++) this.posCopy[q - from] = pos[q]!;
-    return this.posCopy.byteOffset;
-  }
-
-  /** The kernel writes the caller's arrays in place: they must be in shared memory. */
-  private target(negs: Int32Array, lnq: Float32Array): void {
-    if (!inSharedMemory(negs) || !inSharedMemory(lnq)) throw new Error('ClusterSampler.draw: negs and lnq must be allocated in shared memory');
-    this.negs = negs;
-    this.lnq = lnq;
-    this.pNegs = negs.byteOffset;
-    this.pLnq = lnq.byteOffset;
   }
 
   /** End of a task: this worker no longer reads any published version. */

@@ -25,8 +25,9 @@ export interface NegativeSampler {
    * `lnq[r*lnqStride ..)` (stride default L; any per-user constant may be
    * dropped: the weights are normalised over the L draws). Drawing a user's
    * sets in one call is the same stream of draws as one call per set.
-   * Kernel-backed samplers write the arrays directly: they must live in the
-   * shared memory (src/memory/shared.ts).
+   * Kernel-backed samplers (the cluster samplers) read `pos` and write these
+   * arrays in place: all three must live in the shared memory
+   * (src/memory/shared.ts).
    */
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows?: number, lnqStride?: number): void;
   /** End of a task (an epoch's shard): drop any hold on shared published state. */

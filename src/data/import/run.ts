@@ -42,7 +42,6 @@ function positiveInteger(v: number | undefined, flag: string): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UserError(`${flag} must be a positive integer (got ${v})`);
 }
 
-
 /** Provisional → final index (-1: not kept), and the final id list. */
 function finalIndices(interner: Interner, ids: readonly string[]): Int32Array {
   const index = new Map<string, number>();

@@ -556,7 +556,7 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
 /**
  * The mass left in each cluster for one user (the N^k - N_u^k of Theorem 4.4,
  * or P_Q(I^k) - P_Q(I_u^k) of 4.5): left[k] = mass[k] minus the f (1 when
- * f == 0) of the user's positives pos[0..n) in cluster k, and 0 where no
+ * no f is given, f = 0) of the user's positives pos[0..n) in cluster k, and 0 where no
  * drawable item is left (alive[k] minus the user's alive positives). The
  * difference is taken in float64, then rounded once. removed (f64) and
  * removedAlive (i32) are K-slot scratch.
