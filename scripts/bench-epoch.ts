@@ -17,13 +17,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
-import { defaultThreads } from '../src/train/pool.js';
-import { closeSession, refreshClusters, runEpoch, startSession } from '../src/train/trainer.js';
+import { defaultThreads } from '../src/pool/pool.js';
+import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
-import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { preparedDataset } from './lib/datasets.js';
 import { readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount } from '../src/cli/args.js';
@@ -68,41 +67,28 @@ interface Row {
 
 async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
   const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
-  const mark = sharedMark();
   const s = startSession(loadDataset(dir), cfg);
   let seconds = 0;
-  let clusterSeconds = 0;
-  let refreshes = 0;
-  let pending: Promise<void> | undefined;
   try {
     for (let e = 1; e <= epochs; e++) {
       const st = await runEpoch(s, e);
       if (e > 1) seconds += st.seconds;
-      if (s.clusterPool && e < epochs) {
-        // The same schedule as pris train: a refresh after every epoch, asynchronous unless --sync.
-        const start = performance.now();
-        if (values.sync) {
-          const r = await refreshClusters(s, e);
-          clusterSeconds += r.seconds;
-          refreshes++;
-          if (e > 1) seconds += (performance.now() - start) / 1000;
-        } else if (!pending) {
-          pending = refreshClusters(s, e).then((r) => {
-            clusterSeconds += r.seconds;
-            refreshes++;
-            pending = undefined;
-          });
-        }
-      }
+      // The same schedule as pris train: a refresh after every epoch, asynchronous unless --sync
+      // (then the wait is part of the epoch's cost).
+      const start = performance.now();
+      await s.clusters?.afterEpoch(e);
+      if (e > 1) seconds += (performance.now() - start) / 1000;
     }
     // The refresh still running after the last epoch is part of the cost too.
     const tail = performance.now();
-    await pending;
+    await s.clusters?.drain();
     seconds += (performance.now() - tail) / 1000;
   } finally {
     await closeSession(s);
-    releaseShared(mark);
   }
+  const c = s.clusters?.summary();
+  const clusterSeconds = c?.seconds_total ?? 0;
+  const refreshes = c?.refreshes ?? 0;
   return { sampler, round, seconds_per_epoch: seconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
 }
 

@@ -18,9 +18,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildCsr, emptyCsr, type Csr } from '../src/data/csr.js';
 import { createModel, type Model } from '../src/model/store.js';
-import { createPool, defaultThreads } from '../src/train/pool.js';
-import type { PoolData } from '../src/train/pool-data.js';
-import { evaluateModel, type EvalOptions } from '../src/eval/evaluate.js';
+import { defaultThreads, WorkerPool } from '../src/pool/pool.js';
+import type { EvalData } from '../src/eval/block-eval.js';
+import type { EvalOptions } from '../src/eval/evaluate.js';
+import { sharedMemory } from '../src/memory/shared.js';
 import { BlockEvaluator } from '../src/eval/block-eval.js';
 import { WasmScorer } from '../src/eval/score-wasm.js';
 import { JsScorer } from '../src/eval/score-js.js';
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const g = gowalla(dir);
   const model = createModel(g.nUsers, g.nItems, 32, { kind: 'glorot', seed: 1 });
-  const data: PoolData = { model, splits: { train: g.train, valid: emptyCsr(g.nUsers, g.nItems), test: g.test } };
+  const data: EvalData = { model, splits: { train: g.train, valid: emptyCsr(g.nUsers, g.nItems), test: g.test } };
   const gflop = (2 * g.nUsers * g.nItems * model.dim) / 1e9;
   console.error(`gowalla ${g.nUsers} users x ${g.nItems} items, d=${model.dim} (${gflop.toFixed(1)} GFLOP per full scoring); loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -150,12 +151,12 @@ async function main(): Promise<void> {
   let ndcg50 = 0;
   // One pool per thread count, all alive, runs interleaved: a busy spell on
   // a shared machine then hits every thread count alike.
-  const pools = threadCounts.map((threads) => ({ threads, pool: createPool(threads, data), secs: [] as number[] }));
+  const pools = threadCounts.map((threads) => ({ threads, pool: new WorkerPool(threads, { ...data, memory: sharedMemory() }), secs: [] as number[] }));
   try {
-    for (const p of pools) await evaluateModel(p.pool, { ...opts, sampleUsers: 256 }); // warm up: JIT, kernel compile
+    for (const p of pools) await p.pool.evaluate({ ...opts, sampleUsers: 256 }); // warm up: JIT, kernel compile
     for (let r = 0; r < reps; r++) {
       for (const p of pools) {
-        const res = await evaluateModel(p.pool, opts);
+        const res = await p.pool.evaluate(opts);
         p.secs.push(res.seconds);
         ndcg50 = res.perK[1]!.ndcg;
       }
@@ -167,12 +168,12 @@ async function main(): Promise<void> {
     const last = pools[pools.length - 1]!;
     for (const [label, extra] of [['with AUC', { auc: true }], ['5,000-user sample', { sampleUsers: 5000 }]] as const) {
       const secs2: number[] = [];
-      for (let r = 0; r < reps; r++) secs2.push((await evaluateModel(last.pool, { ...opts, ...extra })).seconds);
+      for (let r = 0; r < reps; r++) secs2.push((await last.pool.evaluate({ ...opts, ...extra })).seconds);
       full[`${last.threads} thread(s), ${label}`] = { seconds: secs2, fastest: fastest(secs2), median: median(secs2) };
       console.error(`${label}, ${last.threads} thread(s): ${secs2.map((s) => s.toFixed(2)).join(', ')} s (fastest ${fastest(secs2).toFixed(2)})`);
     }
   } finally {
-    for (const p of pools) await p.pool.destroy();
+    for (const p of pools) await p.pool.close();
   }
   const result = {
     dataset: { dir, users: g.nUsers, items: g.nItems, dim: model.dim, gflopPerFullScoring: gflop },

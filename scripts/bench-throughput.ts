@@ -17,9 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig } from '../src/train/config.js';
-import { defaultThreads } from '../src/train/pool.js';
-import { closeSession, runEpoch, startSession } from '../src/train/trainer.js';
-import { releaseShared, sharedMark } from '../src/memory/shared.js';
+import { defaultThreads } from '../src/pool/pool.js';
+import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { UserError } from '../src/errors.js';
 import { writeJson } from '../src/model/io.js';
 import { packageRoot } from '../src/paths.js';
@@ -74,7 +73,6 @@ function runC(bin: string, threads: number): number {
 }
 
 async function runPris(dir: string, threads: number): Promise<number> {
-  const mark = sharedMark();
   const ds = loadDataset(dir);
   const cfg = validateConfig({ ...DEFAULTS, threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
   const s = startSession(ds, cfg);
@@ -90,7 +88,6 @@ async function runPris(dir: string, threads: number): Promise<number> {
     }
   } finally {
     await closeSession(s);
-    releaseShared(mark);
   }
   return pos / sec;
 }

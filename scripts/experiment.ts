@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/errors.js';
 import { packageRoot } from '../src/paths.js';
-import { defaultThreads } from '../src/train/pool.js';
+import { defaultThreads } from '../src/pool/pool.js';
 import { parseSet, shadowedSets, type ConfigPatch } from './lib/experiment-config.js';
 import { resolveDataset } from './lib/experiment-dataset.js';
 import { writeReport, markdownTable, type ReportContext } from './lib/experiment-report.js';

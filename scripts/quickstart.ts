@@ -11,7 +11,7 @@ import { importDataset } from '../src/data/import/run.js';
 import { splitDataset } from '../src/data/split.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, validateConfig } from '../src/train/config.js';
-import { defaultThreads } from '../src/train/pool.js';
+import { defaultThreads } from '../src/pool/pool.js';
 import { runTraining } from '../src/train/run.js';
 import { evaluateModelLocal, flatMetrics } from '../src/eval/evaluate.js';
 import { popularityModel } from '../src/eval/popularity.js';

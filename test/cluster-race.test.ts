@@ -2,7 +2,7 @@ import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createClusterTables } from '../src/cluster/tables.js';
+import { createClusterTables } from '../src/samplers/cluster-tables.js';
 import { sharedMemory, sharedInt32 } from '../src/memory/shared.js';
 
 // Workers run the compiled modules (tests run after `npm run build`).
@@ -13,7 +13,7 @@ const WRITER = `
 const { workerData, parentPort } = require('node:worker_threads');
 (async () => {
   const shared = await import(${JSON.stringify(url('memory/shared.js'))});
-  const tables = await import(${JSON.stringify(url('cluster/tables.js'))});
+  const tables = await import(${JSON.stringify(url('samplers/cluster-tables.js'))});
   shared.attachSharedMemory(workerData.memory);
   const t = workerData.tables;
   const { k, dim, nItems } = t;
@@ -38,7 +38,7 @@ const READER = `
 const { workerData, parentPort } = require('node:worker_threads');
 (async () => {
   const shared = await import(${JSON.stringify(url('memory/shared.js'))});
-  const tables = await import(${JSON.stringify(url('cluster/tables.js'))});
+  const tables = await import(${JSON.stringify(url('samplers/cluster-tables.js'))});
   shared.attachSharedMemory(workerData.memory);
   const t = workerData.tables;
   const r = shared.claimReaderSlot(t.vc);

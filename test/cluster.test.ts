@@ -2,7 +2,7 @@ import t from 'tap';
 import { seedRng, nextFloat } from '../src/kernels/rng.js';
 import { kernels } from '../src/kernels/wasm.js';
 import { kmeans } from '../src/cluster/kmeans.js';
-import { createClusterTables, fillHalf, halfOf, halfChecksum } from '../src/cluster/tables.js';
+import { createClusterTables, fillHalf, halfOf, halfChecksum } from '../src/samplers/cluster-tables.js';
 import { claimReaderSlot, publishVersion, sharedFloat32, sharedFloat64, sharedInt32, toShared } from '../src/memory/shared.js';
 import { ClusterSampler } from '../src/samplers/cluster.js';
 import { ExactSampler } from '../src/samplers/exact.js';

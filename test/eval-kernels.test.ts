@@ -4,7 +4,7 @@ import { wrapModel, type Model } from '../src/model/store.js';
 import { JsScorer } from '../src/eval/score-js.js';
 import { CHUNK_ITEMS, WasmScorer } from '../src/eval/score-wasm.js';
 import { kernels } from '../src/kernels/wasm.js';
-import { sharedFloat32, sharedMark } from '../src/memory/shared.js';
+import { arenaBytesUsed, sharedFloat32 } from '../src/memory/shared.js';
 
 /**
  * The scoring kernels: the SIMD one against the naive float32 sum in the
@@ -156,7 +156,7 @@ t.test('scorers reuse the thread\'s buffers (no allocation per evaluation) and t
   const first = new WasmScorer(8);
   first.loadItems(a);
   first.score(a, Int32Array.from([1, 2, 3]), 3);
-  const used = sharedMark();
+  const used = arenaBytesUsed();
   // What an evaluation does: a new scorer or a reload, scoring, maxima, counts.
   for (let r = 0; r < 3; r++) {
     const s = new WasmScorer(8);
@@ -165,7 +165,7 @@ t.test('scorers reuse the thread\'s buffers (no allocation per evaluation) and t
     s.chunkMaxima();
     s.countBelowEqual(1, 0);
   }
-  t.equal(sharedMark(), used, 'no new shared memory for a model of the same shape');
+  t.equal(arenaBytesUsed(), used, 'no new shared memory for a model of the same shape');
   // Two scorers of one thread, alternating: each scores its own model.
   const sa = new WasmScorer(4);
   const sb = new WasmScorer(4);

@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import { buildCsr, type Csr } from '../src/data/csr.js';
 import type { SplitName } from '../src/data/dataset.js';
 import { nextFloat, nextInt, seedRng } from '../src/kernels/rng.js';
-import { sharedFloat32 } from '../src/memory/shared.js';
+import { sharedFloat32, sharedMemory } from '../src/memory/shared.js';
 import { wrapModel, type Model } from '../src/model/store.js';
-import { createPool } from '../src/train/pool.js';
-import { recommend, recommendLocal, type Recommendations } from '../src/eval/recommend.js';
+import { WorkerPool } from '../src/pool/pool.js';
+import { recommendLocal, type Recommendations } from '../src/eval/recommend.js';
 import { readRecommendations, writeRecommendations } from '../src/eval/recs-io.js';
 
 function setup(seed: number, nUsers: number, nItems: number, dim: number) {
@@ -86,9 +86,9 @@ t.test('recommendations equal a full sort, training items excluded', async (t) =
   const all = recommendLocal(data, { k: 10, exclude: [] });
   sameAsNaive(t, all, naiveTopK(model, splits, [], 10), 'nothing excluded (--include-seen)');
 
-  const pool = createPool(2, data);
-  t.teardown(() => pool.destroy());
-  sameAsNaive(t, await recommend(pool, { k: 10, exclude: ['train'], blockUsers: 4 }), want, 'pool, 2 threads');
+  const pool = new WorkerPool(2, { ...data, memory: sharedMemory() });
+  t.teardown(() => pool.close());
+  sameAsNaive(t, await pool.recommend({ k: 10, exclude: ['train'], blockUsers: 4 }), want, 'pool, 2 threads');
 });
 
 t.test('recommendations round-trip through an Arrow file with raw ids', async (t) => {

@@ -4,9 +4,10 @@ import type { SplitName } from '../src/data/dataset.js';
 import { seedRng, nextFloat, nextInt, nextGaussian } from '../src/kernels/rng.js';
 import { sharedFloat32 } from '../src/memory/shared.js';
 import { wrapModel, type Model } from '../src/model/store.js';
-import { createPool } from '../src/train/pool.js';
-import type { PoolData } from '../src/train/pool-data.js';
-import { evaluateModel, evaluateModelLocal, type EvalResult } from '../src/eval/evaluate.js';
+import { WorkerPool } from '../src/pool/pool.js';
+import type { EvalData } from '../src/eval/block-eval.js';
+import { evaluateModelLocal, type EvalResult } from '../src/eval/evaluate.js';
+import { sharedMemory } from '../src/memory/shared.js';
 import { popularityModel } from '../src/eval/popularity.js';
 import { sampleUsersWithItems } from '../src/eval/plan.js';
 
@@ -139,7 +140,7 @@ function randomCase(seed: number, nUsers: number, nItems: number, dim: number, g
   }
   const csr = (p: { u: number[]; i: number[] }) => buildCsr(nUsers, nItems, Int32Array.from(p.u), Int32Array.from(p.i));
   const splits = { train: csr(parts.train), valid: csr(parts.valid), test: csr(parts.test) };
-  return { model, splits, data: { model, splits } as PoolData };
+  return { model, splits, data: { model, splits } as EvalData };
 }
 
 function agree(t: Test, got: EvalResult, ref: RefResult, what: string, withAuc = true): void {
@@ -214,11 +215,11 @@ t.test('the result does not depend on the block size (exact sums)', async (t) =>
 
 t.test('evaluation through the pool (2 threads, many blocks) agrees with the reference', async (t) => {
   const { model, splits, data } = randomCase(42, 83, 97, 5, true);
-  const pool = createPool(2, data);
-  t.teardown(() => pool.destroy());
+  const pool = new WorkerPool(2, { ...data, memory: sharedMemory() });
+  t.teardown(() => pool.close());
   const ref = naive(model, splits, 'test', ['train', 'valid'], KS);
   let progress = 0;
-  const got = await evaluateModel(pool, {
+  const got = await pool.evaluate({
     target: 'test',
     exclude: ['train', 'valid'],
     ks: KS,
@@ -234,22 +235,22 @@ t.test('evaluation through the pool (2 threads, many blocks) agrees with the ref
   t.same(here.perK, got.perK, '2 threads x blocks of 5 and 1 thread x default blocks: the same bits');
   t.equal(here.auc, got.auc);
   t.equal(progress, Math.ceil(83 / 5), 'one progress call per block');
-  const js = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: KS, auc: true, blockUsers: 9, scorer: 'js' });
+  const js = await pool.evaluate({ target: 'test', exclude: ['train', 'valid'], ks: KS, auc: true, blockUsers: 9, scorer: 'js' });
   agree(t, js, ref, 'pool, js');
 
   // Training changes the model between evaluations: the workers must see it.
   for (let k = 0; k < model.item.length; k++) model.item[k] = -model.item[k]!;
   const ref2 = naive(model, splits, 'valid', ['train'], KS);
-  const got2 = await evaluateModel(pool, { target: 'valid', exclude: ['train'], ks: KS, auc: true, blockUsers: 5 });
+  const got2 = await pool.evaluate({ target: 'valid', exclude: ['train'], ks: KS, auc: true, blockUsers: 5 });
   agree(t, got2, ref2, 'pool after the model changed');
 
   // A fixed user sample: the reference over the same users.
   const sample = sampleUsersWithItems(splits.valid, 20, 3);
   t.equal(sample.length, 20);
-  const sampled = await evaluateModel(pool, { target: 'valid', exclude: ['train'], ks: KS, auc: true, sampleUsers: 20, sampleSeed: 3, blockUsers: 6 });
+  const sampled = await pool.evaluate({ target: 'valid', exclude: ['train'], ks: KS, auc: true, sampleUsers: 20, sampleSeed: 3, blockUsers: 6 });
   agree(t, sampled, naive(model, splits, 'valid', ['train'], KS, sample), 'sampled users');
   t.equal(sampled.evaluated, 20);
-  const again = await evaluateModel(pool, { target: 'valid', exclude: ['train'], ks: KS, sampleUsers: 20, sampleSeed: 3 });
+  const again = await pool.evaluate({ target: 'valid', exclude: ['train'], ks: KS, sampleUsers: 20, sampleSeed: 3 });
   t.same(again.perK, sampled.perK, 'the same seed samples the same users');
 });
 

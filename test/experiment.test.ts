@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { DEFAULTS } from '../src/train/config.js';
-import { defaultThreads } from '../src/train/pool.js';
+import { defaultThreads } from '../src/pool/pool.js';
 import { isUserError } from '../src/errors.js';
 import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
 import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../scripts/lib/experiment-report.js';

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { releaseShared, sharedBytesSince, sharedFloat32, sharedInt32, sharedMark, toShared, inSharedMemory } from '../src/memory/shared.js';
+import { arenaBytesUsed, createArena, sharedFloat32, sharedInt32, standaloneInt32, toShared, inSharedMemory, withArena } from '../src/memory/shared.js';
+import { kernels } from '../src/kernels/wasm.js';
 
 t.test('allocations are aligned views of one shared memory', async (t) => {
   const a = sharedFloat32(3);
@@ -16,16 +17,19 @@ t.test('allocations are aligned views of one shared memory', async (t) => {
   t.equal(toShared(c), c, 'already shared: no copy');
 });
 
-t.test('releaseShared gives memory back zeroed, so a process can train model after model', async (t) => {
-  const mark = sharedMark();
-  const x = sharedFloat32(1000).fill(7);
-  const y = sharedInt32(10).fill(-1);
-  t.equal(sharedBytesSince(mark) >= 4040, true);
-  releaseShared(mark);
-  t.equal(sharedMark(), mark, 'allocator back at the mark');
-  const z = sharedFloat32(1000);
-  t.equal(z.byteOffset, x.byteOffset, 'the same bytes are reused');
-  t.ok(z.every((v) => v === 0), 'and read as zeros');
-  void y;
-  t.throws(() => releaseShared(sharedMark() + 64), /bad mark/);
+t.test('arenas are separate memories: allocation goes to the one withArena selects, kernels address each', async (t) => {
+  const before = arenaBytesUsed();
+  const arena = createArena(1 << 20);
+  t.ok(arena.buffer.byteLength >= 1 << 20, 'sized up front');
+  const x = withArena(arena, () => sharedFloat32(1000).fill(7));
+  t.equal(x.buffer, arena.buffer, 'allocated in the selected arena');
+  t.equal(arenaBytesUsed(), before, 'the default arena did not grow');
+  t.ok(arenaBytesUsed(arena) >= 4000);
+  t.notOk(inSharedMemory(standaloneInt32(4)), 'standalone buffers are not kernel-addressable');
+  // The kernels of each arena see that arena's bytes.
+  const y = withArena(arena, () => sharedFloat32(4).fill(2));
+  const out = withArena(arena, () => sharedFloat32(1));
+  kernels(arena).scoreRows(y.byteOffset, y.byteOffset, 1, 4, out.byteOffset);
+  t.equal(out[0], 16, 'a dot product computed in the arena');
+  t.throws(() => withArena(arena, () => Promise.resolve(1)), /synchronous/);
 });

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TrainConfig } from '../../src/train/config.js';
-import type { EpochStats } from '../../src/train/trainer.js';
+import type { EpochStats } from '../../src/train/session.js';
 import { runTraining } from '../../src/train/run.js';
 import { UserError } from '../../src/errors.js';
 import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';

@@ -6,11 +6,11 @@ import { UserError } from '../errors.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset, type SplitName } from '../data/dataset.js';
 import { loadModel, MODEL_FILES, readJson, type LoadedModel } from '../model/io.js';
 import type { Model } from '../model/store.js';
-import { createPool, defaultThreads } from '../train/pool.js';
+import { defaultThreads, WorkerPool } from '../pool/pool.js';
+import { sharedMemory } from '../memory/shared.js';
 import { createProgress, type Progress } from '../util/progress.js';
-import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
+import { flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { popularityModel } from '../eval/popularity.js';
-import { recommend } from '../eval/recommend.js';
 import { writeRecommendations } from '../eval/recs-io.js';
 import { formatEvalTable } from '../eval/report.js';
 
@@ -87,10 +87,10 @@ const exclusionFor = (split: 'test' | 'valid'): SplitName[] => (split === 'test'
 async function evaluateOn(model: Model, ds: LoadedDataset, a: EvalArgs, ks: number[]): Promise<{ result: EvalResult; threads: number }> {
   const threads = parseThreads(a.threads);
   const sampleUsers = parseSample(a['sample-users']);
-  const pool = createPool(threads, { model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
+  const pool = new WorkerPool(threads, { memory: sharedMemory(), model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
   const progress = progressFor(`evaluate ${a.split}`, a.quiet || a.json);
   try {
-    const result = await evaluateModel(pool, {
+    const result = await pool.evaluate({
       target: a.split,
       exclude: exclusionFor(a.split),
       ks,
@@ -105,7 +105,7 @@ async function evaluateOn(model: Model, ds: LoadedDataset, a: EvalArgs, ks: numb
     return { result, threads };
   } finally {
     progress.stop();
-    await pool.destroy();
+    await pool.close();
   }
 }
 
@@ -241,14 +241,14 @@ function registerRecommend(y: Argv): Argv {
       const ds = loadDataset(a.dataset);
       checkMatch(a.model, loaded, ds);
       const t0 = performance.now();
-      const pool = createPool(threads, { model: loaded.model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
+      const pool = new WorkerPool(threads, { memory: sharedMemory(), model: loaded.model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
       const progress = progressFor('recommend', a.quiet);
       let recs;
       try {
-        recs = await recommend(pool, { k, exclude, onProgress: progress.onProgress });
+        recs = await pool.recommend({ k, exclude, onProgress: progress.onProgress });
       } finally {
         progress.stop();
-        await pool.destroy();
+        await pool.close();
       }
       await writeRecommendations(a.out, recs, readUserIds(ds.dir), readItemIds(ds.dir));
       const secs = (performance.now() - t0) / 1000;

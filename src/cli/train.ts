@@ -5,7 +5,7 @@ import { SAMPLER_KINDS } from '../samplers/index.js';
 import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 import { DEFAULT_LR, OPTIMIZERS } from '../kernels/codes.js';
-import { defaultThreads } from '../train/pool.js';
+import { defaultThreads } from '../pool/pool.js';
 import { runTraining } from '../train/run.js';
 
 /** `pris train <dataset> --out <model>`. */

@@ -1,9 +1,10 @@
-import { sharedInt32, sharedFloat64 } from '../memory/shared.js';
+import { standaloneInt32 } from '../memory/shared.js';
 
 /**
  * Per-user compressed sparse rows: user u's items are
  * `indices[indptr[u] .. indptr[u+1])`, sorted ascending. Both arrays live in
- * shared memory so workers read them without a copy.
+ * standalone SharedArrayBuffers, so workers read them without a copy (the
+ * kernels never address them: a CSR costs nothing of an arena's 4 GiB).
  */
 export interface Csr {
   nUsers: number;
@@ -13,10 +14,10 @@ export interface Csr {
 }
 
 export function buildCsr(nUsers: number, nItems: number, user: Int32Array, item: Int32Array): Csr {
-  const indptr = sharedInt32(nUsers + 1);
+  const indptr = standaloneInt32(nUsers + 1);
   for (let r = 0; r < user.length; r++) indptr[user[r]! + 1]!++;
   for (let u = 0; u < nUsers; u++) indptr[u + 1]! += indptr[u]!;
-  const indices = sharedInt32(user.length);
+  const indices = standaloneInt32(user.length);
   const fill = Int32Array.from(indptr.subarray(0, nUsers));
   for (let r = 0; r < user.length; r++) indices[fill[user[r]!]!++] = item[r]!;
   for (let u = 0; u < nUsers; u++) indices.subarray(indptr[u]!, indptr[u + 1]!).sort();
@@ -24,14 +25,14 @@ export function buildCsr(nUsers: number, nItems: number, user: Int32Array, item:
 }
 
 export function emptyCsr(nUsers: number, nItems: number): Csr {
-  return { nUsers, nItems, indptr: sharedInt32(nUsers + 1), indices: sharedInt32(0) };
+  return { nUsers, nItems, indptr: standaloneInt32(nUsers + 1), indices: standaloneInt32(0) };
 }
 
 export const nnz = (c: Csr): number => c.indptr[c.nUsers]!;
 
-/** Interactions per item (the popularity counts `c_i` of the paper), in shared memory. */
+/** Interactions per item (the popularity counts `c_i` of the paper). */
 export function itemCounts(c: Csr): Float64Array {
-  const counts = sharedFloat64(c.nItems);
+  const counts = new Float64Array(c.nItems);
   const n = nnz(c);
   for (let k = 0; k < n; k++) counts[c.indices[k]!]!++;
   return counts;

@@ -1,10 +1,19 @@
 import type { Csr } from '../data/csr.js';
 import type { SplitName } from '../data/dataset.js';
-import type { PoolData } from '../train/pool-data.js';
+import type { Model } from '../model/store.js';
 import { AucCounter } from './auc.js';
 import { UserMetrics, addExact, aucSlot, emptySums, type MetricSums } from './metrics.js';
 import { createScorer, type BlockScorer, type ScorerKind } from './create-scorer.js';
 import { TopK } from './topk.js';
+
+/** What evaluation reads: the model and the splits whose items are targets or exclusions. */
+export interface EvalData {
+  model: Model;
+  splits: { train: Csr; valid: Csr; test: Csr };
+}
+
+/** Runs one block task somewhere (a pool worker, or this thread) and resolves with its result. */
+export type BlockRunner = (task: EvalTask) => Promise<EvalBlockResult>;
 
 /**
  * One task of evaluation or recommendation: a block of users, scored against
@@ -64,7 +73,7 @@ export class BlockEvaluator {
   private userBuf = new Int32Array(0);
   private nMasked = new Int32Array(0);
 
-  constructor(private readonly data: PoolData) {
+  constructor(private readonly data: EvalData) {
     this.isTest = new Uint8Array(data.model.nItems);
   }
 

@@ -1,9 +1,7 @@
-import type { Piscina } from 'piscina';
 import type { SplitName } from '../data/dataset.js';
 import type { Model } from '../model/store.js';
-import type { PoolData } from '../train/pool-data.js';
 import { UserError } from '../errors.js';
-import { BlockEvaluator, type EvalTask, type MetricsBlockResult } from './block-eval.js';
+import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type MetricsBlockResult } from './block-eval.js';
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
 import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
@@ -84,7 +82,7 @@ interface Plan {
   tasks: EvalTask[];
 }
 
-function plan(data: PoolData, opts: EvalOptions, threads: number): Plan {
+function plan(data: EvalData, opts: EvalOptions, threads: number): Plan {
   const { model, splits } = data;
   const ks = normalizeKs(opts.ks);
   if (opts.exclude.includes(opts.target)) throw new RangeError(`the target split '${opts.target}' cannot also be excluded`);
@@ -113,7 +111,7 @@ function plan(data: PoolData, opts: EvalOptions, threads: number): Plan {
   return { ks, blocks, tasks };
 }
 
-function finish(data: PoolData, opts: EvalOptions, ks: number[], results: MetricsBlockResult[], seconds: number): EvalResult {
+function finish(data: EvalData, opts: EvalOptions, ks: number[], results: MetricsBlockResult[], seconds: number): EvalResult {
   // Exact sums: the means are the same bits whatever the blocks or threads.
   const total = emptySums(ks.length);
   for (const r of results) addSums(total, r);
@@ -142,25 +140,19 @@ function finish(data: PoolData, opts: EvalOptions, ks: number[], results: Metric
   return result;
 }
 
-function poolData(pool: Piscina): PoolData {
-  const d = pool.options.workerData as PoolData | undefined;
-  if (!d || !d.model || !d.splits) throw new Error('evaluateModel: the pool was not created with PoolData');
-  return d;
-}
-
 /**
- * Ranking metrics of the pool's model on `opts.target`, computed on the
- * pool's workers block by block. The model must not change while this runs
- * (call it between epochs).
+ * Ranking metrics of `data.model` on `opts.target`, block by block through
+ * `run` (a pool's workers, see src/pool). The model must not change while
+ * this runs (call it between epochs).
  */
-export async function evaluateModel(pool: Piscina, opts: EvalOptions, data: PoolData = poolData(pool)): Promise<EvalResult> {
+export async function evaluateWith(run: BlockRunner, data: EvalData, opts: EvalOptions, threads: number): Promise<EvalResult> {
   const t0 = performance.now();
   assertFiniteModel(data.model);
-  const { ks, tasks } = plan(data, opts, pool.threads.length || pool.options.maxThreads);
+  const { ks, tasks } = plan(data, opts, threads);
   let done = 0;
   const results = await Promise.all(
     tasks.map(async (task) => {
-      const r = (await pool.run(task, { name: 'evaluate' })) as MetricsBlockResult;
+      const r = (await run(task)) as MetricsBlockResult;
       opts.onProgress?.(++done, tasks.length);
       return r;
     }),
@@ -169,7 +161,7 @@ export async function evaluateModel(pool: Piscina, opts: EvalOptions, data: Pool
 }
 
 /** The same evaluation in the calling thread (tests, tiny models, no pool at hand). */
-export function evaluateModelLocal(data: PoolData, opts: EvalOptions): EvalResult {
+export function evaluateModelLocal(data: EvalData, opts: EvalOptions): EvalResult {
   const t0 = performance.now();
   assertFiniteModel(data.model);
   const { ks, tasks } = plan(data, opts, 1);

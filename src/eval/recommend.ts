@@ -1,7 +1,5 @@
-import type { Piscina } from 'piscina';
 import type { SplitName } from '../data/dataset.js';
-import type { PoolData } from '../train/pool-data.js';
-import { BlockEvaluator, type EvalTask, type RecommendBlockResult } from './block-eval.js';
+import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type RecommendBlockResult } from './block-eval.js';
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { assertFiniteModel } from './evaluate.js';
 import { defaultBlockUsers, planBlocks } from './plan.js';
@@ -30,7 +28,7 @@ export interface Recommendations {
 
 let nextRunId = 1 << 30; // disjoint from evaluation run ids
 
-function tasksFor(data: PoolData, opts: RecommendOptions, threads: number): EvalTask[] {
+function tasksFor(data: EvalData, opts: RecommendOptions, threads: number): EvalTask[] {
   if (!Number.isInteger(opts.k) || opts.k < 1) throw new RangeError(`k must be a positive integer, got ${opts.k}`);
   const { model } = data;
   const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
@@ -76,14 +74,14 @@ function assemble(k: number, blocks: RecommendBlockResult[]): Recommendations {
   return out;
 }
 
-/** Top-k recommendations for every user of the pool's model, computed on the pool. */
-export async function recommend(pool: Piscina, opts: RecommendOptions, data: PoolData = pool.options.workerData as PoolData): Promise<Recommendations> {
+/** Top-k recommendations for every user of `data.model`, block by block through `run` (a pool's workers). */
+export async function recommendWith(run: BlockRunner, data: EvalData, opts: RecommendOptions, threads: number): Promise<Recommendations> {
   assertFiniteModel(data.model);
-  const tasks = tasksFor(data, opts, pool.threads.length || pool.options.maxThreads);
+  const tasks = tasksFor(data, opts, threads);
   let done = 0;
   const blocks = await Promise.all(
     tasks.map(async (task) => {
-      const r = (await pool.run(task, { name: 'evaluate' })) as RecommendBlockResult;
+      const r = (await run(task)) as RecommendBlockResult;
       opts.onProgress?.(++done, tasks.length);
       return r;
     }),
@@ -92,7 +90,7 @@ export async function recommend(pool: Piscina, opts: RecommendOptions, data: Poo
 }
 
 /** The same in the calling thread. */
-export function recommendLocal(data: PoolData, opts: RecommendOptions): Recommendations {
+export function recommendLocal(data: EvalData, opts: RecommendOptions): Recommendations {
   assertFiniteModel(data.model);
   const ev = new BlockEvaluator(data);
   const blocks = tasksFor(data, opts, 1).map((t) => ev.run(t) as RecommendBlockResult);

@@ -5,7 +5,7 @@ import { sharedMemory } from '../memory/shared.js';
 
 /**
  * The compiled kernels (src/kernels/assembly → dist/kernels.wasm), one instance
- * per thread over the process's shared memory. Pointers are byte offsets into
+ * per thread and arena (src/memory/shared.ts). Pointers are byte offsets into
  * that memory (a typed array's `byteOffset`).
  */
 export interface Kernels {
@@ -61,13 +61,16 @@ export const paddedNegatives = (L: number): number => (L + 3) & ~3;
 export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + 2 * d;
 
 let module: WebAssembly.Module | undefined;
-let instance: Kernels | undefined;
+/** One kernel instance per arena this thread uses (a worker has one; the main thread may hold several models). */
+const instances = new WeakMap<WebAssembly.Memory, Kernels>();
 
-export function kernels(): Kernels {
-  if (!instance) {
+/** The kernels over `memory` (this thread's current arena by default). */
+export function kernels(memory: WebAssembly.Memory = sharedMemory()): Kernels {
+  let k = instances.get(memory);
+  if (!k) {
     module ??= new WebAssembly.Module(readFileSync(path.join(packageRoot(), 'dist', 'kernels.wasm')));
-    const inst = new WebAssembly.Instance(module, { env: { memory: sharedMemory() } });
-    instance = inst.exports as unknown as Kernels;
+    k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+    instances.set(memory, k);
   }
-  return instance;
+  return k;
 }

@@ -15,35 +15,73 @@ export type SharedTypedArray = Float32Array | Float64Array | Int32Array | Uint32
 type Ctor<T> = { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): T; BYTES_PER_ELEMENT: number };
 
 /*
- * All shared arrays live in ONE shared WebAssembly.Memory, whose buffer is a
- * SharedArrayBuffer: JavaScript sees typed-array views, and the WebAssembly
- * kernels (src/kernels/assembly) address the same bytes through their
- * byteOffset. The memory is created in the main thread and handed to workers
- * (attachSharedMemory); any thread may allocate, through a lock-free bump
- * pointer kept inside the memory itself. Nothing is ever freed: a process
- * trains one model. wasm32 caps the total at 4 GiB.
+ * Arrays the kernels address live in a shared WebAssembly.Memory (an
+ * "arena"), whose buffer is a SharedArrayBuffer: JavaScript sees typed-array
+ * views, and the WebAssembly kernels (src/kernels/assembly) address the same
+ * bytes through their byteOffset. Each training session or loaded model owns
+ * one arena, created by the main thread and handed to its workers
+ * (attachSharedMemory), so two models in one process never share or leak
+ * memory into each other, and an arena is freed with the last reference to it.
+ * Allocation goes to the thread's current arena through a lock-free bump
+ * pointer kept inside the memory itself (any thread may allocate); nothing is
+ * freed before the whole arena is. wasm32 caps an arena at 4 GiB.
+ *
+ * Arrays that workers only read from JavaScript (the CSR splits) need not be
+ * addressable by the kernels: they live in standalone SharedArrayBuffers
+ * (`standaloneInt32`), outside any arena and its 4 GiB.
  */
 const PAGE = 65536;
 /** The first page is the kernels' static data (math tables) and the allocator's control word. */
 const RESERVED = PAGE;
 const TOP_INDEX = 60000 >> 2;
-const MAX_BYTES = 65536 * PAGE;
+/** The most one arena (a wasm32 memory) can hold. */
+export const MAX_ARENA_BYTES = 65536 * PAGE;
 
-let memory: WebAssembly.Memory | undefined;
+/** This thread's arena: the attached one in a worker; in the main thread the one `withArena` selects, else a default. */
+let current: WebAssembly.Memory | undefined;
+let mainDefault: WebAssembly.Memory | undefined;
 
-export function sharedMemory(): WebAssembly.Memory {
-  if (!memory) {
-    if (!isMainThread) throw new Error('pris: worker has no shared memory; call attachSharedMemory first');
-    memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
-    new Uint32Array(memory.buffer)[TOP_INDEX] = RESERVED;
-  }
-  return memory;
+/**
+ * A new arena. `initialBytes` is committed up front (the operating system
+ * only backs pages once touched), so a session sized in advance never grows.
+ */
+export function createArena(initialBytes = 0): WebAssembly.Memory {
+  if (!isMainThread) throw new Error('pris: arenas are created by the main thread');
+  const pages = Math.min(MAX_ARENA_BYTES / PAGE, Math.max(1, Math.ceil((RESERVED + Math.max(0, initialBytes)) / PAGE)));
+  const m = new WebAssembly.Memory({ initial: pages, maximum: MAX_ARENA_BYTES / PAGE, shared: true });
+  new Uint32Array(m.buffer)[TOP_INDEX] = RESERVED;
+  return m;
 }
 
-/** A worker adopts the memory the coordinator created. */
+/** The current arena of this thread. */
+export function sharedMemory(): WebAssembly.Memory {
+  if (current) return current;
+  if (!isMainThread) throw new Error('pris: worker has no shared memory; call attachSharedMemory first');
+  return (mainDefault ??= createArena());
+}
+
+/** A worker adopts the arena of the pool that started it, for its whole life. */
 export function attachSharedMemory(m: WebAssembly.Memory): void {
-  if (memory && memory !== m) throw new Error('pris: a different shared memory is already attached');
-  memory = m;
+  if (current && current !== m) throw new Error('pris: a different shared memory is already attached');
+  current = m;
+}
+
+/**
+ * Runs `fn` with `arena` as the main thread's current arena: every shared
+ * allocation inside goes there. Synchronous only, so no other code can
+ * allocate in between.
+ */
+export function withArena<T>(arena: WebAssembly.Memory, fn: () => T): T {
+  if (!isMainThread) throw new Error('pris: withArena is for the main thread');
+  const prev = current;
+  current = arena;
+  try {
+    const r = fn();
+    if (r instanceof Promise) throw new Error('pris: withArena needs a synchronous function');
+    return r;
+  } finally {
+    current = prev;
+  }
 }
 
 function allocBytes(bytes: number, align: number): number {
@@ -53,7 +91,7 @@ function allocBytes(bytes: number, align: number): number {
     const old = Atomics.load(ctrl, TOP_INDEX);
     const start = Math.ceil(old / align) * align;
     const end = start + Math.max(bytes, 0);
-    if (end >= MAX_BYTES) {
+    if (end >= MAX_ARENA_BYTES) {
       throw new UserError(
         `the model and data need more than the 4 GiB of shared memory WebAssembly allows (asked for ${(end / 2 ** 30).toFixed(1)} GiB); ` +
           'use a smaller --dim, fewer --threads or --batch-size, or a smaller dataset',
@@ -67,31 +105,9 @@ function allocBytes(bytes: number, align: number): number {
   }
 }
 
-/** The allocator's position: everything allocated later can be released together (`releaseShared`). */
-export function sharedMark(): number {
-  const mem = sharedMemory();
-  return Atomics.load(new Uint32Array(mem.buffer, 0, RESERVED >> 2), TOP_INDEX);
-}
-
-/** Bytes allocated since `mark` (for memory reports). */
-export function sharedBytesSince(mark: number): number {
-  return sharedMark() - mark;
-}
-
-/**
- * Frees everything allocated since `mark`, for processes that train several
- * models one after another (experiments, benchmarks). Only when no other
- * thread can touch that memory any more: call it after the pools that used it
- * are destroyed. The bytes are zeroed, as fresh WebAssembly memory is.
- */
-export function releaseShared(mark: number): void {
-  if (!isMainThread) throw new Error('pris: releaseShared is for the main thread');
-  const mem = sharedMemory();
-  const ctrl = new Uint32Array(mem.buffer, 0, RESERVED >> 2);
-  const top = Atomics.load(ctrl, TOP_INDEX);
-  if (mark < RESERVED || mark > top) throw new RangeError(`releaseShared: bad mark ${mark}`);
-  new Uint8Array(mem.buffer, mark, top - mark).fill(0);
-  Atomics.store(ctrl, TOP_INDEX, mark);
+/** Bytes allocated so far in `arena` (the current one by default), for memory reports. */
+export function arenaBytesUsed(arena: WebAssembly.Memory = sharedMemory()): number {
+  return Atomics.load(new Uint32Array(arena.buffer, 0, RESERVED >> 2), TOP_INDEX) - RESERVED;
 }
 
 function alloc<T>(C: Ctor<T>, length: number): T {
@@ -106,6 +122,12 @@ export const sharedFloat64 = (n: number): Float64Array => alloc(Float64Array, n)
 export const sharedInt32 = (n: number): Int32Array => alloc(Int32Array, n);
 export const sharedUint32 = (n: number): Uint32Array => alloc(Uint32Array, n);
 
+/** An Int32Array in its own SharedArrayBuffer: workers read it without a copy; kernels cannot address it. */
+export function standaloneInt32(n: number): Int32Array {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`bad shared array length ${n}`);
+  return new Int32Array(new SharedArrayBuffer(n * 4));
+}
+
 /** A copy of `src` in shared memory (a no-op if it already lives there). */
 export function toShared<T extends SharedTypedArray>(src: T): T {
   if (inSharedMemory(src)) return src;
@@ -119,9 +141,21 @@ export function isShared(a: SharedTypedArray): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
 
-/** True when `a` lies in the shared WebAssembly memory, so kernels can address it by byteOffset. */
+/**
+ * True when `a` lies within this thread's current arena, so kernels can
+ * address it by byteOffset. A range check: standalone buffers (offset 0) fail
+ * it; a view of another arena of the same size would pass, so each session
+ * allocates everything its kernels touch inside `withArena`.
+ */
 export function inSharedMemory(a: SharedTypedArray): boolean {
-  return memory !== undefined && a.buffer instanceof SharedArrayBuffer && a.byteOffset >= RESERVED && a.byteOffset + a.byteLength <= memory.buffer.byteLength;
+  const mem = current ?? mainDefault;
+  return (
+    mem !== undefined &&
+    a.buffer instanceof SharedArrayBuffer &&
+    a.byteOffset >= RESERVED &&
+    a.buffer.byteLength <= mem.buffer.byteLength &&
+    a.byteOffset + a.byteLength <= mem.buffer.byteLength
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
 import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedFloat64, sharedInt32, sharedUint32 } from '../memory/shared.js';
-import { halfOf, type ClusterHalf, type ClusterTables } from '../cluster/tables.js';
+import { halfOf, type ClusterHalf, type ClusterTables } from './cluster-tables.js';
 import type { PopularityTables } from './popularity.js';
 import { PositiveMask, type NegativeSampler } from './sampler.js';
 

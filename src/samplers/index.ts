@@ -1,4 +1,4 @@
-import type { ClusterTables } from '../cluster/tables.js';
+import type { ClusterTables } from './cluster-tables.js';
 import type { Kernels } from '../kernels/wasm.js';
 import type { Model } from '../model/store.js';
 import { ClusterSampler } from './cluster.js';

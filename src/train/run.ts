@@ -5,14 +5,13 @@ import * as path from 'node:path';
 import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
+import { flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
-import { releaseShared, sharedBytesSince, sharedMark } from '../memory/shared.js';
+import { arenaBytesUsed } from '../memory/shared.js';
 import { assertReplaceableDir, writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
-import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats, type TrainSession } from './trainer.js';
-import type { ClusterResult } from '../cluster/cluster-task.js';
+import { closeSession, epochProgress, runEpoch, startSession, type EpochStats, type TrainSession } from './session.js';
 
 export interface RunOptions {
   dataset: string;
@@ -66,23 +65,18 @@ function prepareData(opts: RunOptions): LoadedDataset {
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const cfg = opts.config;
   assertReplaceableDir(opts.out, MODEL_FILES.items, 'a pris model');
-  // Everything this run puts in shared memory is given back at the end, so a
-  // process can train model after model (experiments) without growing.
-  const mark = sharedMark();
+  const ds = prepareData(opts);
+  // The session's arena (model, optimizer state, tables) is freed with it, so
+  // a process can train model after model (experiments) without growing.
+  const session = startSession(ds, cfg);
   try {
-    const ds = prepareData(opts);
-    const session = startSession(ds, cfg);
-    try {
-      return await trainWith(session, ds, opts, mark);
-    } finally {
-      await closeSession(session);
-    }
+    return await trainWith(session, ds, opts);
   } finally {
-    releaseShared(mark);
+    await closeSession(session);
   }
 }
 
-async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOptions, mark: number): Promise<RunResult> {
+async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOptions): Promise<RunResult> {
   const cfg = opts.config;
   const { model, pool } = session;
   const positivesPerEpoch = nnz(ds.train);
@@ -98,28 +92,6 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
   let evalSeconds = 0;
   let draws = 0;
   let positives = 0;
-  // Clustering: refreshed on its own worker after every clusterEvery epochs. Asynchronous by
-  // default (SGD workers switch to a new version at their next user); with clusterSync the
-  // next epoch waits for it, so a one-thread run stays reproducible.
-  const clusterRuns: ClusterResult[] = [];
-  let clustering: Promise<void> | undefined;
-  let clusterError: unknown;
-  let clusterRound = 0;
-  let refreshesSkipped = 0;
-  const startClustering = () => {
-    const round = ++clusterRound;
-    // Never left rejected in the background: a failure is rethrown at the next epoch boundary.
-    clustering = refreshClusters(session, round).then(
-      (r) => {
-        clusterRuns.push(r);
-        clustering = undefined;
-      },
-      (e: unknown) => {
-        clusterError = e;
-        clustering = undefined;
-      },
-    );
-  };
   try {
     if (cfg.evalEvery > 0 && !validate) bar.log('note: the validation split is empty; training without validation');
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
@@ -137,19 +109,7 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
         );
       }
       lastGood.take(model, epoch);
-      if (clusterError) throw clusterError;
-      if (session.clusterPool && epoch % cfg.clusterEvery === 0 && epoch < cfg.epochs) {
-        if (cfg.clusterSync) {
-          startClustering();
-          await clustering;
-          if (clusterError) throw clusterError;
-        } else if (!clustering) {
-          startClustering();
-        } else {
-          // The previous refresh is still running: SGD does not wait for it (counted in metrics.json).
-          refreshesSkipped++;
-        }
-      }
+      await session.clusters?.afterEpoch(epoch);
       sgdSeconds += st.seconds;
       positives += st.positives;
       draws += st.drawsPerNegative * st.positives;
@@ -160,7 +120,7 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
       };
       let line = `epoch ${epoch}/${cfg.epochs} loss ${st.loss.toFixed(4)} ${fields.pos_s} pos/s ${st.seconds.toFixed(2)}s`;
       if (validate && (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs)) {
-        const v = await evaluateModel(pool, {
+        const v = await pool.evaluate({
           target: 'valid',
           exclude: ['train'],
           ks: [validK],
@@ -186,11 +146,11 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
     }
   } finally {
     bar.stop();
-    await clustering;
+    await session.clusters?.drain();
   }
   if (best.epoch > 0) best.restore(model);
   const epochsRun = history.length;
-  const test = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
+  const test = await pool.evaluate({ target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
   evalSeconds += test.seconds;
   const metrics: Record<string, unknown> = {
     status: 'ok',
@@ -206,26 +166,13 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
     draws_per_negative: positives > 0 ? draws / positives : 0,
     skipped_users: history.at(-1)?.skippedUsers ?? 0,
     threads: cfg.threads,
-    ...(clusterRuns.length > 0 ? { clustering: { ...clusterSummary(clusterRuns), refreshes_skipped: refreshesSkipped } } : {}),
-    shared_memory_mb: sharedBytesSince(mark) / 2 ** 20,
+    ...(session.clusters?.summary() ? { clustering: session.clusters.summary() } : {}),
+    shared_memory_mb: arenaBytesUsed(session.arena) / 2 ** 20,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     history,
   };
   await saveModel(opts, ds, model, metrics);
   return { metrics, test };
-}
-
-function clusterSummary(runs: ClusterResult[]): Record<string, number> {
-  const sum = (f: (r: ClusterResult) => number) => runs.reduce((s, r) => s + f(r), 0);
-  return {
-    refreshes: runs.length,
-    seconds_total: sum((r) => r.seconds),
-    seconds_per_refresh: sum((r) => r.seconds) / runs.length,
-    wait_seconds_total: sum((r) => r.waitSeconds),
-    mean_iterations: sum((r) => r.iterations) / runs.length,
-    reseeded_total: sum((r) => r.reseeded),
-    ...(runs.some((r) => r.jointLoss !== undefined) ? { joint_loss_last: runs.at(-1)!.jointLoss ?? NaN } : {}),
-  };
 }
 
 /** Which pris made a model: the package version and, in a git checkout, the commit. */

@@ -612,7 +612,7 @@ export function groupLeft(
  * table groupTable built: cumulative group weights cdf[K] summing to
  * `total`, guide[K]): a group, then the item within it uniformly or
  * (popular != 0) through the group's alias table (the packed entries of
- * src/cluster/tables.ts), rejecting items with
+ * src/samplers/cluster-tables.ts), rejecting items with
  * mask[j] == stamp (the user's positives). Draw l of row r goes to
  * negs[r*L + l], and lnq[r*stride + l] = scores[group] (+ lnf[j] when
  * lnf != 0). Returns the candidates drawn.

@@ -1,11 +1,11 @@
 import type { SamplerKind, SamplerTables } from '../samplers/index.js';
-import type { JointOptions, JointState } from '../cluster/joint.js';
 
 /**
- * The training half of `PoolData.train`: fixed for the whole run, shared
- * memory or small plain values only. Given to workers once at pool start.
+ * What an SGD worker reads besides the model and the training split: fixed
+ * for the whole run, arena arrays or small plain values only. Given to
+ * workers once, at pool start (src/pool).
  */
-export interface TrainShared {
+export interface SgdShared {
   dim: number;
   negatives: number;
   lossCode: number;
@@ -26,10 +26,10 @@ export interface TrainShared {
   itemMom: Float32Array;
   /** adam: mini-batches applied so far by shard s, for the bias correction */
   adamSteps: Float64Array;
-  /** joint samplers: the learned clustering's parameters and settings */
-  joint?: { state: JointState; options: Omit<JointOptions, 'temperature'>; samples: number };
   /** [0]: positives done in the running epoch, for the progress bar */
   progress: Int32Array;
+  /** [0] set to 1 asks every worker to stop its task at the next user (an interrupt); the epoch is then incomplete */
+  abort: Int32Array;
 }
 
 /** One epoch of one shard: the only per-task message. */
@@ -42,6 +42,8 @@ export interface SgdTask {
 
 export interface SgdResult {
   shard: number;
+  /** false when the task stopped early on the abort flag */
+  complete: boolean;
   positives: number;
   lossSum: number;
   draws: number;

@@ -1,12 +1,19 @@
-import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM, adamStepSize } from '../kernels/codes.js';
 import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
-import type { PoolData } from './pool-data.js';
-import type { SgdResult, SgdTask, TrainShared } from './shared-state.js';
+import type { Csr } from '../data/csr.js';
+import type { Model } from '../model/store.js';
+import type { SgdResult, SgdTask, SgdShared } from './state.js';
+
+/** What the SGD task reads: the model, the training split and the run's fixed state. */
+export interface SgdData {
+  model: Model;
+  train: Csr;
+  sgd: SgdShared;
+}
 
 /**
  * Worker side of an epoch: walk this shard's users in a shuffled order, each
@@ -15,8 +22,8 @@ import type { SgdResult, SgdTask, TrainShared } from './shared-state.js';
  * rows without locks through the WebAssembly kernel.
  */
 interface WorkerState {
-  data: PoolData;
-  t: TrainShared;
+  data: SgdData;
+  t: SgdShared;
   k: Kernels;
   sampler: NegativeSampler;
   users: Int32Array;
@@ -36,7 +43,7 @@ interface AdamBatch {
   ctl: Int32Array;
 }
 
-function adamBatch(t: TrainShared, nUsers: number, nItems: number): AdamBatch {
+function adamBatch(t: SgdShared, nUsers: number, nItems: number): AdamBatch {
   const slots = t.batchSize * (t.negatives + 2);
   return {
     slotOf: sharedInt32(nUsers + nItems).fill(-1),
@@ -55,10 +62,9 @@ let state: WorkerState | undefined;
  */
 const DRAW_ROWS = 64;
 
-function init(): WorkerState {
-  const data = workerData as PoolData;
-  const t = data.train as TrainShared;
-  const { train } = data.splits;
+function init(data: SgdData): WorkerState {
+  const t = data.sgd;
+  const { train } = data;
   let maxDeg = 0;
   for (let u = 0; u < train.nUsers; u++) maxDeg = Math.max(maxDeg, train.indptr[u + 1]! - train.indptr[u]!);
   let maxShard = 0;
@@ -83,11 +89,13 @@ function init(): WorkerState {
   };
 }
 
-export function sgdTask(task: SgdTask): SgdResult {
-  const st = (state ??= init());
+/** One epoch of one shard. A worker serves one run, so its state is built on the first task. */
+export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
+  const st = (state ??= init(data));
   const t0 = performance.now();
   const { t, k, sampler, users, pos, negs, lnq } = st;
-  const { indptr, indices } = st.data.splits.train;
+  const { indptr, indices } = st.data.train;
+  const abort = t.abort;
   const model = st.data.model;
   const d = t.dim;
   const L = t.negatives;
@@ -127,9 +135,14 @@ export function sgdTask(task: SgdTask): SgdResult {
   let positives = 0;
   let lossSum = 0;
   let skipped = 0;
+  let complete = true;
   // However the loop ends, give up the cluster version this worker holds (the writer waits on it).
   try {
     for (let q = 0; q < nUsers; q++) {
+      if (Atomics.load(abort, 0) !== 0) {
+        complete = false;
+        break;
+      }
       const uid = users[q]!;
       const p0 = indptr[uid]!;
       const np = indptr[uid + 1]! - p0;
@@ -168,6 +181,7 @@ export function sgdTask(task: SgdTask): SgdResult {
   }
   return {
     shard: task.shard,
+    complete,
     positives,
     lossSum,
     draws: sampler.draws - draws0,

@@ -1,14 +1,27 @@
-import { workerData } from 'node:worker_threads';
 import { seedRng } from '../kernels/rng.js';
 import { kernels } from '../kernels/wasm.js';
 import { claimReaderSlot, currentVersion, halfFreeForNext, publishVersion, sharedFloat32, sharedInt32 } from '../memory/shared.js';
-import { createSampler, isJointSampler } from '../samplers/index.js';
+import { createSampler, isJointSampler, type SamplerKind, type SamplerTables } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
-import type { PoolData } from '../train/pool-data.js';
-import type { TrainShared } from '../train/shared-state.js';
-import { JointLearner } from './joint.js';
+import { fillHalf, halfOf } from '../samplers/cluster-tables.js';
+import type { Csr } from '../data/csr.js';
+import type { Model } from '../model/store.js';
+import { JointLearner, type JointOptions, type JointState } from './joint.js';
 import { createKMeansWorkspace, kmeans, type KMeansWorkspace } from './kmeans.js';
-import { fillHalf, halfOf } from './tables.js';
+
+/** What the clustering worker reads besides the model: the tables it publishes into and, for joint samplers, the learned clustering. */
+export interface ClusterShared {
+  sampler: SamplerKind;
+  tables: SamplerTables;
+  /** joint samplers: the learned clustering's parameters and settings */
+  joint?: { state: JointState; options: Omit<JointOptions, 'temperature'>; samples: number };
+}
+
+export interface ClusterData {
+  model: Model;
+  train: Csr;
+  cluster: ClusterShared;
+}
 
 /**
  * The clustering worker's task. K-means samplers: K-means on a snapshot of the
@@ -40,8 +53,8 @@ export interface ClusterResult {
 }
 
 interface ClusterWorker {
-  data: PoolData;
-  t: TrainShared;
+  data: ClusterData;
+  t: ClusterShared;
   snapshot: Float32Array;
   /** item labels of the refresh being built, and scratch for the joint assignment (shared: kernel arguments) */
   labels: Int32Array;
@@ -56,9 +69,8 @@ const WAIT_LIMIT_MS = 120_000;
 let worker: ClusterWorker | undefined;
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
 
-function init(): ClusterWorker {
-  const data = workerData as PoolData;
-  const t = data.train as TrainShared;
+function init(data: ClusterData): ClusterWorker {
+  const t = data.cluster;
   const { nItems, dim, k } = t.tables.clusters!;
   const w: ClusterWorker = {
     data,
@@ -71,16 +83,17 @@ function init(): ClusterWorker {
   if (t.joint && isJointSampler(t.sampler)) {
     const kern = kernels();
     const sampler = createSampler(t.sampler, { tables: t.tables, model: data.model, kernels: kern, reader: claimReaderSlot(t.tables.clusters!.vc) });
-    const learner = new JointLearner(t.joint.state, kern, data.model, data.splits.train, { ...t.joint.options, temperature: 1 });
+    const learner = new JointLearner(t.joint.state, kern, data.model, data.train, { ...t.joint.options, temperature: 1 });
     w.joint = { learner, sampler };
   }
   return w;
 }
 
-export function clusterTask(task: ClusterTask): ClusterResult {
+/** One refresh. The clustering worker serves one run, so its state is built on the first task. */
+export function clusterTask(data: ClusterData, task: ClusterTask): ClusterResult {
   const t0 = performance.now();
-  const w = (worker ??= init());
-  const { t, data } = w;
+  const w = (worker ??= init(data));
+  const { t } = w;
   const tables = t.tables.clusters!;
   const { nItems, dim: d, k } = tables;
   const prev = currentVersion(tables.vc);

@@ -1,22 +1,21 @@
-import type { Piscina } from 'piscina';
 import { itemCounts, nnz } from '../data/csr.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { lossCode, optimizerCode } from '../kernels/codes.js';
-import { sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
+import { createArena, sharedFloat32, sharedFloat64, sharedInt32, withArena } from '../memory/shared.js';
 import { createModel, type Model } from '../model/store.js';
 import { buildAlias } from '../samplers/alias.js';
 import { isClusterSampler, isJointSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
 import { createJointState } from '../cluster/joint.js';
-import { createClusterTables } from '../cluster/tables.js';
-import type { ClusterResult, ClusterTask } from '../cluster/cluster-task.js';
+import { createClusterTables } from '../samplers/cluster-tables.js';
+import type { ClusterShared } from '../cluster/refresh-task.js';
+import { ClusterScheduler } from '../cluster/scheduler.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import type { TrainConfig } from './config.js';
-import { partitionUsers } from './partition.js';
-import type { PoolData } from './pool-data.js';
-import { createPool } from './pool.js';
-import type { SgdResult, SgdTask, TrainShared } from './shared-state.js';
+import { partitionUsers } from '../sgd/partition.js';
+import type { SgdResult, SgdShared, SgdTask } from '../sgd/state.js';
+import { WorkerPool } from '../pool/pool.js';
 
 export interface EpochStats {
   epoch: number;
@@ -30,12 +29,13 @@ export interface EpochStats {
 
 export interface TrainSession {
   config: TrainConfig;
+  /** the arena holding the model, optimizer state and sampler tables */
+  arena: WebAssembly.Memory;
   model: Model;
-  pool: Piscina;
-  /** the clustering worker (cluster samplers only): a pool of one thread beside the SGD pool */
-  clusterPool?: Piscina;
-  data: PoolData;
-  shared: TrainShared;
+  pool: WorkerPool;
+  shared: SgdShared;
+  /** cluster samplers only: refreshes of the clustering on its own thread */
+  clusters?: ClusterScheduler;
 }
 
 function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
@@ -55,9 +55,35 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
   return t;
 }
 
-/** Allocates the model and optimizer state in shared memory and starts the pool. */
+/** Allocates the model, optimizer state and sampler tables in a new arena and starts the pool. */
 export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
+  const arena = createArena();
+  const { model, shared, cluster } = withArena(arena, () => allocateState(ds, cfg));
+  const pool = new WorkerPool(cfg.threads, {
+    memory: arena,
+    model,
+    splits: { train: ds.train, valid: ds.valid, test: ds.test },
+    sgd: shared,
+    ...(cluster ? { cluster } : {}),
+  });
+  const session: TrainSession = { config: cfg, arena, model, pool, shared };
+  if (cluster) {
+    session.clusters = new ClusterScheduler((task) => pool.cluster(task), {
+      every: cfg.clusterEvery,
+      sync: cfg.clusterSync,
+      epochs: cfg.epochs,
+      seed: cfg.seed,
+      iterations: cfg.clusterIterations,
+      warm: cfg.clusterWarm,
+      temperature: cfg.jointTemperature,
+      anneal: cfg.jointAnneal,
+    });
+  }
+  return session;
+}
+
+function allocateState(ds: LoadedDataset, cfg: TrainConfig): { model: Model; shared: SgdShared; cluster?: ClusterShared } {
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
   // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
   const adam = cfg.optimizer === 'adam';
@@ -65,7 +91,8 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
   const acc = (rows: number) => sharedFloat32(rows * accWidth);
   const perElement = (on: boolean, rows: number) => sharedFloat32(on ? rows * cfg.dim : 0);
   const parts = partitionUsers(ds.train, cfg.threads);
-  const shared: TrainShared = {
+  const tables = samplerTables(ds, cfg);
+  const shared: SgdShared = {
     dim: cfg.dim,
     negatives: cfg.negatives,
     lossCode: lossCode(cfg.loss),
@@ -73,7 +100,7 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     batchSize: cfg.batchSize,
     reg: cfg.reg,
     sampler: cfg.sampler,
-    tables: samplerTables(ds, cfg),
+    tables,
     shardUsers: parts.users,
     shardPtr: parts.ptr,
     userAcc: acc(ds.nUsers),
@@ -83,44 +110,24 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     itemMom: perElement(adam, ds.nItems),
     adamSteps: sharedFloat64(cfg.threads),
     progress: sharedInt32(1),
+    abort: sharedInt32(1),
   };
+  if (!tables.clusters) return { model, shared };
+  const cluster: ClusterShared = { sampler: cfg.sampler, tables };
   if (isJointSampler(cfg.sampler)) {
-    shared.joint = {
-      state: createJointState(shared.tables.clusters!.k, cfg.dim),
+    cluster.joint = {
+      state: createJointState(tables.clusters.k, cfg.dim),
       // The authors' settings: distillation 5 ||v - c||^2, activity penalty 0.1 / B (our reg = 2 coef / B), batch 128.
       options: { loss: lossCode(cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
       samples: cfg.jointSamples,
     };
   }
-  const data: PoolData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test }, train: shared };
-  const pool = createPool(cfg.threads, data);
-  const session: TrainSession = { config: cfg, model, pool, data, shared };
-  if (shared.tables.clusters) session.clusterPool = createPool(1, data);
-  return session;
-}
-
-/** One K-means refresh on the clustering worker (resolves when the new version is published). */
-export function refreshClusters(s: TrainSession, round: number): Promise<ClusterResult> {
-  const cfg = s.config;
-  const task: ClusterTask = {
-    seed: cfg.seed,
-    round,
-    iterations: cfg.clusterIterations,
-    warm: cfg.clusterWarm,
-    temperature: jointTemperature(cfg, round),
-  };
-  return s.clusterPool!.run(task, { name: 'cluster' }) as Promise<ClusterResult>;
-}
-
-/** Joint clustering's temperature at refresh `round`: fixed, or annealed geometrically from 1 to 0.1 over the run. */
-export function jointTemperature(cfg: TrainConfig, round: number): number {
-  if (!cfg.jointAnneal) return cfg.jointTemperature;
-  const rounds = Math.max(1, Math.floor(cfg.epochs / cfg.clusterEvery) - 1);
-  return Math.pow(0.1, Math.min(1, (round - 1) / rounds));
+  return { model, shared, cluster };
 }
 
 export async function closeSession(s: TrainSession): Promise<void> {
-  await Promise.all([s.pool.destroy(), s.clusterPool?.destroy()]);
+  await s.clusters?.drain().catch(() => {});
+  await s.pool.close();
 }
 
 /** Runs one epoch on every shard; returns the summed statistics and the wall time of SGD alone. */
@@ -131,7 +138,7 @@ export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (don
   const tasks: Promise<SgdResult>[] = [];
   for (let shard = 0; shard < cfg.threads; shard++) {
     const task: SgdTask = { epoch, shard, seed: cfg.seed, lr: cfg.lr };
-    tasks.push(s.pool.run(task, { name: 'sgd' }) as Promise<SgdResult>);
+    tasks.push(s.pool.sgd(task));
   }
   const timer = onProgress ? setInterval(() => onProgress(Atomics.load(s.shared.progress, 0)), 250) : undefined;
   let results: SgdResult[];

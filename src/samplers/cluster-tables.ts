@@ -1,5 +1,5 @@
 import { sharedFloat32, sharedFloat64, sharedInt32, createVersionControl, type VersionControl } from '../memory/shared.js';
-import { fillAlias } from '../samplers/alias.js';
+import { fillAlias } from './alias.js';
 
 /**
  * What the clustering worker publishes for the cluster samplers: one half of
