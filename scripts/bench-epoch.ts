@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
-import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
+import { DEFAULTS, resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { writeJson } from '../src/model/io.js';
@@ -66,7 +66,7 @@ interface Row {
 }
 
 async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
-  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
+  const cfg: TrainConfig = resolveTrainConfig({ threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
   const s = startSession(loadDataset(dir), cfg);
   let seconds = 0;
   try {

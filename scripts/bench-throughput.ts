@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
-import { DEFAULTS, validateConfig } from '../src/train/config.js';
+import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { UserError } from '../src/errors.js';
@@ -74,7 +74,7 @@ function runC(bin: string, threads: number): number {
 
 async function runPris(dir: string, threads: number): Promise<number> {
   const ds = loadDataset(dir);
-  const cfg = validateConfig({ ...DEFAULTS, threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
+  const cfg = resolveTrainConfig({ threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
   const s = startSession(ds, cfg);
   let pos = 0;
   let sec = 0;

@@ -123,6 +123,7 @@ async function main(): Promise<number> {
   const sets = (v.set ?? []).map(parseSet);
   const flags: ConfigPatch = {};
   if (v.epochs !== undefined) flags.epochs = parseCount('epochs', v.epochs);
+  if (v['valid-users'] !== undefined) flags.validUsers = parseCount('valid-users', v['valid-users'], 0);
   const threadList = v.threads !== undefined ? parseCountList('threads', v.threads) : undefined;
   if (threadList && threadList.length > 1 && study.name !== 'threads') throw new UserError('--threads takes one number (a list only for the threads study)');
   const maxThreads = threadList ? Math.max(...threadList) : defaultThreads();
@@ -131,7 +132,6 @@ async function main(): Promise<number> {
   const seedSet = sets.find((s) => s.key === 'seed' && !s.scope);
   const seeds = v.seeds !== undefined ? parseCountList('seeds', v.seeds, 0) : [seedSet ? (seedSet.value as number) : 1];
   let paperDataset = paperOption(v.paper);
-  const validUsers = v['valid-users'] !== undefined ? parseCount('valid-users', v['valid-users'], 0) : 0;
   const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });
 
   const dataset = await resolveDataset(v.dataset);
@@ -161,7 +161,6 @@ async function main(): Promise<number> {
     dataset: dataset.dir,
     workDir,
     keepModels: v['keep-models'] ?? false,
-    validUsers,
     progress: v.verbose ? 'lines' : 'quiet',
     log,
     onRecord: (rs) => writeReport(outDir, study, rs, ctx, meta, machine),

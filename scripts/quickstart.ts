@@ -10,7 +10,7 @@ import { packageRoot } from '../src/paths.js';
 import { importDataset } from '../src/data/import/run.js';
 import { splitDataset } from '../src/data/split.js';
 import { loadDataset } from '../src/data/dataset.js';
-import { DEFAULTS, validateConfig } from '../src/train/config.js';
+import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { runTraining } from '../src/train/run.js';
 import { evaluateModelLocal, flatMetrics } from '../src/eval/evaluate.js';
@@ -30,9 +30,9 @@ async function main(): Promise<void> {
     await splitDataset(dataDir, { seed: 1 });
   }
   const threads = defaultThreads();
-  const config = validateConfig({ ...DEFAULTS, threads, epochs: 40, evalEvery: 5 });
+  const config = resolveTrainConfig({ threads, epochs: 40, evalEvery: 5 });
   console.log(`training PRIS (${config.sampler} sampler, d=${config.dim}, L=${config.negatives}) on ${threads} threads ...`);
-  const { metrics } = await runTraining({ dataset: dataDir, out: modelDir, config, trainOn: 'train', validUsers: 0, progress: 'auto' });
+  const { metrics } = await runTraining({ dataset: dataDir, out: modelDir, config, progress: 'auto' });
 
   const ds = loadDataset(dataDir);
   const pop = evaluateModelLocal(

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { DEFAULTS } from '../src/train/config.js';
+import { DEFAULTS } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { isUserError } from '../src/errors.js';
 import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
@@ -128,11 +128,12 @@ t.test('parseSet: spelling, types and errors', async (t) => {
   t.same([s.key, s.value, s.scope], ['batchSize', 256, undefined]);
   t.same(parseSet('BPR:reg=0.5'), { scope: 'BPR', key: 'reg', value: 0.5, text: 'BPR:reg=0.5' });
   t.equal(parseSet('clusterSync=no').value, false);
-  t.equal(parseSet('popularity=linear').value, 'linear');
+  userError(t, () => parseSet('popularity=linear'), /--set popularity=linear: --popularity must be one of log1p, count, pow0.75 \(got 'linear'\)/);
+  t.equal(parseSet('factors=64').key, 'dim', 'aliases name the same option');
   userError(t, () => parseSet('bogus=1'), /unknown setting 'bogus' \(known: dim, negatives/);
   userError(t, () => parseSet('lr'), /--set takes key=value/);
-  userError(t, () => parseSet('lr=fast'), /lr takes a number \(got 'fast'\)/);
-  userError(t, () => parseSet('cluster-warm=maybe'), /takes true or false/);
+  userError(t, () => parseSet('lr=fast'), /--lr must be a number \(got 'fast'\)/);
+  userError(t, () => parseSet('cluster-warm=maybe'), /--cluster-warm must be true or false/);
   userError(t, () => plan('losses', { sets: ['optimizer=rmsprop'] }), /--optimizer must be one of adagrad, adagrad-row, sgd, adam \(got 'rmsprop'\)/);
   userError(t, () => plan('losses', { sets: ['dim=10'] }), /--dim must be a multiple of 4/);
 });

@@ -56,12 +56,12 @@ t.test('training on two threads learns: beats its own initial state and writes m
 
 t.test('invalid flags are rejected with the allowed values, before any work', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['--negatives', '-1'], /--negatives must be an integer >= 1/],
-    [['--dim', '0'], /--dim must be an integer >= 1/],
+    [['--negatives', '-1'], /--negatives must be an integer between 1 and 4096/],
+    [['--dim', '0'], /--dim must be an integer between 4 and 4096/],
     [['--dim', '6'], /multiple of 4/],
     [['--sampler', 'bogus'], /Invalid values:[\s\S]*sampler[\s\S]*Choices: "uniform", "popularity"/],
     [['--loss', 'hinge'], /Choices: "pris", "sa", "bpr"/],
-    [['--lr', '0'], /--lr must be a positive number/],
+    [['--lr', '0'], /--lr must be a number > 0/],
   ];
   for (const [flags, re] of cases) {
     const r = pris(['train', ds, '--out', path.join(work, 'never'), ...flags]);

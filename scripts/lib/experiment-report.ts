@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import { writeJson } from '../../src/model/io.js';
 import { writeSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
-import type { TrainConfig } from '../../src/train/config.js';
+import type { TrainConfig } from '../../src/train/options.js';
 import { CONFIG_KEYS } from './experiment-config.js';
 import type { RunRecord } from './experiment-run.js';
 import { paperValue, tableLabel, type PaperDataset } from './paper.js';

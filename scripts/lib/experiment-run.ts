@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TrainConfig } from '../../src/train/config.js';
+import type { TrainConfig } from '../../src/train/options.js';
 import type { EpochStats } from '../../src/train/session.js';
 import { runTraining } from '../../src/train/run.js';
 import { UserError } from '../../src/errors.js';
@@ -106,7 +106,6 @@ export interface RunAllOptions {
   /** temporary model directories go here, one per run */
   workDir: string;
   keepModels: boolean;
-  validUsers: number;
   /** the training's own output: per-epoch lines, or nothing */
   progress: 'lines' | 'quiet';
   /** after every run, with all records so far (the results are rewritten each time) */
@@ -141,7 +140,7 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
     const t0 = performance.now();
     let record: RunRecord;
     try {
-      const { metrics } = await runTraining({ dataset: o.dataset, out, config: p.config, trainOn: 'train', validUsers: o.validUsers, progress: o.progress });
+      const { metrics } = await runTraining({ dataset: o.dataset, out, config: p.config, progress: o.progress });
       record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: pick(metrics) };
     } catch (e) {
       record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };

@@ -10,17 +10,13 @@ import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
 import { arenaBytesUsed } from '../memory/shared.js';
 import { assertReplaceableDir, writeDirAtomic } from '../util/atomic.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from './options.js';
 import { closeSession, epochProgress, runEpoch, startSession, type EpochStats, type TrainSession } from './session.js';
 
 export interface RunOptions {
   dataset: string;
   out: string;
   config: TrainConfig;
-  /** 'train+valid' trains on both (the final refit once the epoch count is chosen); no validation then. */
-  trainOn: 'train' | 'train+valid';
-  /** Evaluate validation on a fixed random subset of this many users (0 = all). */
-  validUsers: number;
   progress: 'auto' | 'lines' | 'quiet';
 }
 
@@ -51,7 +47,7 @@ class Snapshot {
 
 function prepareData(opts: RunOptions): LoadedDataset {
   const ds = loadDataset(opts.dataset);
-  if (opts.trainOn === 'train+valid') {
+  if (opts.config.trainOn === 'train+valid') {
     return { ...ds, train: unionCsr([ds.train, ds.valid]), valid: emptyCsr(ds.nUsers, ds.nItems) };
   }
   return ds;
@@ -124,7 +120,7 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
           target: 'valid',
           exclude: ['train'],
           ks: [validK],
-          ...(opts.validUsers > 0 ? { sampleUsers: opts.validUsers } : {}),
+          ...(cfg.validUsers > 0 ? { sampleUsers: cfg.validUsers } : {}),
         });
         evalSeconds += v.seconds;
         const score = v.perK[0]!.ndcg;
@@ -199,8 +195,7 @@ async function saveModel(opts: RunOptions, ds: LoadedDataset, model: Model, metr
       pris_version: provenance.version,
       ...(provenance.commit ? { git_commit: provenance.commit } : {}),
       dataset: path.resolve(opts.dataset),
-      train_on: opts.trainOn,
-      valid_users: opts.validUsers,
+      train_on: opts.config.trainOn,
       ...opts.config,
     });
     await writeJson(path.join(dir, MODEL_FILES.metrics), metrics);

@@ -12,7 +12,7 @@ import type { ClusterShared } from '../cluster/refresh-task.js';
 import { ClusterScheduler } from '../cluster/scheduler.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { createProgress, type Progress } from '../util/progress.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from './options.js';
 import { partitionUsers } from '../sgd/partition.js';
 import type { SgdResult, SgdShared, SgdTask } from '../sgd/state.js';
 import { WorkerPool } from '../pool/pool.js';

@@ -1,0 +1,56 @@
+import type { Argv, Options } from 'yargs';
+import { UserError } from '../errors.js';
+import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionSpec, type TrainConfig } from '../train/options.js';
+
+/**
+ * The training options as yargs flags, derived from the one table in
+ * src/train/options.ts: names, aliases, types, choices, help and defaults are
+ * never written twice. No yargs defaults are set, so an option the user did
+ * not give takes the table's default (or its derived one) in
+ * resolveTrainConfig; --help shows them.
+ */
+function flagOf(o: OptionSpec): Options {
+  const base: Options = {
+    describe: o.help,
+    group: `Training (${o.group}):`,
+    ...(o.aliases ? { alias: o.aliases } : {}),
+    defaultDescription: o.deriveHelp ?? (Array.isArray(o.default) ? o.default.join(',') : String(o.default)),
+  };
+  switch (o.type) {
+    case 'int':
+    case 'number':
+      return { ...base, type: 'number', requiresArg: true };
+    case 'boolean':
+      return { ...base, type: 'boolean' };
+    case 'choice':
+      return { ...base, type: 'string', choices: o.choices as string[], requiresArg: true };
+    case 'intList':
+      return { ...base, type: 'string', requiresArg: true };
+  }
+}
+
+export function addTrainOptions<T>(y: Argv<T>): Argv<T> {
+  let out = y;
+  for (const o of TRAIN_OPTIONS) out = out.option(o.flag, flagOf(o)) as Argv<T>;
+  return out;
+}
+
+/** The options the user gave on the command line, checked; the rest is left to the defaults. */
+export function trainConfigFromArgs(argv: Record<string, unknown>): TrainConfig {
+  const given: Record<string, unknown> = {};
+  for (const o of TRAIN_OPTIONS) {
+    const v = argv[o.flag];
+    if (v === undefined) continue;
+    if (o.type === 'intList') {
+      // `--k 10 --k 50` or `--k 10,50`
+      given[o.key] = parseValue(o, (Array.isArray(v) ? v : [v]).map(String).join(','));
+    } else if (Array.isArray(v)) {
+      throw new UserError(`--${o.flag} was given ${v.length} times; give it once`);
+    } else if ((o.type === 'int' || o.type === 'number') && Number.isNaN(v)) {
+      throw new UserError(`--${o.flag} must be a number`);
+    } else {
+      given[o.key] = checkValue(o, v);
+    }
+  }
+  return resolveTrainConfig(given as Partial<TrainConfig>);
+}
