@@ -12,7 +12,7 @@ import { splitDataset } from '../src/data/split.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
-import { runTraining } from '../src/train/run.js';
+import { runTrainJob } from '../src/api/train-job.js';
 import { evaluateModelLocal, flatMetrics } from '../src/eval/evaluate.js';
 import { popularityModel } from '../src/eval/popularity.js';
 import { runScript } from './lib/script.js';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const threads = defaultThreads();
   const config = resolveTrainConfig({ threads, epochs: 40, evalEvery: 5 });
   console.log(`training PRIS (${config.sampler} sampler, d=${config.dim}, L=${config.negatives}) on ${threads} threads ...`);
-  const { metrics } = await runTraining({ dataset: dataDir, out: modelDir, config, progress: 'auto' });
+  const { metrics } = await runTrainJob({ dataset: dataDir, out: modelDir, given: config, checkpointEvery: 0, resume: false, progress: 'auto', log: (line) => console.error(line) });
 
   const ds = loadDataset(dataDir);
   const pop = evaluateModelLocal(

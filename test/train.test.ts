@@ -95,11 +95,12 @@ t.test('a diverging run stops naming the epoch and the learning rate, keeping th
   const epoch = Number(m![1]);
   t.ok(epoch >= 2, `diverged after a good epoch (epoch ${epoch})`);
   t.match(r.stderr, /--lr 1\b/);
-  t.match(r.stderr, new RegExp(`last good model \\(epoch ${epoch - 1}\\) was saved`));
+  t.match(r.stderr, new RegExp(`Kept the last good state, epoch ${epoch - 1}\\. Saved it to`));
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
   t.equal(metrics.status, 'diverged');
-  t.equal(metrics.epochs_run, epoch - 1);
+  t.equal(metrics.kept_epoch, epoch - 1);
+  t.equal(metrics.history.length, epoch, 'the history keeps every epoch run, the diverged one too');
   const e = embeddings(out);
   t.ok([...e.user, ...e.item].every(Number.isFinite), 'kept model is finite');
   const r2 = pris(['train', ds, '--out', path.join(work, 'div1'), '--optimizer', 'sgd', '--lr', '1e30', '--epochs', '3', '--threads', '1', '-q']);

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TrainConfig } from '../../src/train/options.js';
 import type { EpochStats } from '../../src/train/session.js';
-import { runTraining } from '../../src/train/run.js';
+import { runTrainJob } from '../../src/api/train-job.js';
 import { UserError } from '../../src/errors.js';
 import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';
 import type { PaperRef } from './paper.js';
@@ -140,7 +140,7 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
     const t0 = performance.now();
     let record: RunRecord;
     try {
-      const { metrics } = await runTraining({ dataset: o.dataset, out, config: p.config, progress: o.progress });
+      const { metrics } = await runTrainJob({ dataset: o.dataset, out, given: p.config, checkpointEvery: 0, resume: false, progress: o.progress, log: (line) => o.log(line + '\n') });
       record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: pick(metrics) };
     } catch (e) {
       record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };

@@ -8,7 +8,7 @@ import { loadModel, MODEL_FILES, readJson, type LoadedModel } from '../model/io.
 import type { Model } from '../model/store.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { sharedMemory } from '../memory/shared.js';
-import { createProgress, type Progress } from '../util/progress.js';
+import { lazyProgress } from '../util/progress.js';
 import { flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { popularityModel } from '../eval/popularity.js';
 import { writeRecommendations } from '../eval/recs-io.js';
@@ -57,16 +57,8 @@ function checkMatch(modelDir: string, m: LoadedModel, ds: LoadedDataset): void {
   check('item', m.itemIds, () => readItemIds(ds.dir));
 }
 
-function progressFor(label: string, quiet: boolean): { onProgress: (done: number, total: number) => void; stop: () => void } {
-  let bar: Progress | undefined;
-  return {
-    onProgress: (done, total) => {
-      if (quiet) return;
-      bar ??= createProgress({ label, total, mode: 'auto' });
-      bar.update(done);
-    },
-    stop: () => bar?.stop(),
-  };
+function progressFor(label: string, quiet: boolean) {
+  return lazyProgress(label, quiet ? 'quiet' : 'auto');
 }
 
 interface EvalArgs {

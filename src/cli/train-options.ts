@@ -35,8 +35,8 @@ export function addTrainOptions<T>(y: Argv<T>): Argv<T> {
   return out;
 }
 
-/** The options the user gave on the command line, checked; the rest is left to the defaults. */
-export function trainConfigFromArgs(argv: Record<string, unknown>): TrainConfig {
+/** The options the user gave on the command line, checked one by one (the rest is left to the defaults). */
+export function givenTrainOptions(argv: Record<string, unknown>): Partial<TrainConfig> {
   const given: Record<string, unknown> = {};
   for (const o of TRAIN_OPTIONS) {
     const v = argv[o.flag];
@@ -52,5 +52,10 @@ export function trainConfigFromArgs(argv: Record<string, unknown>): TrainConfig 
       given[o.key] = checkValue(o, v);
     }
   }
-  return resolveTrainConfig(given as Partial<TrainConfig>);
+  return given as Partial<TrainConfig>;
+}
+
+/** The whole configuration from the command line: what was given, checked, and the defaults. */
+export function trainConfigFromArgs(argv: Record<string, unknown>): TrainConfig {
+  return resolveTrainConfig(givenTrainOptions(argv));
 }

@@ -1,9 +1,33 @@
 import type { Argv } from 'yargs';
+import { UserError } from '../errors.js';
+import { parseCount } from './args.js';
+import { runTrainJob } from '../api/train-job.js';
+import { TrainingInterrupted } from '../train/train.js';
 import type { TrainConfig } from '../train/options.js';
-import { runTraining } from '../train/run.js';
-import { addTrainOptions, trainConfigFromArgs } from './train-options.js';
+import { addTrainOptions, givenTrainOptions } from './train-options.js';
 
-/** `pris train <dataset> --out <model>`. */
+/** SIGINT and SIGTERM stop training at the next user, keep a checkpoint and exit with the shell's 128 + signal. */
+function interruptible(): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let code: number | undefined;
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
+    const h = () => {
+      if (code !== undefined) process.exit(code); // a second signal: stop at once
+      code = sig === 'SIGINT' ? 130 : 143;
+      process.stderr.write(`\n${sig}: stopping at the next user and keeping a checkpoint (send it again to quit at once)\n`);
+      controller.abort();
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return {
+    signal: controller.signal,
+    exitCode: () => code,
+    dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)),
+  };
+}
+
+/** `pris train <dataset> --out <model>`: the library's fit, checkpoints, save and test evaluation. */
 export function registerTrainCommands(y: Argv): Argv {
   return y.command(
     'train <dataset>',
@@ -12,32 +36,56 @@ export function registerTrainCommands(y: Argv): Argv {
       addTrainOptions(
         c
           .positional('dataset', { type: 'string', describe: 'dataset directory (pris data import + split)' })
-          .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'model directory to write (replaced atomically)' })
+          .option('out', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'model directory to write (replaced as a whole when training ends)' })
+          .option('checkpoint-every', { type: 'number', default: 1, describe: 'write a checkpoint into --out every N epochs (0 = never); an interrupted run continues with --resume' })
+          .option('resume', { type: 'boolean', default: false, describe: "continue the interrupted run whose checkpoint is in --out (its options are kept; --epochs, --patience, --threads may change)" })
           .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }),
       )
         .example('$0 train data/gowalla --out models/gowalla', 'PRIS with the popularity sampler, all cores')
-        .example('$0 train data/gowalla --out m --sampler uniform --loss bpr --threads 1 --seed 7', 'reproducible BPR baseline'),
+        .example('$0 train data/gowalla --out m --sampler uniform --loss bpr --threads 1 --seed 7', 'reproducible BPR baseline')
+        .example('$0 train data/gowalla --out models/gowalla --resume', 'continue a run stopped by Ctrl-C, SIGTERM or a crash'),
     async (a) => {
-      const config = trainConfigFromArgs(a);
-      const { metrics } = await runTraining({
-        dataset: a.dataset!,
-        out: a.out,
-        config,
-        progress: a.quiet ? 'quiet' : 'auto',
-      });
+      const given = givenTrainOptions(a);
+      const checkpointEvery = parseCount('checkpoint-every', a['checkpoint-every'], 0);
+      const stop = interruptible();
+      let result;
+      try {
+        result = await runTrainJob({
+          dataset: a.dataset!,
+          out: a.out,
+          given,
+          checkpointEvery,
+          resume: a.resume,
+          progress: a.quiet ? 'quiet' : 'auto',
+          log: (line) => process.stderr.write(line + '\n'),
+          signal: stop.signal,
+        });
+      } catch (e) {
+        if (e instanceof TrainingInterrupted) {
+          const where = e.checkpointEpoch !== undefined
+            ? `checkpoint of epoch ${e.checkpointEpoch} in ${a.out}; continue with: pris train ${a.dataset} --out ${a.out} --resume`
+            : 'no checkpoint was kept (--checkpoint-every 0)';
+          throw new UserError(`interrupted after epoch ${e.epoch}: ${where}`, stop.exitCode() ?? 130);
+        }
+        throw e;
+      } finally {
+        stop.dispose();
+      }
+      // A signal during the test evaluation: the model is saved already.
+      if (stop.exitCode() !== undefined) throw new UserError(`interrupted after training; the model is saved in ${a.out}`, stop.exitCode());
+      const { metrics, config } = result;
       if (a.json) {
         process.stdout.write(JSON.stringify(metrics, null, 2) + '\n');
-      } else {
-        const test = metrics.test as Record<string, number>;
-        const parts = Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`);
-        process.stdout.write(`test: ${parts.join('  ')}\n`);
-        process.stdout.write(
-          `trained ${metrics.epochs_run} epochs in ${(metrics.train_seconds as number).toFixed(1)} s of SGD ` +
-            `(${Math.round(metrics.positives_per_second as number).toLocaleString('en-US')} positives/s, ${config.threads} threads); model in ${a.out}\n`,
-        );
-        process.stdout.write(samplerReport(config, metrics) + '\n');
+        return;
       }
+      const test = metrics.test as Record<string, number> | null;
+      if (test) process.stdout.write(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}\n`);
+      process.stdout.write(
+        `trained ${metrics.epochs_run} epochs in ${(metrics.train_seconds as number).toFixed(1)} s of SGD ` +
+          `(${Math.round(metrics.positives_per_second as number).toLocaleString('en-US')} positives/s, ${config.threads} threads); model in ${a.out}\n`,
+      );
+      process.stdout.write(samplerReport(config, metrics) + '\n');
     },
   );
 }

@@ -43,6 +43,8 @@ export interface SplitMeta {
   usersWithoutValid: number;
   /** Users with no train rows (possible only with a predefined split). */
   usersWithoutTrain?: number;
+  /** A hash of the split's content: models record it, and refuse a dataset re-split since. */
+  fingerprint?: string;
 }
 
 export interface DatasetMeta {

@@ -40,7 +40,7 @@ export interface EvalResult {
   evaluated: number;
   /** Users without target items: skipped (counted over all users, or over the sample's blocks). */
   skipped: number;
-  /** The sample size asked for, when evaluating a subset. */
+  /** The users sampled, when evaluating a subset: the size asked for, or every eligible user when there are fewer. */
   sampleUsers?: number;
   perK: MetricsAtK[];
   /** Mean per-user AUC over users with at least one candidate negative, when asked. */
@@ -132,7 +132,7 @@ function finish(data: EvalData, opts: EvalOptions, ks: number[], results: Metric
     perK: meansAtK(ks, total),
     seconds,
   };
-  if (opts.sampleUsers !== undefined) result.sampleUsers = opts.sampleUsers;
+  if (opts.sampleUsers !== undefined) result.sampleUsers = total.evaluated;
   if (opts.auc) {
     result.auc = meanAuc(ks.length, total);
     result.aucUsers = total.aucUsers;

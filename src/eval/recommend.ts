@@ -9,6 +9,8 @@ export interface RecommendOptions {
   k: number;
   /** Splits whose items are not recommended (default: the training items). */
   exclude: SplitName[];
+  /** Only these users (ascending or not; each gets its rows in this order); default every user. */
+  users?: Int32Array;
   blockUsers?: number;
   scorer?: ScorerKind;
   onProgress?: (doneBlocks: number, totalBlocks: number) => void;
@@ -34,11 +36,15 @@ function tasksFor(data: EvalData, opts: RecommendOptions, threads: number): Eval
   const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
   const runId = nextRunId++;
   const scorer = opts.scorer ?? defaultScorerKind();
-  return planBlocks(model.nUsers, blockUsers).map((b) => ({
+  if (opts.users) {
+    for (const u of opts.users) if (!Number.isInteger(u) || u < 0 || u >= model.nUsers) throw new RangeError(`user index ${u} outside 0..${model.nUsers - 1}`);
+  }
+  return planBlocks(model.nUsers, blockUsers, opts.users).map((b) => ({
     kind: 'recommend',
     runId,
     from: b.from,
     to: b.to,
+    ...(b.users ? { users: b.users } : {}),
     target: 'test',
     exclude: [...opts.exclude],
     ks: [opts.k],

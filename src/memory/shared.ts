@@ -218,6 +218,11 @@ export function halfFreeForNext(vc: VersionControl): boolean {
   return true;
 }
 
+/** Makes `v` the current version outright (restoring a checkpoint, before any reader starts). */
+export function resetVersion(vc: VersionControl, v: number): void {
+  Atomics.store(vc.ctrl, 0, v);
+}
+
 /** Writer: the half of version current+1 is fully written; make it current. */
 export function publishVersion(vc: VersionControl): number {
   return Atomics.add(vc.ctrl, 0, 1) + 1;

@@ -74,6 +74,7 @@ export interface LoadedModel {
   itemIds: string[];
 }
 
+/** Reads a model directory's embeddings into the current arena (src/memory/shared.ts). */
 export function loadModel(dir: string): LoadedModel {
   if (!existsSync(dir)) throw new UserError(`model directory not found: ${dir}`);
   for (const f of [MODEL_FILES.users, MODEL_FILES.items]) {

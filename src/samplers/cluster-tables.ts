@@ -1,4 +1,4 @@
-import { sharedFloat32, sharedFloat64, sharedInt32, createVersionControl, type VersionControl } from '../memory/shared.js';
+import { sharedFloat32, sharedFloat64, sharedInt32, createVersionControl, currentVersion, resetVersion, type VersionControl } from '../memory/shared.js';
 import { fillAlias } from './alias.js';
 
 /**
@@ -117,4 +117,24 @@ export function fillHalf(h: ClusterHalf, k: number, d: number, centers: Float32A
   }
   h.stamp[0] = version;
   h.stamp[1] = halfChecksum(h);
+}
+
+/** The published clustering a checkpoint keeps: its version, centers and item labels (copies). */
+export interface PublishedClustering {
+  version: number;
+  centers: Float32Array;
+  labels: Int32Array;
+}
+
+export function currentClustering(t: ClusterTables): PublishedClustering | undefined {
+  const v = currentVersion(t.vc);
+  if (v === 0) return undefined;
+  const h = halfOf(t, v);
+  return { version: v, centers: h.centers.slice(), labels: h.labels.slice() };
+}
+
+/** Publishes a kept clustering again under its own version (a resumed run), before any reader starts. */
+export function restoreClustering(t: ClusterTables, c: PublishedClustering, f: Float64Array | undefined): void {
+  fillHalf(halfOf(t, c.version), t.k, t.dim, c.centers, c.labels, f, c.version);
+  resetVersion(t.vc, c.version);
 }

@@ -24,6 +24,7 @@ export interface EpochStats {
   loss: number;
   drawsPerNegative: number;
   skippedUsers: number;
+  /** validation NDCG at the first cutoff, on the epochs that validate */
   valid?: number;
 }
 
@@ -34,7 +35,8 @@ export interface TrainSession {
   model: Model;
   pool: WorkerPool;
   shared: SgdShared;
-  /** cluster samplers only: refreshes of the clustering on its own thread */
+  /** cluster samplers only: what the clustering worker publishes into, and its schedule */
+  cluster?: ClusterShared;
   clusters?: ClusterScheduler;
 }
 
@@ -69,6 +71,7 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
   });
   const session: TrainSession = { config: cfg, arena, model, pool, shared };
   if (cluster) {
+    session.cluster = cluster;
     session.clusters = new ClusterScheduler((task) => pool.cluster(task), {
       every: cfg.clusterEvery,
       sync: cfg.clusterSync,
@@ -130,8 +133,29 @@ export async function closeSession(s: TrainSession): Promise<void> {
   await s.pool.close();
 }
 
-/** Runs one epoch on every shard; returns the summed statistics and the wall time of SGD alone. */
-export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (done: number) => void): Promise<EpochStats> {
+/**
+ * The arrays that SGD and clustering change over a run, by name: with the
+ * epoch number (every generator is seeded from it) they are the whole state a
+ * checkpoint needs.
+ */
+export function trainingArrays(s: TrainSession): Record<string, Float32Array | Float64Array | Int32Array> {
+  const sh = s.shared;
+  const out: Record<string, Float32Array | Float64Array | Int32Array> = {
+    user: s.model.user,
+    item: s.model.item,
+    userAcc: sh.userAcc,
+    itemAcc: sh.itemAcc,
+    userMom: sh.userMom,
+    itemMom: sh.itemMom,
+    adamSteps: sh.adamSteps,
+  };
+  const j = s.cluster?.joint?.state;
+  if (j) Object.assign(out, { jointParams: j.params, jointMom1: j.mom1, jointMom2: j.mom2, jointGrad: j.grad, jointSteps: j.steps, jointReady: j.ready });
+  return out;
+}
+
+/** Runs one epoch on every shard; returns the summed statistics and the wall time of SGD alone (`complete` false when the abort flag cut it short). */
+export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (done: number) => void): Promise<EpochStats & { complete: boolean }> {
   const cfg = s.config;
   Atomics.store(s.shared.progress, 0, 0);
   const t0 = performance.now();
@@ -153,7 +177,9 @@ export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (don
   let draws = 0;
   let accepted = 0;
   let skippedUsers = 0;
+  let complete = true;
   for (const r of results) {
+    complete &&= r.complete;
     positives += r.positives;
     lossSum += r.lossSum;
     draws += r.draws;
@@ -167,6 +193,7 @@ export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (don
     loss: positives > 0 ? lossSum / positives : 0,
     drawsPerNegative: accepted > 0 ? draws / accepted : 0,
     skippedUsers,
+    complete,
   };
 }
 

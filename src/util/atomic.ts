@@ -35,7 +35,8 @@ function installExitHook(): void {
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(sig, () => {
       clean();
-      process.exit(code);
+      // A command that handles the signal itself (pris train keeps a checkpoint) decides when to exit.
+      if (process.listenerCount(sig) === 0) process.exit(code);
     });
   }
 }

@@ -65,3 +65,15 @@ export function createProgress(opts: ProgressOptions): Progress {
     stop() {},
   };
 }
+
+/** Progress over a count known only when the work starts (evaluation blocks): the bar is made on the first report. */
+export function lazyProgress(label: string, mode: 'auto' | 'lines' | 'quiet'): { onProgress: (done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  return {
+    onProgress: (done, total) => {
+      bar ??= createProgress({ label, total, mode });
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}

@@ -1,0 +1,28 @@
+import type { LoadedDataset } from '../data/dataset.js';
+import type { EvalResult } from '../eval/evaluate.js';
+import type { PrisModel } from './model.js';
+
+export interface EvaluateOptions {
+  /** cutoffs (default [50]) */
+  k?: number[];
+  /** relevant items: test (train and valid items left out of the ranking) or valid (train items left out) */
+  split?: 'test' | 'valid';
+  auc?: boolean;
+  /** a fixed random sample of this many users with relevant items */
+  sampleUsers?: number;
+  sampleSeed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** NDCG, Recall, Precision and MAP at each k (and AUC) of `model` on `ds`, the protocol of docs/metrics.md. */
+export function evaluate(model: PrisModel, ds: LoadedDataset, opts: EvaluateOptions = {}): Promise<EvalResult> {
+  const split = opts.split ?? 'test';
+  return model.evaluate(ds, {
+    target: split,
+    exclude: split === 'test' ? ['train', 'valid'] : ['train'],
+    ks: opts.k ?? [50],
+    auc: opts.auc ?? false,
+    ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? 1 } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+}

@@ -1,0 +1,245 @@
+import * as path from 'node:path';
+import { emptyCsr } from '../data/csr.js';
+import { readItemIds, readUserIds, type LoadedDataset, type SplitName } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import type { EvalOptions, EvalResult } from '../eval/evaluate.js';
+import type { Recommendations } from '../eval/recommend.js';
+import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
+import type { Model } from '../model/store.js';
+import { defaultThreads, WorkerPool } from '../pool/pool.js';
+import { arenaBytesUsed } from '../memory/shared.js';
+import type { TrainConfig } from '../train/options.js';
+import { writeDirAtomic } from '../util/atomic.js';
+import { provenance } from './provenance.js';
+
+/** Where a model came from: its options and the dataset (directory and split fingerprint) it was trained on. */
+export interface ModelInfo {
+  config: TrainConfig;
+  dataset?: { dir: string; fingerprint?: string };
+  /** training figures (metrics.json without the test metrics) */
+  summary?: Record<string, unknown>;
+}
+
+/** Which known items a recommendation leaves out: every split of the dataset, none, or the splits named. */
+export type Exclusion = 'known' | 'none' | SplitName[];
+
+export interface RecommendQuery {
+  /** list length (default 10) */
+  k?: number;
+  /** default 'known': every item the user has in train, valid or test */
+  exclude?: Exclusion;
+}
+
+export interface ScoredItem {
+  item: string;
+  score: number;
+}
+
+export interface UserRecommendations {
+  user: string;
+  items: ScoredItem[];
+}
+
+const splitsOf = (ds: LoadedDataset) => ({ train: ds.train, valid: ds.valid, test: ds.test });
+
+/**
+ * A trained model you can query: embeddings (in its own shared memory), the
+ * id maps, and worker threads started on first use. Raw ids in, raw ids out.
+ * `close()` stops the workers and lets the memory go.
+ */
+export class PrisModel {
+  private pool: WorkerPool | undefined;
+  private poolData: LoadedDataset | undefined;
+  private users: string[] | undefined;
+  private items: string[] | undefined;
+  private userIndex: Map<string, number> | undefined;
+  private closed = false;
+
+  /** @internal built by fit() and loadModel() */
+  constructor(
+    private readonly store: Model,
+    private readonly arena: WebAssembly.Memory,
+    readonly info: ModelInfo,
+    ids: { users?: string[]; items?: string[] },
+    private dataset: LoadedDataset | undefined,
+    pool?: WorkerPool,
+  ) {
+    this.users = ids.users;
+    this.items = ids.items;
+    if (pool && dataset) {
+      this.pool = pool;
+      this.poolData = dataset;
+    } else if (pool) {
+      void pool.close();
+    }
+  }
+
+  get config(): TrainConfig {
+    return this.info.config;
+  }
+  get dim(): number {
+    return this.store.dim;
+  }
+  get nUsers(): number {
+    return this.store.nUsers;
+  }
+  get nItems(): number {
+    return this.store.nItems;
+  }
+
+  /** Raw user ids, by index. */
+  get userIds(): readonly string[] {
+    return (this.users ??= this.dataset ? readUserIds(this.dataset.dir) : []);
+  }
+  /** Raw item ids, by index. */
+  get itemIds(): readonly string[] {
+    return (this.items ??= this.dataset ? readItemIds(this.dataset.dir) : []);
+  }
+
+  /** A copy of the user embeddings, row-major nUsers x dim. */
+  userEmbeddings(): Float32Array {
+    return this.store.user.slice();
+  }
+  /** A copy of the item embeddings, row-major nItems x dim. */
+  itemEmbeddings(): Float32Array {
+    return this.store.item.slice();
+  }
+
+  /** Bytes of shared memory the model's arena holds (embeddings, and while training optimizer state and tables). */
+  get sharedMemoryBytes(): number {
+    return arenaBytesUsed(this.arena);
+  }
+
+  /** @internal the embeddings in place (shared memory), for this package's own readers */
+  get embeddings(): Model {
+    return this.store;
+  }
+
+  /** The dataset this model answers "known items" and evaluation questions from, if any. */
+  get attachedDataset(): LoadedDataset | undefined {
+    return this.dataset;
+  }
+
+  private live(): void {
+    if (this.closed) throw new Error('pris: this model was closed');
+  }
+
+  /** The workers, over `ds`'s splits (a new pool when the dataset changes). */
+  private async workers(ds: LoadedDataset | undefined): Promise<WorkerPool> {
+    this.live();
+    if (this.pool && this.poolData === ds) return this.pool;
+    if (this.pool) await this.pool.close();
+    const splits = ds ? splitsOf(ds) : { train: emptyCsr(this.nUsers, this.nItems), valid: emptyCsr(this.nUsers, this.nItems), test: emptyCsr(this.nUsers, this.nItems) };
+    this.pool = new WorkerPool(Math.min(this.config.threads, defaultThreads()), { memory: this.arena, model: this.store, splits });
+    this.poolData = ds;
+    return this.pool;
+  }
+
+  /** Attaches the dataset whose interactions are the "known" items (it must be the one the model was trained on). */
+  attach(ds: LoadedDataset): void {
+    checkCompatible(this, ds);
+    this.dataset = ds;
+  }
+
+  private exclusion(e: Exclusion | undefined): SplitName[] {
+    const ex = e ?? 'known';
+    if (ex === 'none') return [];
+    if (!this.dataset) {
+      throw new UserError("this model has no dataset attached to know the users' items: load it with { dataset } (or call attach), or pass exclude: 'none'");
+    }
+    return ex === 'known' ? ['train', 'valid', 'test'] : [...new Set(ex)];
+  }
+
+  private userIndexOf(id: string): number {
+    this.userIndex ??= new Map(this.userIds.map((u, k) => [u, k]));
+    const k = this.userIndex.get(id);
+    if (k === undefined) throw new UserError(`unknown user '${id}' (not in the model's ${this.nUsers} users; for a new user, use recommendForItems)`);
+    return k;
+  }
+
+  /** The top-k items for each of `users` (raw ids), best first, the users' known items left out by default. */
+  async recommend(users: readonly string[], q: RecommendQuery = {}): Promise<UserRecommendations[]> {
+    const k = q.k ?? 10;
+    const index = Int32Array.from(users, (u) => this.userIndexOf(u));
+    const exclude = this.exclusion(q.exclude);
+    const recs = await (await this.workers(exclude.length ? this.dataset : this.poolData)).recommend({ k, exclude, users: index });
+    const ids = this.itemIds;
+    const out: UserRecommendations[] = users.map((user) => ({ user, items: [] }));
+    // Rows come user by user in the order asked, ranks ascending.
+    let at = -1;
+    for (let r = 0; r < recs.user.length; r++) {
+      if (recs.rank[r] === 1) at++;
+      out[at]!.items.push({ item: ids[recs.item[r]!]!, score: recs.score[r]! });
+    }
+    return out;
+  }
+
+  /** Every user's top-k as columns (indices), for bulk output. */
+  async recommendAll(opts: { k: number; exclude?: Exclusion; onProgress?: (done: number, total: number) => void }): Promise<Recommendations> {
+    const exclude = this.exclusion(opts.exclude);
+    return (await this.workers(exclude.length ? this.dataset : this.poolData)).recommend({ k: opts.k, exclude, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  }
+
+  /** Ranking metrics on `ds` (the dataset the model was trained on). */
+  async evaluate(ds: LoadedDataset, opts: EvalOptions): Promise<EvalResult> {
+    checkCompatible(this, ds);
+    if (opts.target === 'valid' && this.config.trainOn === 'train+valid') {
+      throw new UserError('this model was trained on train+valid (--train-on): its validation items are training data; evaluate the test split');
+    }
+    return (await this.workers(ds)).evaluate(opts);
+  }
+
+  /**
+   * Writes the model directory (embeddings as Arrow, config.json, and
+   * metrics.json when `metrics` is given), replaced as a whole in one step.
+   */
+  async save(dir: string, metrics?: Record<string, unknown>): Promise<void> {
+    this.live();
+    const prov = provenance();
+    await writeDirAtomic(dir, async (tmp) => {
+      await saveEmbeddings(tmp, this.store, this.userIds, this.itemIds);
+      await writeJson(path.join(tmp, MODEL_FILES.config), {
+        pris: 'model',
+        version: 2,
+        pris_version: prov.version,
+        ...(prov.commit ? { git_commit: prov.commit } : {}),
+        ...(this.info.dataset ? { dataset: this.info.dataset.dir, ...(this.info.dataset.fingerprint ? { dataset_fingerprint: this.info.dataset.fingerprint } : {}) } : {}),
+        train_on: this.config.trainOn,
+        ...this.config,
+      });
+      if (metrics) await writeJson(path.join(tmp, MODEL_FILES.metrics), metrics);
+    });
+  }
+
+  /** Stops the workers; the model's memory is freed once nothing references it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool?.close();
+    this.pool = undefined;
+  }
+}
+
+/** A model and a dataset belong together: same users and items, in the same order. */
+export function checkCompatible(m: PrisModel, ds: LoadedDataset): void {
+  const where = m.info.dataset ? ` (trained on ${m.info.dataset.dir})` : '';
+  if (m.nUsers !== ds.nUsers || m.nItems !== ds.nItems) {
+    throw new UserError(
+      `the model has ${m.nUsers} users and ${m.nItems} items${where}, but dataset ${ds.dir} has ${ds.nUsers} users and ${ds.nItems} items: use the dataset the model was trained on`,
+    );
+  }
+  if (m.attachedDataset === ds) return;
+  const check = (what: string, modelIds: readonly string[], dataIds: () => string[]) => {
+    if (modelIds.length === 0) return; // a model saved without ids: counts are all we can check
+    const ids = dataIds();
+    for (let k = 0; k < ids.length; k++) {
+      if (ids[k] !== modelIds[k]) {
+        throw new UserError(
+          `the model${where} and dataset ${ds.dir} disagree on ${what} ${k}: id '${modelIds[k]}' in the model, '${ids[k]}' in the dataset; use the dataset the model was trained on`,
+        );
+      }
+    }
+  };
+  check('user', m.userIds, () => readUserIds(ds.dir));
+  check('item', m.itemIds, () => readItemIds(ds.dir));
+}

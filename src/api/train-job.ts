@@ -1,0 +1,152 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadDataset, type LoadedDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { flatMetrics } from '../eval/evaluate.js';
+import { nnz } from '../data/csr.js';
+import { MODEL_FILES, writeJson } from '../model/io.js';
+import { lazyProgress } from '../util/progress.js';
+import { assertReplaceableDir } from '../util/atomic.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import { TRAIN_OPTIONS, resolveTrainConfig, type TrainConfig } from '../train/options.js';
+import type { RunState } from '../train/train.js';
+import { fit, TrainingDiverged } from './fit.js';
+import type { PrisModel } from './model.js';
+
+/** The checkpoint a run keeps in its output directory until it ends well. */
+export const CHECKPOINT_FILE = 'checkpoint.pris';
+
+/** Options a resumed run may change: how long it goes on and how it runs, never what it computes. */
+const RESUMABLE_CHANGES = new Set<keyof TrainConfig>(['epochs', 'patience', 'threads', 'k', 'clusterSync']);
+
+export interface TrainJob {
+  dataset: string;
+  out: string;
+  /** only the options given (the rest: defaults, or the checkpoint's when resuming) */
+  given: Partial<TrainConfig>;
+  /** epochs between checkpoints (0: none) */
+  checkpointEvery: number;
+  resume: boolean;
+  progress: 'auto' | 'lines' | 'quiet';
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainJobResult {
+  config: TrainConfig;
+  metrics: Record<string, unknown>;
+}
+
+/** The options of a resumed run: the checkpoint's, with the changes allowed; anything else given must agree. */
+export function resumeConfig(saved: TrainConfig, given: Partial<TrainConfig>): TrainConfig {
+  const out: Record<string, unknown> = { ...saved };
+  for (const [key, value] of Object.entries(given) as [keyof TrainConfig, unknown][]) {
+    if (JSON.stringify(value) === JSON.stringify(saved[key])) continue;
+    const flag = TRAIN_OPTIONS.find((o) => o.key === key)!.flag;
+    if (!RESUMABLE_CHANGES.has(key)) {
+      throw new UserError(`--${flag} ${String(value)} differs from the interrupted run's ${JSON.stringify(saved[key])}: a resumed run keeps its options (only --epochs, --patience, --threads and --k may change)`);
+    }
+    out[key] = value;
+  }
+  return resolveTrainConfig(out as Partial<TrainConfig>);
+}
+
+function checkpointPath(out: string): string {
+  return path.join(out, CHECKPOINT_FILE);
+}
+
+const tempName = (target: string) => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+
+/**
+ * Everything that can fail before the first epoch: the output directory, the
+ * dataset, a checkpoint to resume. Returns the loaded dataset, the options
+ * and the checkpoint.
+ */
+function prepare(job: TrainJob): { ds: LoadedDataset; config: TrainConfig; resume?: Checkpoint<RunState> } {
+  const out = job.out;
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
+  const cpFile = checkpointPath(out);
+  const hasCheckpoint = existsSync(cpFile);
+  if (job.resume && !hasCheckpoint) throw new UserError(`--resume: no checkpoint in ${out} (${CHECKPOINT_FILE}): nothing to resume; train without --resume`);
+  if (!job.resume && hasCheckpoint) {
+    throw new UserError(`${out} holds the checkpoint of an interrupted run: continue it with --resume, or delete ${cpFile} to start over`);
+  }
+  if (!job.resume) assertReplaceableDir(out, MODEL_FILES.items, 'a pris model');
+  const ds = loadDataset(job.dataset);
+  if (!job.resume) return { ds, config: resolveTrainConfig(job.given) };
+  const cp = readCheckpoint<RunState & { dataset?: { dir: string; fingerprint?: string } }>(cpFile);
+  const saved = cp.state;
+  const fp = ds.meta.split?.fingerprint;
+  if (saved.dataset?.fingerprint && fp && saved.dataset.fingerprint !== fp) {
+    throw new UserError(`the checkpoint in ${out} was made on another split of the data than ${job.dataset} (fingerprint ${saved.dataset.fingerprint} vs ${fp}); resume on the same split`);
+  }
+  return { ds, config: resumeConfig(saved.config, job.given), resume: cp };
+}
+
+/**
+ * `pris train`: fit with a checkpoint every few epochs in the output
+ * directory, save the model (the whole directory replaced at once), then the
+ * test evaluation, whose figures are added to metrics.json.
+ */
+export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
+  const { ds, config, resume } = prepare(job);
+  if (resume) job.log(`resuming from epoch ${resume.state.epoch}${resume.state.partial ? ' (the checkpoint includes part of the interrupted epoch)' : ''}`);
+  const datasetInfo = { dir: path.resolve(ds.dir), ...(ds.meta.split?.fingerprint ? { fingerprint: ds.meta.split.fingerprint } : {}) };
+  let model: PrisModel;
+  try {
+    model = await fit(ds, {
+      ...config,
+      progress: job.progress,
+      onLog: job.log,
+      ...(job.signal ? { signal: job.signal } : {}),
+      ...(job.checkpointEvery > 0
+        ? {
+            checkpoint: {
+              every: job.checkpointEvery,
+              save: async (cp: Checkpoint<RunState>) => {
+                // Made on the first checkpoint: a run that fails before has left nothing behind.
+                mkdirSync(job.out, { recursive: true });
+                await writeCheckpoint(checkpointPath(job.out), { state: { ...cp.state, dataset: datasetInfo } as RunState, arrays: cp.arrays }, tempName);
+              },
+            },
+          }
+        : {}),
+      ...(resume ? { resume } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof TrainingDiverged)) throw e;
+    // The best state reached is worth keeping; the run still fails.
+    await e.model.save(job.out, { ...e.summary, dataset: datasetInfo.dir });
+    await e.model.close();
+    throw new UserError(`${e.message} Saved it to ${job.out}.`);
+  }
+  try {
+    const summary = { ...model.info.summary, dataset: datasetInfo.dir, shared_memory_mb: model.sharedMemoryBytes / 2 ** 20 };
+    // The model is on disk before the (possibly long) test evaluation starts.
+    await model.save(job.out, { ...summary, test: null, test_status: 'pending' });
+    const metrics = { ...summary, ...(await testMetrics(model, ds, config, job)), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+    await writeJson(path.join(job.out, MODEL_FILES.metrics), metrics);
+    return { config: model.config, metrics };
+  } finally {
+    await model.close();
+  }
+}
+
+async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainConfig, job: TrainJob): Promise<Record<string, unknown>> {
+  if (nnz(ds.test) === 0) {
+    job.log(`note: ${ds.dir} has no test interactions: no test metrics`);
+    return { test: null, test_status: 'no test split' };
+  }
+  const bar = lazyProgress('test', job.progress);
+  try {
+    const test = await model.evaluate(ds, { target: 'test', exclude: ['train', 'valid'], ks: config.k, auc: true, onProgress: bar.onProgress });
+    return {
+      test: flatMetrics(test),
+      test_users: test.evaluated,
+      test_users_skipped: test.skipped,
+      test_eval_seconds: test.seconds,
+    };
+  } finally {
+    bar.stop();
+  }
+}

@@ -1,0 +1,130 @@
+import { closeSync, fsyncSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * A checkpoint file: everything a run needs to continue where it stopped.
+ *
+ *   "PRISCKP1"            8 bytes, magic and format version
+ *   header length         u32 little-endian
+ *   header                JSON (utf-8): the run's state and the array directory
+ *   arrays                raw little-endian bytes, each starting on an 8-byte boundary
+ *
+ * The arrays are written straight from the live (shared) memory, one write
+ * each, so a checkpoint of a large model needs no second copy in memory.
+ */
+const MAGIC = 'PRISCKP1';
+
+export type CheckpointArray = Float32Array | Float64Array | Int32Array;
+
+interface ArrayEntry {
+  name: string;
+  type: 'f32' | 'f64' | 'i32';
+  length: number;
+  offset: number;
+}
+
+export interface Checkpoint<S = unknown> {
+  /** the run's state: epoch, history, configuration, ... (plain JSON) */
+  state: S;
+  arrays: Record<string, CheckpointArray>;
+}
+
+const typeOf = (a: CheckpointArray): ArrayEntry['type'] => (a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : 'i32');
+
+function bytesOf(a: CheckpointArray): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Writes `cp` to `file` atomically and durably: a temporary sibling is
+ * written and synced, then renamed over `file`, so a crash at any moment
+ * leaves the previous checkpoint or the new one, never a torn file.
+ */
+export async function writeCheckpoint(file: string, cp: Checkpoint, tempName: (target: string) => string): Promise<number> {
+  const entries: ArrayEntry[] = [];
+  let offset = 0;
+  for (const [name, a] of Object.entries(cp.arrays)) {
+    offset = Math.ceil(offset / 8) * 8;
+    entries.push({ name, type: typeOf(a), length: a.length, offset });
+    offset += a.byteLength;
+  }
+  const header = Buffer.from(JSON.stringify({ state: cp.state, arrays: entries }), 'utf8');
+  const pre = Buffer.alloc(12);
+  pre.write(MAGIC, 0, 'latin1');
+  pre.writeUInt32LE(header.length, 8);
+  const base = Math.ceil((12 + header.length) / 8) * 8;
+  const tmp = tempName(file);
+  const fd = openSync(tmp, 'w');
+  let ok = false;
+  try {
+    writeSync(fd, pre);
+    writeSync(fd, header);
+    let at = 12 + header.length;
+    const pad = Buffer.alloc(8);
+    for (const e of entries) {
+      const start = base + e.offset;
+      if (start > at) writeSync(fd, pad, 0, start - at);
+      writeAll(fd, bytesOf(cp.arrays[e.name]!));
+      at = start + cp.arrays[e.name]!.byteLength;
+    }
+    fsyncSync(fd);
+    ok = true;
+  } finally {
+    closeSync(fd);
+    if (!ok) await fs.rm(tmp, { force: true });
+  }
+  await fs.rename(tmp, file);
+  return base + offset;
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  // writeSync may write less than asked for large buffers.
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
+}
+
+function readAll(fd: number, into: Uint8Array, position: number): void {
+  for (let done = 0; done < into.length; ) {
+    const n = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), position + done);
+    if (n === 0) throw new Error('unexpected end of file');
+    done += n;
+  }
+}
+
+/** Reads a checkpoint; a damaged or foreign file is a UserError naming it. */
+export function readCheckpoint<S>(file: string): Checkpoint<S> {
+  const name = path.basename(file);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new UserError(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const pre = Buffer.alloc(12);
+    if (size < 12) throw new Error('too short');
+    readAll(fd, pre, 0);
+    if (pre.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a pris checkpoint');
+    const headerLen = pre.readUInt32LE(8);
+    if (12 + headerLen > size) throw new Error('truncated header');
+    const header = Buffer.alloc(headerLen);
+    readAll(fd, header, 12);
+    const parsed = JSON.parse(header.toString('utf8')) as { state: S; arrays: ArrayEntry[] };
+    const base = Math.ceil((12 + headerLen) / 8) * 8;
+    const arrays: Record<string, CheckpointArray> = {};
+    for (const e of parsed.arrays) {
+      const a = e.type === 'f32' ? new Float32Array(e.length) : e.type === 'f64' ? new Float64Array(e.length) : new Int32Array(e.length);
+      if (base + e.offset + a.byteLength > size) throw new Error(`truncated at array ${e.name}`);
+      readAll(fd, bytesOf(a), base + e.offset);
+      arrays[e.name] = a;
+    }
+    return { state: parsed.state, arrays };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file}: not a usable checkpoint (${(e as Error).message}); delete ${name} to start over without --resume`);
+  } finally {
+    closeSync(fd);
+  }
+}
