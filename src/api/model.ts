@@ -7,7 +7,11 @@ import type { Recommendations } from '../eval/recommend.js';
 import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
-import { arenaBytesUsed } from '../memory/shared.js';
+import { arenaBytesUsed, withArena } from '../memory/shared.js';
+import { kernels } from '../kernels/wasm.js';
+import { lossCode } from '../kernels/codes.js';
+import { QueryScorer } from '../eval/query-scores.js';
+import { FoldIn } from '../sgd/fold-in.js';
 import type { TrainConfig } from '../train/options.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import { provenance } from './provenance.js';
@@ -40,6 +44,31 @@ export interface UserRecommendations {
   items: ScoredItem[];
 }
 
+/** recommendForItems: a new user known only by their items (no id: `user` is null). */
+export interface NewUserRecommendations {
+  user: null;
+  /** the items the user was folded in from */
+  from: string[];
+  items: ScoredItem[];
+}
+
+export interface SimilarItems {
+  item: string;
+  /** by cosine of the item embeddings, the item itself left out */
+  similar: ScoredItem[];
+}
+
+export interface FoldInQuery {
+  /** list length (default 10) */
+  k?: number;
+  /** passes over the user's items (default 50) */
+  epochs?: number;
+  /** negatives per positive (default: the model's, at least 20) */
+  negatives?: number;
+  /** seed of the start vector and the negatives (default: the model's) */
+  seed?: number;
+}
+
 const splitsOf = (ds: LoadedDataset) => ({ train: ds.train, valid: ds.valid, test: ds.test });
 
 /**
@@ -53,6 +82,9 @@ export class PrisModel {
   private users: string[] | undefined;
   private items: string[] | undefined;
   private userIndex: Map<string, number> | undefined;
+  private itemIndex: Map<string, number> | undefined;
+  private scorer: QueryScorer | undefined;
+  private folder: FoldIn | undefined;
   private closed = false;
 
   /** @internal built by fit() and loadModel() */
@@ -155,6 +187,72 @@ export class PrisModel {
     const k = this.userIndex.get(id);
     if (k === undefined) throw new UserError(`unknown user '${id}' (not in the model's ${this.nUsers} users; for a new user, use recommendForItems)`);
     return k;
+  }
+
+  private itemIndexOf(id: string): number {
+    this.itemIndex ??= new Map(this.itemIds.map((v, k) => [v, k]));
+    const k = this.itemIndex.get(id);
+    if (k === undefined) throw new UserError(`unknown item '${id}' (not in the model's ${this.nItems} items)`);
+    return k;
+  }
+
+  private queries(): QueryScorer {
+    this.live();
+    return (this.scorer ??= withArena(this.arena, () => new QueryScorer(kernels(this.arena), this.store)));
+  }
+
+  /** For each item (raw id), the `k` most similar items by cosine of their embeddings, itself left out. */
+  async similarItems(items: readonly string[], q: { k?: number } = {}): Promise<SimilarItems[]> {
+    const k = q.k ?? 10;
+    const ids = this.itemIds;
+    const d = this.dim;
+    return items.map((item) => {
+      const j = this.itemIndexOf(item);
+      const top = this.queries().top(this.store.item.subarray(j * d, j * d + d), k, [j], true);
+      return { item, similar: top.items.map((x, r) => ({ item: ids[x]!, score: top.scores[r]! })) };
+    });
+  }
+
+  /**
+   * Recommendations for users the model has never seen, from their items
+   * (raw ids): each user's vector is folded in with the item embeddings held
+   * fixed (the PRIS loss, a few passes, deterministic for a seed), then every
+   * item is scored; the given items are left out.
+   */
+  async recommendForItems(lists: readonly (readonly string[])[], q: FoldInQuery = {}): Promise<NewUserRecommendations[]> {
+    const vectors = this.foldIn(lists, q);
+    const k = q.k ?? 10;
+    const ids = this.itemIds;
+    const d = this.dim;
+    return lists.map((from, r) => {
+      const own = from.map((i) => this.itemIndexOf(i));
+      const top = this.queries().top(vectors.subarray(r * d, r * d + d), k, own, false);
+      return { user: null, from: [...from], items: top.items.map((x, n) => ({ item: ids[x]!, score: top.scores[n]! })) };
+    });
+  }
+
+  /** The folded-in user vectors for `lists` (raw item ids), row-major lists.length x dim. */
+  foldIn(lists: readonly (readonly string[])[], q: FoldInQuery = {}): Float32Array {
+    this.live();
+    const cfg = this.config;
+    const negatives = q.negatives ?? Math.max(cfg.negatives, 20);
+    if (!Number.isInteger(negatives) || negatives < 1 || negatives >= this.nItems) throw new UserError(`negatives must be an integer between 1 and ${this.nItems - 1}`);
+    if (!this.folder || this.folder.maxNegatives < negatives) {
+      this.folder = withArena(this.arena, () => new FoldIn(kernels(this.arena), this.store, Math.max(negatives, 64)));
+    }
+    const folder = this.folder;
+    const d = this.dim;
+    const out = new Float32Array(lists.length * d);
+    lists.forEach((items, r) => {
+      if (items.length === 0) throw new UserError(`user ${r} of recommendForItems has no items: there is nothing to fold in`);
+      const index = Int32Array.from(items, (i) => this.itemIndexOf(i));
+      folder.run(
+        index,
+        { loss: lossCode(cfg.loss), negatives, lr: cfg.optimizer === 'adagrad-row' || cfg.optimizer === 'adagrad' ? cfg.lr : 0.1, reg: cfg.reg, epochs: q.epochs ?? 50, seed: q.seed ?? cfg.seed },
+        out.subarray(r * d, r * d + d),
+      );
+    });
+    return out;
   }
 
   /** The top-k items for each of `users` (raw ids), best first, the users' known items left out by default. */

@@ -54,18 +54,21 @@ export class EarlyStopping {
 }
 
 /**
- * How much an epoch's mean loss may exceed the lowest one so far before the
- * run counts as diverged. The PRIS, SA and BPR losses start near ln 2 and
- * fall; a hundredfold rise means the scores have blown up (seen with adagrad
- * or adam at --lr 1e9: 1e17, while still finite).
+ * How far an epoch's mean loss may exceed a reference before the run counts
+ * as diverged. The PRIS, SA and BPR losses start at ln 2 (every score 0 at
+ * initialisation weighs a negative like the positive) and fall; a hundredfold
+ * rise over the lowest epoch, or over ln 2 in the first one, means the scores
+ * have blown up (seen with adagrad or adam at --lr 1e9: a loss of 1e17 that is
+ * still finite).
  */
 export const DIVERGENCE_FACTOR = 100;
 
-/** Why an epoch's loss means divergence, or undefined when it does not. */
+/** Why an epoch's loss means divergence, or undefined when it does not (`lowest`: the lowest epoch so far, Infinity before the first). */
 export function divergence(loss: number, lowest: number): string | undefined {
   if (!Number.isFinite(loss)) return `the loss became ${loss}`;
-  if (lowest > 0 && loss > DIVERGENCE_FACTOR * lowest) {
-    return `the loss grew to ${loss.toPrecision(3)}, more than ${DIVERGENCE_FACTOR}x its lowest (${lowest.toPrecision(3)})`;
+  const reference = Math.min(lowest, Math.LN2);
+  if (reference > 0 && loss > DIVERGENCE_FACTOR * reference) {
+    return `the loss grew to ${loss.toPrecision(3)}, more than ${DIVERGENCE_FACTOR}x ${lowest < Math.LN2 ? `its lowest (${lowest.toPrecision(3)})` : 'its starting value ln 2'}`;
   }
   return undefined;
 }
