@@ -14,7 +14,7 @@ import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './ex
 import type { PaperRef } from './paper.js';
 import type { RunSpec, Study } from './studies.js';
 
-/** The part of metrics.json an experiment keeps (see src/train/run.ts). */
+/** The part of metrics.json an experiment keeps (see src/train/train.ts runSummary and src/api/train-job.ts). */
 export interface RunMetrics {
   test: Record<string, number>;
   valid?: Record<string, number>;
