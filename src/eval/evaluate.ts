@@ -22,6 +22,8 @@ export interface EvalOptions {
    * target items) instead of all: for cheap validation during training.
    */
   sampleUsers?: number;
+  /** Evaluate exactly these users (those with target items among them); not with sampleUsers. */
+  users?: Int32Array;
   /** Seed of the subset (default 1). */
   sampleSeed?: number;
   /** Scoring kernel: WebAssembly SIMD by default, plain JS as a fallback or for comparison. */
@@ -88,7 +90,8 @@ function plan(data: EvalData, opts: EvalOptions, threads: number): Plan {
   if (opts.exclude.includes(opts.target)) throw new RangeError(`the target split '${opts.target}' cannot also be excluded`);
   const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
   if (!Number.isInteger(blockUsers) || blockUsers < 1) throw new RangeError(`blockUsers must be a positive integer, got ${blockUsers}`);
-  let users: Int32Array | undefined;
+  let users: Int32Array | undefined = opts.users;
+  if (opts.users && opts.sampleUsers !== undefined) throw new RangeError('give users or sampleUsers, not both');
   if (opts.sampleUsers !== undefined) {
     if (!Number.isInteger(opts.sampleUsers) || opts.sampleUsers < 1) throw new RangeError(`sampleUsers must be a positive integer, got ${opts.sampleUsers}`);
     users = sampleUsersWithItems(splits[opts.target], opts.sampleUsers, opts.sampleSeed ?? 1);
