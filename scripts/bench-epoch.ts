@@ -12,27 +12,27 @@
  * --sync, the coordinator waits for each refresh and that wait is added
  * to the epoch. The first epoch (JIT warm-up, and no clustering yet) is not counted.
  */
-import { mkdirSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULTS, resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
-import { writeJson } from '../src/model/io.js';
-import { packageRoot } from '../src/paths.js';
+import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
 import { preparedDataset } from './lib/datasets.js';
-import { readFlags, runScript, scriptArgs } from './lib/script.js';
+import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount } from '../src/cli/args.js';
 
 const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
                                     [--samplers popularity,cluster-popularity,...] [--sync] [--cluster-iterations N]
-                                    [--out docs/results/bench-epoch.json]
+                                    [--out docs/results/bench-epoch.json] [--force]
 
 Seconds of SGD per epoch for each sampler, clustering included, relative to
-the popularity sampler in the same round (the first epoch is not counted).`;
+the popularity sampler in the same round (the first epoch is not counted).
+--out is relative to the working directory; --force replaces an earlier result.`;
+
+const OUTPUT = benchOutputKind('bench-epoch');
 
 const { values, threads, epochs, rounds, samplers, clusterIterations } = readFlags('bench-epoch', () => {
   const values = scriptArgs(USAGE, {
@@ -45,6 +45,7 @@ const { values, threads, epochs, rounds, samplers, clusterIterations } = readFla
       sync: { type: 'boolean', default: false },
       'cluster-iterations': { type: 'string' },
       out: { type: 'string', default: 'docs/results/bench-epoch.json' },
+      force: { type: 'boolean', default: false },
     },
   }).values;
   const threads = values.threads ? parseCount('threads', values.threads) : defaultThreads();
@@ -93,6 +94,7 @@ async function measure(dir: string, sampler: SamplerKind, round: number): Promis
 }
 
 async function main(): Promise<void> {
+  using out = await openOutputFile({ path: values.out!, kind: OUTPUT, force: values.force! });
   const dir = await preparedDataset(values.dataset!);
   const rows: Row[] = [];
   for (let r = 1; r <= rounds; r++) {
@@ -114,9 +116,7 @@ async function main(): Promise<void> {
   console.log(`| sampler | s/epoch | × popularity |`);
   console.log(`|---|---|---|`);
   for (const s of summary) console.log(`| ${s.sampler} | ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} |`);
-  const out = path.resolve(packageRoot(), values.out!);
-  mkdirSync(path.dirname(out), { recursive: true });
-  await writeJson(out, {
+  out.write(jsonOutput(OUTPUT, {
     command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')}`,
     date: new Date().toISOString(),
     cpus: os.cpus().length,
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
     popularity_seconds_per_epoch: baseMean,
     rows,
     summary,
-  });
-  console.error(`wrote ${path.relative(packageRoot(), out)}`);
+  }));
+  console.error(`wrote ${values.out}`);
 }
 
 runScript('bench-epoch', main);

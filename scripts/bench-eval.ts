@@ -14,7 +14,7 @@
  *      the pool at 1 and 2 threads, and with AUC, and on a 5,000-user sample.
  * Results go to stderr as they come and, as JSON, to stdout and --out.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildCsr, emptyCsr, type Csr } from '../src/data/csr.js';
 import { createModel, type Model } from '../src/model/store.js';
@@ -28,10 +28,13 @@ import { JsScorer } from '../src/eval/score-js.js';
 import type { BlockScorer } from '../src/eval/scorer.js';
 import { UserError } from '../src/errors.js';
 import { SHARED_DATASETS } from './lib/datasets.js';
-import { runScript, scriptArgs } from './lib/script.js';
+import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
+import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { parseCount } from '../src/cli/args.js';
 
-const USAGE = 'usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json]';
+const USAGE = 'usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json] [--force]';
+
+const OUTPUT = benchOutputKind('bench-eval', (j) => 'fullEvaluation' in j && 'kernels' in j);
 
 /** LightGCN lists: `user item item ...` per line, ids already dense. A throwaway parser, bench only. */
 function readLists(file: string): { user: number[]; item: number[]; maxUser: number; maxItem: number } {
@@ -110,11 +113,12 @@ async function main(): Promise<void> {
       gowalla: { type: 'string', default: path.join(SHARED_DATASETS, 'gowalla') },
       reps: { type: 'string', default: '5' },
       out: { type: 'string', default: 'runs/bench-eval.json' },
+      force: { type: 'boolean', default: false },
     },
   });
   const dir = values.gowalla;
   const reps = parseCount('reps', values.reps);
-  const outFile = values.out;
+  using out = await openOutputFile({ path: values.out, kind: OUTPUT, force: values.force, reads: [dir] });
   if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
   const t0 = performance.now();
   const g = gowalla(dir);
@@ -184,8 +188,7 @@ async function main(): Promise<void> {
     fullEvaluation: full,
     node: process.version,
   };
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  out.write(jsonOutput(OUTPUT, result));
   console.log(JSON.stringify(result, null, 2));
 }
 

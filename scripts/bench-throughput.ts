@@ -12,7 +12,7 @@
  * validation carved), the set the C loop reads.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
@@ -20,19 +20,20 @@ import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { UserError } from '../src/errors.js';
-import { writeJson } from '../src/model/io.js';
-import { packageRoot } from '../src/paths.js';
+import { jsonOutput, openOutputFile } from '../src/util/output.js';
+import { trackTemp } from '../src/util/atomic.js';
 import { preparedDataset, SHARED, SHARED_DATASETS } from './lib/datasets.js';
-import { readFlags, runScript, scriptArgs } from './lib/script.js';
+import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
 
-const USAGE = `usage: node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json]
+const USAGE = `usage: node dist/scripts/bench-throughput.js [--threads 1,2] [--epochs 6] [--rounds 2] [--out docs/results/bench-throughput.json] [--force]
 
 Positives per second of PRIS-uniform SGD (L=5, d=32, --optimizer sgd) on
 gowalla at each thread count, beside ../shared/bench/hogwild_ref.c run in the
-same invocation at the same thread counts.`;
+same invocation at the same thread counts. --out is relative to the working
+directory; --force replaces an earlier result.`;
 
-const root = packageRoot();
+const OUTPUT = benchOutputKind('bench-throughput');
 const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () => {
   const values = scriptArgs(USAGE, {
     options: {
@@ -40,6 +41,7 @@ const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () 
       epochs: { type: 'string', default: '6' },
       rounds: { type: 'string', default: '2' },
       out: { type: 'string', default: 'docs/results/bench-throughput.json' },
+      force: { type: 'boolean', default: false },
     },
   }).values;
   const threadList = values.threads ? parseCountList('threads', values.threads) : Array.from({ length: defaultThreads() }, (_, k) => k + 1);
@@ -49,11 +51,11 @@ const { values, threadList, epochs, rounds } = readFlags('bench-throughput', () 
   return { values, threadList, epochs, rounds };
 });
 
-function buildC(): string {
+/** Builds the C reference into `dir` (a temporary directory of this run). */
+function buildC(dir: string): string {
   const src = path.join(SHARED, 'bench', 'hogwild_ref.c');
   if (!existsSync(src)) throw new UserError(`the C reference ${src} is missing (../shared beside the repository, or set PRIS_SHARED)`);
-  const bin = path.join(root, 'runs', 'bench', 'hogwild_ref');
-  mkdirSync(path.dirname(bin), { recursive: true });
+  const bin = path.join(dir, 'hogwild_ref');
   // The build line from the file's header.
   try {
     execFileSync('gcc', ['-O3', '-march=native', '-pthread', '-o', bin, src, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -93,16 +95,24 @@ async function runPris(dir: string, threads: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  using out = await openOutputFile({ path: values.out!, kind: OUTPUT, force: values.force! });
   const dir = await preparedDataset('gowalla', { validFraction: 0 });
-  const bin = buildC();
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'pris-bench-c-'));
+  const untrack = trackTemp(scratch);
   const rows: { threads: number; round: number; pris: number; c: number }[] = [];
-  for (let r = 1; r <= rounds; r++) {
-    for (const t of threadList) {
-      const c = runC(bin, t);
-      const p = await runPris(dir, t);
-      rows.push({ threads: t, round: r, pris: p, c });
-      console.error(`round ${r} threads ${t}: pris ${(p / 1e6).toFixed(2)} M/s, C ${(c / 1e6).toFixed(2)} M/s`);
+  try {
+    const bin = buildC(scratch);
+    for (let r = 1; r <= rounds; r++) {
+      for (const t of threadList) {
+        const c = runC(bin, t);
+        const p = await runPris(dir, t);
+        rows.push({ threads: t, round: r, pris: p, c });
+        console.error(`round ${r} threads ${t}: pris ${(p / 1e6).toFixed(2)} M/s, C ${(c / 1e6).toFixed(2)} M/s`);
+      }
     }
+  } finally {
+    untrack();
+    rmSync(scratch, { recursive: true, force: true });
   }
   const summary = threadList.map((t) => {
     const mine = rows.filter((x) => x.threads === t);
@@ -122,9 +132,7 @@ async function main(): Promise<void> {
       `| ${s.threads} | ${(s.pris_pos_per_s / 1e6).toFixed(2)} | ${(s.c_pos_per_s / 1e6).toFixed(2)} | ${s.pris_over_c.toFixed(2)} | ${s.pris_speedup.toFixed(2)} | ${s.c_speedup.toFixed(2)} |`,
     );
   }
-  const out = path.resolve(root, values.out!);
-  if (!existsSync(path.dirname(out))) mkdirSync(path.dirname(out), { recursive: true });
-  await writeJson(out, {
+  out.write(jsonOutput(OUTPUT, {
     command: `node dist/scripts/bench-throughput.js --threads ${threadList.join(',')} --epochs ${epochs} --rounds ${rounds}`,
     date: new Date().toISOString(),
     cpus: os.cpus().length,
@@ -133,8 +141,8 @@ async function main(): Promise<void> {
     setup: 'gowalla train.txt, PRIS, uniform sampler, L=5, d=32, sgd lr 0.05 reg 0.01; C: hogwild_ref.c built with gcc -O3 -march=native -pthread',
     rows,
     summary: table,
-  });
-  console.error(`wrote ${path.relative(root, out)}`);
+  }));
+  console.error(`wrote ${values.out}`);
 }
 
 runScript('bench-throughput', main);

@@ -5,17 +5,22 @@
  *
  *   node dist/scripts/experiment.js <study> --dataset <dir | gowalla | citeulike-t | ml-100k | lastfm>
  *       [--epochs N] [--threads N] [--seeds 1,2] [--out DIR] [--set key=value ...] [--skip NAME,...]
- *       [--paper citeulike|gowalla|amazon|movielens|echonest|none] [--valid-users N] [--keep-models] [--verbose]
+ *       [--paper citeulike|gowalla|amazon|movielens|echonest|none] [--valid-users N] [--keep-models] [--force] [--verbose]
+ *
+ * It writes only under --out (default runs/experiments/<study>-<dataset> in
+ * the working directory), and a known dataset's import under runs/datasets/
+ * (see scripts/lib/datasets.ts).
  */
-import { rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/errors.js';
 import { packageRoot } from '../src/paths.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { parseSet, shadowedSets, type ConfigPatch } from './lib/experiment-config.js';
-import { resolveDataset } from './lib/experiment-dataset.js';
-import { writeReport, markdownTable, type ReportContext } from './lib/experiment-report.js';
+import { datasetLabel, resolveDataset } from './lib/experiment-dataset.js';
+import { EXPERIMENT_OUTPUT, writeReport, markdownTable, type ReportContext } from './lib/experiment-report.js';
+import { openOutput } from '../src/util/output.js';
 import { planRuns, runAll, type RunRecord } from './lib/experiment-run.js';
 import { readJson } from '../src/model/io.js';
 import { defaultPaperDataset, parsePaperDataset, PAPER_DATASETS, type PaperDataset } from './lib/paper.js';
@@ -34,14 +39,16 @@ options:
   --threads N       threads per run (default: every core); the threads study sweeps 1..N
                     (above 8: 1..8, powers of two, N) or a list: --threads 1,2,4
   --seeds 1,2       run every configuration once per training seed (tables show mean ± sd)
-  --out DIR         output directory (default docs/results/<study>-<dataset>)
+  --out DIR         output directory, the only one written (default runs/experiments/<study>-<dataset>,
+                    under the working directory)
+  --force           replace an earlier study's results in --out
   --set key=value   override a training setting for every run (repeatable; e.g. lr=0.2, reg=0.05, eval-every=1);
                     scope:key=value only for one series or configuration (e.g. BPR:reg=0.5, adam:lr=0.01)
   --skip A,B        leave out configurations by name (e.g. --skip exact on a large catalogue)
   --paper NAME      paper dataset whose Table 2/3 values go beside ours (${PAPER_DATASETS.join(', ')}, none);
                     default: CiteULike for citeulike-t, Gowalla for gowalla
   --valid-users N   validate on a fixed random subset of N users (default all)
-  --keep-models     keep each run's model directory (under runs/experiments/)
+  --keep-models     keep each run's model directory (under --out, in models/)
   --verbose         print each run's per-epoch lines
 `;
 
@@ -58,6 +65,7 @@ const OPTIONS = {
     paper: { type: 'string' },
     'valid-users': { type: 'string' },
     'keep-models': { type: 'boolean' },
+    force: { type: 'boolean' },
     verbose: { type: 'boolean' },
   },
 } as const;
@@ -101,12 +109,14 @@ async function rewriteReport(dirs: string[], paper: string | undefined): Promise
   if (dirs.length !== 1) throw new UserError('usage: node dist/scripts/experiment.js report <output directory> [--paper NAME]');
   const dir = path.resolve(dirs[0]!);
   const saved = readJson<SavedResults>(path.join(dir, 'results.json'));
+  using out = await openOutput({ path: dirs[0]!, flag: 'report', kind: EXPERIMENT_OUTPUT, update: true });
   const study = getStudy(saved.study);
   const paperDataset = paper !== undefined ? paperOption(paper) : (saved.paper_dataset ?? undefined);
   const ctx: ReportContext = { dataset: saved.dataset, ...(paperDataset ? { paperDataset } : {}) };
   const meta = { command: saved.command, date: saved.date, datasetDir: saved.dataset_dir, seeds: saved.seeds };
   const machine = { cpus: saved.cpus, cpu: saved.cpu, node: saved.node };
-  await writeReport(dir, study, saved.runs, ctx, meta, machine);
+  await writeReport(out, study, saved.runs, ctx, meta, machine);
+  out.finish();
   process.stdout.write(markdownTable(study, saved.runs, ctx));
   return 0;
 }
@@ -134,11 +144,13 @@ async function main(): Promise<number> {
   let paperDataset = paperOption(v.paper);
   const plan = planRuns(study, specs, { seeds, threads: maxThreads, flags, sets: sets.filter((s) => s.key !== 'seed') });
 
+  // The output is checked and locked before the dataset is imported or anything runs.
+  const outArg = v.out ?? path.join('runs', 'experiments', `${study.name}-${datasetLabel(v.dataset)}`);
+  using out = await openOutput({ path: outArg, kind: EXPERIMENT_OUTPUT, force: v.force, reads: existsSync(v.dataset) ? [v.dataset] : [] });
+  const outDir = out.path;
   const dataset = await resolveDataset(v.dataset);
   if (v.paper === undefined && dataset.known) paperDataset = defaultPaperDataset(dataset.known);
   const root = packageRoot();
-  const outDir = v.out !== undefined ? path.resolve(v.out) : path.join(root, 'docs', 'results', `${study.name}-${dataset.label}`);
-  const workDir = path.join(root, 'runs', 'experiments', `${study.name}-${dataset.label}-${process.pid}`);
   const ctx: ReportContext = { dataset: dataset.label, ...(paperDataset ? { paperDataset } : {}) };
   const meta = {
     command: ['node', 'dist/scripts/experiment.js', ...argv].map(shellQuote).join(' '),
@@ -155,16 +167,19 @@ async function main(): Promise<number> {
     `${study.name} on ${dataset.label} (${dataset.meta.users.toLocaleString('en-US')} users, ${dataset.meta.items.toLocaleString('en-US')} items): ` +
       `${specs.length} configurations x ${seeds.length} seed(s) = ${plan.length} runs, ${first.epochs} epochs each -> ${displayPath(outDir)}\n`,
   );
-  // Also on Ctrl-C (the atomic-write hook exits the process): no half-trained models left under runs/.
-  if (!v['keep-models']) process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+  // Models of an earlier study in --out go now (its results stay until this study's first run replaces them).
+  out.remove('models');
+  const workDir = out.claim('models');
   const records = await runAll(plan, {
     dataset: dataset.dir,
     workDir,
     keepModels: v['keep-models'] ?? false,
     progress: v.verbose ? 'lines' : 'quiet',
     log,
-    onRecord: (rs) => writeReport(outDir, study, rs, ctx, meta, machine),
+    onRecord: (rs) => writeReport(out, study, rs, ctx, meta, machine),
   });
+  if (!v['keep-models']) out.remove('models');
+  out.finish();
   process.stdout.write(markdownTable(study, records, ctx));
   const failed = records.filter((r) => r.status === 'failed').length;
   log(`${records.length - failed}/${records.length} runs succeeded; results in ${displayPath(outDir)}/ (table.md, results.csv, results.json, ${study.plots.map((p) => p.file).join(', ')})\n`);

@@ -11,13 +11,17 @@
  * Ids are strings (u00001, i00001) so imports exercise the string-id path.
  * Deterministic: a fixed seed and pris's own xoshiro128** generator.
  *
- *   npm run build && node dist/scripts/gen-synthetic.js [out.csv]
+ *   npm run build && node dist/scripts/gen-synthetic.js [out.csv] [--force]
+ *
+ * An existing file is replaced only with --force, and only when it is in
+ * this script's own format (a `user,item` header, then `uNNNNN,iNNNNN` lines).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { nextFloat, nextInt, seedRng, type RngState } from '../src/kernels/rng.js';
 import { packageRoot } from '../src/paths.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
-import { runScript } from './lib/script.js';
+import { openOutputFile, type OutputKind } from '../src/util/output.js';
+import { runScript, scriptArgs } from './lib/script.js';
 
 export const SYNTHETIC = {
   seed: 20200420,
@@ -104,12 +108,28 @@ export function generate(p = SYNTHETIC): string {
   return lines.join('\n') + '\n';
 }
 
+/** A CSV this script wrote: its header and id format, line by line (a CSV cannot carry a marker). */
+const OUTPUT: OutputKind = {
+  name: 'synthetic-csv',
+  what: 'a synthetic dataset',
+  identify: (file) => /^user,item\n(u\d{5},i\d{5}\n)*$/.test(readFileSync(file, 'utf8')),
+};
+
 async function main(): Promise<void> {
-  const out = process.argv[2] ?? path.join(packageRoot(), 'data', 'synthetic', 'interactions.csv');
+  const { values, positionals } = scriptArgs('usage: node dist/scripts/gen-synthetic.js [out.csv] [--force]', {
+    allowPositionals: true,
+    options: { force: { type: 'boolean', default: false } },
+  });
+  using out = await openOutputFile({
+    path: positionals[0] ?? path.join(packageRoot(), 'data', 'synthetic', 'interactions.csv'),
+    flag: 'output',
+    kind: OUTPUT,
+    force: values.force,
+  });
   const text = generate();
-  await writeFileAtomic(out, text);
+  out.write(text);
   const rows = text.split('\n').length - 2;
-  process.stdout.write(`wrote ${out}: ${rows} interactions, ${(text.length / 1e6).toFixed(2)} MB\n`);
+  process.stdout.write(`wrote ${out.path}: ${rows} interactions, ${(text.length / 1e6).toFixed(2)} MB\n`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

@@ -26,13 +26,14 @@ async function main(): Promise<void> {
 
   if (!existsSync(path.join(dataDir, 'train.arrow'))) {
     console.log(`importing ${path.relative(root, raw)} ...`);
-    await importDataset({ format: 'csv', inputs: [raw], out: dataDir, header: true });
-    await splitDataset(dataDir, { seed: 1 });
+    // runs/quickstart is this script's own: earlier outputs there are replaced.
+    await importDataset({ format: 'csv', inputs: [raw], out: dataDir, header: true, force: true });
+    await splitDataset(dataDir, { seed: 1, force: true });
   }
   const threads = defaultThreads();
   const config = resolveTrainConfig({ threads, epochs: 40, evalEvery: 5 });
   console.log(`training PRIS (${config.sampler} sampler, d=${config.dim}, L=${config.negatives}) on ${threads} threads ...`);
-  const { metrics } = await runTrainJob({ dataset: dataDir, out: modelDir, given: config, checkpointEvery: 0, resume: false, progress: 'auto', log: (line) => console.error(line) });
+  const { metrics } = await runTrainJob({ dataset: dataDir, out: modelDir, given: config, checkpointEvery: 0, resume: false, force: true, progress: 'auto', log: (line) => console.error(line) });
 
   const ds = loadDataset(dataDir);
   const pop = evaluateModelLocal(

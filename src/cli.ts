@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isUserError, UserError } from './errors.js';
+import { isUserError, osUserError, UserError } from './errors.js';
 import { registerCommands } from './cli/commands.js';
 
 /**
@@ -26,17 +26,35 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       throw new UserError(`${msg}\nRun 'pris --help' (or 'pris <command> --help') for usage.`);
     });
-  parser = registerCommands(parser);
+  parser = registerCommands(parser).middleware(refuseRepeatedFlags as never);
   try {
     await parser.parseAsync();
     return 0;
   } catch (e) {
-    if (isUserError(e)) {
-      process.stderr.write(`pris: ${e.message}\n`);
-      return e.exitCode;
+    const user = isUserError(e) ? e : osUserError(e);
+    if (user) {
+      process.stderr.write(`pris: ${user.message}\n`);
+      return user.exitCode;
     }
     process.stderr.write(`pris: internal error (please report):\n${e instanceof Error ? e.stack : String(e)}\n`);
     return 1;
+  }
+}
+
+/** Flags that take several values by repeating (`--k 10 --k 50`); any other flag given twice is a mistake. */
+const REPEATABLE = new Set(['k']);
+
+/**
+ * yargs turns a flag given twice into an array, which the command would only
+ * trip over later (at save time, after the training): `--out a --out b` is
+ * refused here, before any work.
+ */
+function refuseRepeatedFlags(argv: Record<string, unknown>, y: { getOptions(): { array: string[]; alias: Record<string, string[]> } }): void {
+  const { array, alias } = y.getOptions();
+  const aliases = new Set(Object.values(alias).flat());
+  for (const [key, value] of Object.entries(argv)) {
+    if (!Array.isArray(value) || key === '_' || REPEATABLE.has(key) || array.includes(key) || aliases.has(key) || /[A-Z]/.test(key)) continue;
+    throw new UserError(`--${key} was given ${value.length} times (${value.map((v) => `'${String(v)}'`).join(', ')}); give it once`);
   }
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Table, Float32, vectorFromArray } from 'apache-arrow';
 import { writeTable, int32Vector } from '../src/data/arrow-io.js';
-import { writeDirAtomic } from '../src/util/atomic.js';
+import { MARKER, openOutput } from '../src/util/output.js';
 
 /**
  * The compiled CLI as a user runs it (`npm test` builds first): exit codes,
@@ -152,11 +152,13 @@ t.test('a failed directory write leaves the old directory, or none, and no tempo
     writeFileSync(path.join(tmpDir, 'a.arrow'), 'half');
     throw new Error('interrupted');
   };
-  await t.rejects(writeDirAtomic(target, boom), { message: 'interrupted' });
+  const kind = { name: 'dataset', what: 'a dataset' };
+  await t.rejects(openOutput({ path: target, kind }).then((o) => o.commit(boom).finally(() => o.close())), { message: 'interrupted' });
   t.same(readdirSync(dir), [], 'nothing at all');
   mkdirSync(target);
+  writeFileSync(path.join(target, MARKER), JSON.stringify({ pris_output: 'dataset', files: ['meta.json'] }));
   writeFileSync(path.join(target, 'meta.json'), 'old');
-  await t.rejects(writeDirAtomic(target, boom, { keep: true }), { message: 'interrupted' });
+  await t.rejects(openOutput({ path: target, kind, update: true }).then((o) => o.commit(boom, { keep: 'all' }).finally(() => o.close())), { message: 'interrupted' });
   t.same(readdirSync(dir), ['ds']);
-  t.same(readdirSync(target), ['meta.json'], 'old content untouched');
+  t.same(readdirSync(target).sort(), [MARKER, 'meta.json'], 'old content untouched');
 });

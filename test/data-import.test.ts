@@ -54,7 +54,7 @@ t.test('lightgcn train + test keeps the predefined split', async (t) => {
   t.match(r.meta, { predefinedSplit: true, predefinedTestInteractions: 4, hasWeight: false, hasTimestamp: false, inputRows: 12 });
   const test = readInteractions(path.join(r.out, FILES.predefinedTest));
   t.same([Array.from(test.user), Array.from(test.item)], [[0, 1, 1, 2], [4, 2, 3, 5]]);
-  t.same(readdirSync(r.out).sort(), ['interactions.arrow', 'items.arrow', 'meta.json', 'predefined_test.arrow', 'users.arrow']);
+  t.same(readdirSync(r.out).sort(), ['.pris-output.json', 'interactions.arrow', 'items.arrow', 'meta.json', 'predefined_test.arrow', 'users.arrow']);
 });
 
 t.test('lightgcn with one file has no predefined split', async (t) => {
@@ -193,12 +193,13 @@ t.test('options that do not apply are refused before reading', async (t) => {
 t.test('an import refuses to replace a directory that is not a dataset, and replaces a dataset', async (t) => {
   const dir = t.testdir({ notmine: { 'keep.txt': 'precious' } });
   await t.rejects(importDataset({ format: 'lightgcn', inputs: [fx('lightgcn-train.txt')], out: path.join(dir, 'notmine'), progress: 'quiet' }), {
-    message: /not a pris dataset; refusing/,
+    message: /is a directory pris did not write \(it holds keep\.txt\); refusing to replace it/,
   });
   t.equal(readFileSync(path.join(dir, 'notmine', 'keep.txt'), 'utf8'), 'precious');
   const out = path.join(dir, 'ds');
   await importDataset({ format: 'lightgcn', inputs: [fx('lightgcn-train.txt'), fx('lightgcn-test.txt')], out, progress: 'quiet' });
-  await importDataset({ format: 'lightgcn', inputs: [fx('lightgcn-train.txt')], out, progress: 'quiet' });
+  await t.rejects(importDataset({ format: 'lightgcn', inputs: [fx('lightgcn-train.txt')], out, progress: 'quiet' }), { message: /give --force to replace it/ });
+  await importDataset({ format: 'lightgcn', inputs: [fx('lightgcn-train.txt')], out, progress: 'quiet', force: true });
   t.notOk(existsSync(path.join(out, FILES.predefinedTest)), 'files of the old dataset are gone');
   t.same(readdirSync(dir).sort(), ['ds', 'notmine'], 'no temporaries left');
 });

@@ -99,9 +99,10 @@ t.test('splitDataset on an imported dataset: files, meta, union = interactions, 
   t.same(s1.counts, { train: 3, valid: 0, test: 2 });
   t.same(readMeta(dir).split, s1);
   const files1 = readdirSync(dir).sort();
-  t.same(files1, ['interactions.arrow', 'items.arrow', 'meta.json', 'test.arrow', 'train.arrow', 'users.arrow', 'valid.arrow']);
-  await splitDataset(dir, { seed: 6 });
-  await splitDataset(dir, { seed: 5 });
+  t.same(files1, ['.pris-output.json', 'interactions.arrow', 'items.arrow', 'meta.json', 'test.arrow', 'train.arrow', 'users.arrow', 'valid.arrow']);
+  await t.rejects(splitDataset(dir, { seed: 6 }), { message: /is already split \(seed 5\); give --force/ });
+  await splitDataset(dir, { seed: 6, force: true });
+  await splitDataset(dir, { seed: 5, force: true });
   t.same(readMeta(dir).split, s1, 're-running starts again from interactions.arrow');
   t.same(readdirSync(dir).sort(), files1, 'no temporaries left');
   const loaded = loadDataset(dir);

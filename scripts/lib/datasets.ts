@@ -1,7 +1,9 @@
 /**
  * The real datasets of ../shared/datasets as pris dataset directories, imported
- * on first use into runs/datasets/ (git-ignored; the raw files are never copied
- * into the repository). Shared by the benchmark and experiment scripts.
+ * on first use into runs/datasets/ under the working directory (git-ignored in
+ * a checkout; the raw files are never copied into the repository, and an
+ * installed package's own directory is never written). Shared by the
+ * benchmark and experiment scripts.
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -42,7 +44,7 @@ export async function preparedDataset(name: string, opts: { seed?: number; valid
   if (!recipe) throw new UserError(`unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')})`);
   const seed = opts.seed ?? 1;
   const vf = opts.validFraction ?? 0.1;
-  const dir = path.join(packageRoot(), 'runs', 'datasets', `${name}-seed${seed}-valid${vf}`);
+  const dir = path.resolve('runs', 'datasets', `${name}-seed${seed}-valid${vf}`);
   if (existsSync(path.join(dir, 'train.arrow'))) return dir;
   const inputs = recipe.inputs.map((f) => path.join(SHARED_DATASETS, f));
   for (const f of inputs) if (!existsSync(f)) throw new UserError(`dataset file not found: ${f} (expected ../shared/datasets beside the repository)`);
@@ -50,9 +52,11 @@ export async function preparedDataset(name: string, opts: { seed?: number; valid
     format: recipe.format,
     inputs,
     out: dir,
+    // The cache is pris's own: an import interrupted before its split is redone.
+    force: true,
     ...(recipe.catalogItems ? { catalogItems: recipe.catalogItems } : {}),
     ...(recipe.minRating ? { minRating: recipe.minRating } : {}),
   });
-  await splitDataset(dir, { seed, validFraction: vf });
+  await splitDataset(dir, { seed, validFraction: vf, force: true });
   return dir;
 }

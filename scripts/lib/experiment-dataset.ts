@@ -18,13 +18,18 @@ export interface ResolvedDataset {
   meta: DatasetMeta;
 }
 
+/** The short name of --dataset, known before anything is read: a known dataset's name, or the directory's base name. */
+export function datasetLabel(arg: string): string {
+  return existsSync(arg) ? path.basename(path.resolve(arg)) : arg;
+}
+
 export async function resolveDataset(arg: string): Promise<ResolvedDataset> {
   // A path wins over a name, so a user's own directory called "gowalla" is used as is.
   if (existsSync(arg)) {
     const dir = path.resolve(arg);
     const meta = readMeta(dir);
     if (!hasSplit(dir)) throw new UserError(`${arg} has no train/valid/test split; run 'pris data split ${arg} --seed 1' first`);
-    return { dir, label: path.basename(dir), meta };
+    return { dir, label: datasetLabel(arg), meta };
   }
   if (DATASET_NAMES.includes(arg)) {
     const dir = await preparedDataset(arg);

@@ -8,10 +8,10 @@
  *   *.svg         the study's plots
  * The text builders are pure functions (tested without training).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../src/util/atomic.js';
-import { writeJson } from '../../src/model/io.js';
-import { writeSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
+import type { OutputDir, OutputKind } from '../../src/util/output.js';
+import { renderSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
 import type { TrainConfig } from '../../src/train/options.js';
 import { CONFIG_KEYS } from './experiment-config.js';
 import type { RunRecord } from './experiment-run.js';
@@ -389,9 +389,30 @@ export function studyCharts(study: Study, records: RunRecord[], ctx: ReportConte
   return study.plots.map((p) => ({ file: p.file, chart: chartFor(study, p, records, ctx) }));
 }
 
+const REPORT_FILES = ['results.json', 'results.csv', 'history.csv', 'table.md'];
+
+/**
+ * A study's output directory (src/util/output.ts): the files above and, with
+ * --keep-models, `models/`. One written before outputs carried a marker is
+ * recognised by its results.json.
+ */
+export const EXPERIMENT_OUTPUT: OutputKind = {
+  name: 'experiment',
+  what: "a study's results",
+  legacyFiles(dir) {
+    try {
+      const j = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as { study?: unknown; runs?: unknown };
+      if (typeof j.study !== 'string' || !Array.isArray(j.runs)) return undefined;
+    } catch {
+      return undefined;
+    }
+    return readdirSync(dir).filter((f) => REPORT_FILES.includes(f) || f.endsWith('.svg') || f === 'models');
+  },
+};
+
 /** Writes every output file (atomically, each one); called after every run, so partial results are always on disk. */
-export async function writeReport(outDir: string, study: Study, records: RunRecord[], ctx: ReportContext, meta: ReportMeta, extra: Record<string, unknown>): Promise<void> {
-  await writeJson(path.join(outDir, 'results.json'), {
+export async function writeReport(out: OutputDir, study: Study, records: RunRecord[], ctx: ReportContext, meta: ReportMeta, extra: Record<string, unknown>): Promise<void> {
+  const json = {
     study: study.name,
     title: study.title,
     reproduces: study.reproduces,
@@ -403,9 +424,10 @@ export async function writeReport(outDir: string, study: Study, records: RunReco
     seeds: meta.seeds,
     ...extra,
     runs: records,
-  });
-  await writeFileAtomic(path.join(outDir, 'results.csv'), resultsCsv(study.name, records));
-  await writeFileAtomic(path.join(outDir, 'history.csv'), historyCsv(records));
-  await writeFileAtomic(path.join(outDir, 'table.md'), markdownReport(study, records, ctx, meta));
-  for (const { file, chart } of studyCharts(study, records, ctx)) await writeSvg(path.join(outDir, file), chart);
+  };
+  out.writeFile('results.json', JSON.stringify(json, null, 2) + '\n');
+  out.writeFile('results.csv', resultsCsv(study.name, records));
+  out.writeFile('history.csv', historyCsv(records));
+  out.writeFile('table.md', markdownReport(study, records, ctx, meta));
+  for (const { file, chart } of studyCharts(study, records, ctx)) out.writeFile(file, await renderSvg(chart));
 }

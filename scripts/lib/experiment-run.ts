@@ -103,7 +103,7 @@ function pick(m: Record<string, unknown>): RunMetrics {
 
 export interface RunAllOptions {
   dataset: string;
-  /** temporary model directories go here, one per run */
+  /** model directories go here, one per run (removed after the run unless keepModels) */
   workDir: string;
   keepModels: boolean;
   /** the training's own output: per-epoch lines, or nothing */
@@ -140,7 +140,8 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
     const t0 = performance.now();
     let record: RunRecord;
     try {
-      const { metrics } = await runTrainJob({ dataset: o.dataset, out, given: p.config, checkpointEvery: 0, resume: false, progress: o.progress, log: (line) => o.log(line + '\n') });
+      // The study owns workDir (a part of its own output): an earlier study's model there is replaced.
+      const { metrics } = await runTrainJob({ dataset: o.dataset, out, given: p.config, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
       record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: pick(metrics) };
     } catch (e) {
       record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };

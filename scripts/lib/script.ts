@@ -5,7 +5,8 @@
  * are checked with the CLI's own parsers (src/cli/args.ts).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isUserError, UserError } from '../../src/errors.js';
+import { jsonOutputKind, type OutputKind } from '../../src/util/output.js';
+import { isUserError, osUserError, UserError } from '../../src/errors.js';
 
 /**
  * node:util parseArgs over process.argv, strict. `--help`/`-h` prints the
@@ -19,17 +20,37 @@ export function scriptArgs<T extends Omit<ParseArgsConfig, 'args'>>(usage: strin
     process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
     process.exit(0);
   }
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs<T>({ ...config, args: argv });
+    parsed = parseArgs<T>({ ...config, args: argv });
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${usage}`);
+  }
+  refuseRepeated(argv, config);
+  return parsed;
+}
+
+/**
+ * parseArgs keeps the last of a flag given twice (`--out a --out b` writes
+ * to b without a word): refused, except for the flags meant to repeat
+ * (`multiple: true`, such as --set and --skip).
+ */
+function refuseRepeated(argv: string[], config: Omit<ParseArgsConfig, 'args'>): void {
+  const { tokens } = parseArgs({ ...config, args: argv, tokens: true });
+  const seen = new Map<string, number>();
+  for (const tok of tokens ?? []) {
+    if (tok.kind !== 'option' || config.options?.[tok.name]?.multiple) continue;
+    const n = (seen.get(tok.name) ?? 0) + 1;
+    seen.set(tok.name, n);
+    if (n === 2) throw new UserError(`--${tok.name} was given more than once; give it once`);
   }
 }
 
 /** Exits as runScript does for an error that escaped a script. */
 function exitWith(name: string, e: unknown): never {
-  process.stderr.write(isUserError(e) ? `${name}: ${e.message}\n` : `${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(isUserError(e) ? e.exitCode : 1);
+  const user = isUserError(e) ? e : osUserError(e);
+  process.stderr.write(user ? `${name}: ${user.message}\n` : `${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(user ? user.exitCode : 1);
 }
 
 /**
@@ -43,6 +64,15 @@ export function readFlags<T>(name: string, parse: () => T): T {
   } catch (e) {
     exitWith(name, e);
   }
+}
+
+/**
+ * The file output kind of a benchmark's JSON result (src/util/output.ts):
+ * the file says `"pris_output": "<script>"`; one written before that is
+ * recognised by `legacy`.
+ */
+export function benchOutputKind(script: string, legacy: (json: Record<string, unknown>) => boolean = (j) => String(j.command ?? '').startsWith(`node dist/scripts/${script}.js`)): OutputKind {
+  return jsonOutputKind(script, `a ${script} result`, legacy);
 }
 
 /**

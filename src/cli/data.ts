@@ -22,7 +22,8 @@ function registerImport(y: Argv): Argv {
         .usage(`$0 data import <format> <input...> --out <dir> [options]\n\nFormats:\n${formatList()}`)
         .positional('format', { type: 'string', choices: FORMAT_NAMES, describe: 'raw format' })
         .positional('input', { type: 'string', array: true, describe: 'input file(s); .gz is read transparently' })
-        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'dataset directory to write (replaced atomically)' })
+        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'dataset directory to write (atomically)' })
+        .option('force', { type: 'boolean', default: false, describe: 'replace an earlier pris dataset at --out' })
         .option('min-rating', {
           type: 'string',
           describe: "keep rows whose rating/weight passes an explicit comparison: '>4' or '>=4' (the paper keeps ratings > 4 for Amazon and MovieLens)",
@@ -64,6 +65,7 @@ function registerImport(y: Argv): Argv {
         delimiter: a.delimiter,
         header: a.header,
         progress: a.quiet ? 'quiet' : 'auto',
+        force: a.force,
       });
       const dropped = Object.entries(meta.dropped)
         .filter(([, n]) => n > 0)
@@ -89,9 +91,10 @@ function registerSplit(y: Argv): Argv {
         .option('seed', { type: 'number', default: 1, describe: 'random seed (same seed, same split)' })
         .option('test-fraction', { type: 'number', default: DEFAULT_TEST_FRACTION, describe: "each user's share of test rows" })
         .option('valid-fraction', { type: 'number', default: DEFAULT_VALID_FRACTION, describe: "share of each user's train rows held out for validation" })
+        .option('force', { type: 'boolean', default: false, describe: 'replace an existing split' })
         .example('$0 data split data/citeulike --seed 1', ''),
     async (a) => {
-      const s = await splitDataset(a.dir!, { seed: a.seed, testFraction: a['test-fraction'], validFraction: a['valid-fraction'] });
+      const s = await splitDataset(a.dir!, { seed: a.seed, testFraction: a['test-fraction'], validFraction: a['valid-fraction'], force: a.force });
       process.stdout.write(
         `split ${a.dir} (seed ${s.seed}${s.predefined ? ', predefined test' : ''}): ` +
           `train ${formatCount(s.counts.train)}, valid ${formatCount(s.counts.valid)}, test ${formatCount(s.counts.test)}\n` +

@@ -11,7 +11,8 @@ import { sharedMemory } from '../memory/shared.js';
 import { lazyProgress } from '../util/progress.js';
 import { flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { popularityModel } from '../eval/popularity.js';
-import { writeRecommendations } from '../eval/recs-io.js';
+import { recommendationsFile, RECOMMENDATIONS_OUTPUT } from '../eval/recs-io.js';
+import { openOutputFile } from '../util/output.js';
 import { formatEvalTable } from '../eval/report.js';
 
 /**
@@ -203,6 +204,7 @@ function registerRecommend(y: Argv): Argv {
         .positional('model', { type: 'string', describe: 'model directory (pris train --out)' })
         .positional('dataset', { type: 'string', describe: 'the dataset directory the model was trained on' })
         .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Arrow IPC file to write (atomically)' })
+        .option('force', { type: 'boolean', default: false, describe: 'replace an earlier pris recommendations file at --out' })
         .option('k', { type: 'string', default: '50', describe: 'items per user' })
         .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
         .option('include-seen', { type: 'boolean', default: false, describe: 'keep items the user already has (no exclusion)' })
@@ -219,6 +221,7 @@ function registerRecommend(y: Argv): Argv {
         model: string;
         dataset: string;
         out: string;
+        force: boolean;
         k: unknown;
         threads: unknown;
         'include-seen': boolean;
@@ -229,6 +232,7 @@ function registerRecommend(y: Argv): Argv {
       if (a['include-seen'] && a.exclude?.length) throw new UserError('--include-seen and --exclude contradict each other: give one');
       const exclude: SplitName[] = a['include-seen'] ? [] : [...new Set<SplitName>(a.exclude ?? ['train', 'valid', 'test'])];
       const threads = parseThreads(a.threads);
+      using out = await openOutputFile({ path: a.out, kind: RECOMMENDATIONS_OUTPUT, force: a.force, reads: [a.model, a.dataset] });
       const loaded = loadModel(a.model);
       const ds = loadDataset(a.dataset);
       checkMatch(a.model, loaded, ds);
@@ -242,7 +246,7 @@ function registerRecommend(y: Argv): Argv {
         progress.stop();
         await pool.close();
       }
-      await writeRecommendations(a.out, recs, readUserIds(ds.dir), readItemIds(ds.dir));
+      out.write(recommendationsFile(recs, readUserIds(ds.dir), readItemIds(ds.dir)));
       const secs = (performance.now() - t0) / 1000;
       process.stdout.write(
         `wrote ${recs.user.length.toLocaleString('en-US')} recommendations (${ds.nUsers.toLocaleString('en-US')} users, top ${k}, ` +

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
-import { writeDirAtomic } from '../util/atomic.js';
-import { FILES, readMeta, splitPath, writeMeta, type SplitMeta, type SplitName } from './dataset.js';
+import { openOutput } from '../util/output.js';
+import { DATASET_OUTPUT, FILES, readMeta, splitPath, writeMeta, type SplitMeta, type SplitName } from './dataset.js';
 import { readInteractions, writeInteractions, type Interactions } from './interactions.js';
 import { groupByUser, takeRows } from './order.js';
 
@@ -44,6 +44,8 @@ export interface SplitOptions {
   seed: number;
   testFraction?: number;
   validFraction?: number;
+  /** Replace an existing split. */
+  force?: boolean;
 }
 
 export interface SplitAssignment {
@@ -54,7 +56,7 @@ export interface SplitAssignment {
   usersWithoutTrain: number;
 }
 
-function checkOptions(o: SplitOptions): Required<SplitOptions> {
+function checkOptions(o: SplitOptions): Required<Omit<SplitOptions, 'force'>> {
   const testFraction = o.testFraction ?? DEFAULT_TEST_FRACTION;
   const validFraction = o.validFraction ?? DEFAULT_VALID_FRACTION;
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new UserError(`--seed must be a non-negative integer (got ${o.seed})`);
@@ -131,6 +133,11 @@ export function rowsWithLabel(x: Interactions, label: Uint8Array, which: number)
 export async function splitDataset(dir: string, options: SplitOptions): Promise<SplitMeta> {
   const opts = checkOptions(options);
   const meta = readMeta(dir);
+  // The split files join the dataset's own: the directory is rebuilt with every other entry carried over.
+  using out = await openOutput({ path: dir, flag: 'dataset', kind: DATASET_OUTPUT, update: true });
+  if (meta.split && !options.force) {
+    throw new UserError(`${dir} is already split (seed ${meta.split.seed}); give --force to replace the split (models trained on it will no longer match the dataset)`);
+  }
   const bounds = { nUsers: meta.users, nItems: meta.items };
   const x = readInteractions(path.join(dir, FILES.interactions), bounds);
   const pre = meta.predefinedSplit ? readInteractions(path.join(dir, FILES.predefinedTest), bounds) : undefined;
@@ -151,13 +158,12 @@ export async function splitDataset(dir: string, options: SplitOptions): Promise<
     usersWithoutValid: a.usersWithoutValid,
     usersWithoutTrain: a.usersWithoutTrain,
   };
-  await writeDirAtomic(
-    dir,
+  await out.commit(
     async (tmp) => {
       for (const name of ['train', 'valid', 'test'] as const) await writeInteractions(splitPath(tmp, name), parts[name]);
       await writeMeta(tmp, { ...meta, split });
     },
-    { keep: true },
+    { keep: 'all' },
   );
   return split;
 }

@@ -1,14 +1,20 @@
+import { promises as fs } from 'node:fs';
 import { UserError } from '../errors.js';
-import { Table, Utf8, makeData, makeVector } from 'apache-arrow';
+import { RecordBatchReader, Table, Utf8, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { columnFloat32, columnInt32, columnUtf8, float32Vector, int32Vector, readTable, writeTable } from '../data/arrow-io.js';
+import type { OutputKind } from '../util/output.js';
 import type { Recommendations } from './recommend.js';
 
 /**
  * Recommendations on disk (Arrow IPC file, written atomically):
  *   user Int32, rank Int32 (1-based), item Int32, score Float32,
  *   user_id Utf8, item_id Utf8 (the raw ids from the dataset's id maps)
- * one row per (user, rank), users ascending.
+ * one row per (user, rank), users ascending. The schema's metadata says
+ * `pris_output: recommendations`, so a later `pris recommend --force` knows
+ * the file is one it may replace.
  */
+
+const KIND_KEY = 'pris_output';
 
 const encoder = new TextEncoder();
 
@@ -36,7 +42,7 @@ function utf8ByIndex(index: Int32Array, ids: readonly string[]) {
 }
 
 export function recommendationsTable(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Table {
-  return new Table({
+  const t = new Table({
     user: int32Vector(recs.user),
     rank: int32Vector(recs.rank),
     item: int32Vector(recs.item),
@@ -44,11 +50,39 @@ export function recommendationsTable(recs: Recommendations, userIds: readonly st
     user_id: utf8ByIndex(recs.user, userIds),
     item_id: utf8ByIndex(recs.item, itemIds),
   });
+  t.schema.metadata.set(KIND_KEY, RECOMMENDATIONS_OUTPUT.name);
+  return t;
+}
+
+/** The Arrow IPC file's bytes. */
+export function recommendationsFile(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Uint8Array {
+  return tableToIPC(recommendationsTable(recs, userIds, itemIds), 'file');
 }
 
 export async function writeRecommendations(file: string, recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Promise<void> {
   await writeTable(file, recommendationsTable(recs, userIds, itemIds));
 }
+
+/** The `pris_output` of an Arrow IPC file's schema, read from its footer alone (not the whole file). */
+async function arrowOutputKind(file: string): Promise<string | undefined> {
+  const handle = await fs.open(file);
+  try {
+    const reader = await RecordBatchReader.from(handle);
+    await reader.open();
+    return reader.isFile() ? reader.schema.metadata.get(KIND_KEY) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `pris recommend --out` as an output (src/util/output.ts): an Arrow file marked in its schema. */
+export const RECOMMENDATIONS_OUTPUT: OutputKind = {
+  name: 'recommendations',
+  what: 'a recommendations file',
+  identify: async (file) => (await arrowOutputKind(file)) === 'recommendations',
+};
 
 export interface RecommendationRows {
   user: Int32Array;

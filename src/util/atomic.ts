@@ -1,125 +1,260 @@
-import { promises as fs, existsSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
-import { UserError } from '../errors.js';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * Writes are atomic: data goes to a temporary sibling, then one rename makes it
- * visible. An interrupted run leaves either the old file or the new one, never a
- * half-written file under the final name.
- */
-
-function tempSibling(target: string): string {
-  const dir = path.dirname(target);
-  const base = path.basename(target);
-  return path.join(dir, `.${base}.tmp-${process.pid}-${Date.now().toString(36)}`);
-}
-
-const pendingTemps = new Set<string>();
-let exitHookInstalled = false;
-
-/** Best effort: remove our temporaries when the process is interrupted. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const clean = () => {
-    for (const p of pendingTemps) {
-      try {
-        rmSync(p, { recursive: true, force: true });
-      } catch {
-        /* nothing more can be done on the way out */
-      }
-    }
-  };
-  process.on('exit', clean);
-  // The shell's convention: 128 + the signal number.
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(sig, () => {
-      clean();
-      // A command that handles the signal itself (pris train keeps a checkpoint) decides when to exit.
-      if (process.listenerCount(sig) === 0) process.exit(code);
-    });
-  }
-}
-
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  installExitHook();
-  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
-  const tmp = tempSibling(path.resolve(target));
-  pendingTemps.add(tmp);
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, target);
-  } finally {
-    pendingTemps.delete(tmp);
-    await fs.rm(tmp, { force: true });
-  }
-}
-
-/**
- * Carried-over files are hard-linked when possible: they are never modified in
- * place (every write is temp + rename), so sharing the inode is safe, and a
- * multi-GB interactions file costs nothing to keep.
- */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await fs.link(from, to);
-  } catch {
-    await fs.cp(from, to, { recursive: true });
-  }
-}
-
-/**
- * Builds a whole directory atomically: `fill` writes into a fresh temporary
- * directory beside `target`; on success the temporary replaces `target` (an
- * existing `target` is moved aside first and removed after the swap). On failure
- * the temporary is removed and `target` is left as it was.
+ * The file-system layer under every output (src/util/output.ts builds the
+ * contract on it): temporary names that say which process made them, files
+ * written atomically, and the removal of temporaries on exit, on SIGINT,
+ * SIGTERM and SIGHUP, and (for a writer killed with SIGKILL) by a later run.
  *
- * With `keep`, files of an existing `target` that `fill` did not write are
- * carried over (used to add split files to an imported dataset).
+ * Every call that creates, renames or removes is synchronous on purpose: a
+ * signal handler runs between JavaScript tasks, so it never finds a mkdir or
+ * a rename still in flight on libuv's thread pool (an asynchronous mkdir that
+ * landed after the handler's clean-up is how interrupted imports used to
+ * leave empty temporary directories behind).
  */
-export async function writeDirAtomic(
-  target: string,
-  fill: (tmpDir: string) => Promise<void>,
-  opts: { keep?: boolean } = {},
-): Promise<void> {
-  installExitHook();
-  const abs = path.resolve(target);
-  await fs.mkdir(path.dirname(abs), { recursive: true });
-  const tmp = tempSibling(abs);
-  pendingTemps.add(tmp);
+
+/**
+ * A process's start time (clock ticks since boot) and the boot's id, on
+ * Linux: with the pid, they name one process for good, so a pid reused by
+ * another program is not mistaken for the writer that left a temporary.
+ */
+function stampOf(pid: number): string | undefined {
   try {
-    await fs.mkdir(tmp);
-    await fill(tmp);
-    if (opts.keep && existsSync(abs)) {
-      const written = new Set(await fs.readdir(tmp));
-      for (const name of await fs.readdir(abs)) {
-        if (!written.has(name)) await linkOrCopy(path.join(abs, name), path.join(tmp, name));
-      }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    if (!start || !/^\d+$/.test(start)) return undefined;
+    return Number(start).toString(36) + BOOT;
+  } catch {
+    return undefined;
+  }
+}
+
+const BOOT = ((): string => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').replace(/[^0-9a-f]/g, '').slice(0, 8);
+  } catch {
+    return '';
+  }
+})();
+
+/** This process: its pid and a stamp no other process shares (without /proc: the time it started, which no one else can check). */
+export const OWNER = { pid: process.pid, stamp: stampOf(process.pid) ?? 't' + Math.round(performance.timeOrigin).toString(36) };
+
+/** Whether the process that wrote `pid`/`stamp` into a name or a lock is still running. When it cannot be told, it is. */
+export function writerAlive(pid: number, stamp?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  if (stamp === undefined) return true;
+  const now = stampOf(pid);
+  return now === undefined || now === stamp;
+}
+
+let seq = 0;
+
+/**
+ * A hidden sibling of `target` for this process: `.NAME.pris-tmp-PID-STAMP-N`
+ * (`pris-old-` for a replaced output on its way out).
+ */
+export function tempPath(target: string, role: 'tmp' | 'old' = 'tmp'): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.pris-${role}-${OWNER.pid}-${OWNER.stamp}-${++seq}`);
+}
+
+const TEMP = /^\.(.+)\.pris-(tmp|old)-(\d+)-([0-9a-z]+)-\d+$/;
+/** Names left by pris before temporaries carried a stamp: `.NAME.tmp-PID-TIME` and `.NAME.tmp-PID-TIME-old`. */
+const OLD_TEMP = /^\.(.+)\.tmp-(\d+)-[0-9a-z]+(-old)?$/;
+
+interface TempName {
+  base: string;
+  role: 'tmp' | 'old';
+  pid: number;
+  stamp?: string;
+}
+
+function parseTemp(name: string): TempName | undefined {
+  const m = TEMP.exec(name);
+  if (m) return { base: m[1]!, role: m[2] as 'tmp' | 'old', pid: Number(m[3]), stamp: m[4]! };
+  const o = OLD_TEMP.exec(name);
+  if (o) return { base: o[1]!, role: o[3] ? 'old' : 'tmp', pid: Number(o[2]) };
+  return undefined;
+}
+
+/** A temporary of pris's (its writer alive or not): never a user's file, never part of an output. */
+export function isPrisTemp(name: string): boolean {
+  return parseTemp(name) !== undefined;
+}
+
+/**
+ * Removes what writers that are gone left in `dir`: their temporaries, and
+ * (when one died between the two renames of a replacement) puts the earlier
+ * output back under its name. Returns the names it removed or restored.
+ */
+export function removeDeadTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const done: string[] = [];
+  for (const name of names) {
+    const t = parseTemp(name);
+    if (!t || writerAlive(t.pid, t.stamp)) continue;
+    const p = path.join(dir, name);
+    const target = path.join(dir, t.base);
+    try {
+      if (t.role === 'old' && !existsSync(target)) renameSync(p, target);
+      else rmSync(p, { recursive: true, force: true });
+      done.push(name);
+    } catch {
+      // Another run cleaning the same directory got there first, or it is not ours to remove: leave it.
     }
-    if (existsSync(abs)) {
-      // Two synchronous renames: no JS signal handler can run between them.
-      const old = tempSibling(abs) + '-old';
-      renameSync(abs, old);
-      renameSync(tmp, abs);
-      await fs.rm(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, abs);
+  }
+  return done;
+}
+
+const pending = new Set<string>();
+const atExitFns = new Set<() => void>();
+const hooks: ((signal: NodeJS.Signals) => Promise<void> | void)[] = [];
+let installed = false;
+let interrupting = false;
+
+function cleanup(): void {
+  for (const p of pending) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* nothing more can be done on the way out */
     }
+  }
+  pending.clear();
+  for (const fn of atExitFns) {
+    try {
+      fn();
+    } catch {
+      /* as above */
+    }
+  }
+  atExitFns.clear();
+}
+
+/** The shell's convention: 128 + the signal's number. */
+const SIGNALS = [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const;
+
+async function interrupted(signal: NodeJS.Signals, code: number): Promise<void> {
+  if (interrupting) {
+    // A second signal: stop waiting for the hooks.
+    cleanup();
+    process.exit(code);
+  }
+  interrupting = true;
+  for (const hook of [...hooks].reverse()) {
+    try {
+      await hook(signal);
+    } catch (e) {
+      process.stderr.write(`pris: while stopping on ${signal}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  cleanup();
+  process.exit(code);
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', cleanup);
+  for (const [signal, code] of SIGNALS) process.on(signal, () => void interrupted(signal, code));
+}
+
+/** Removes `p` (recursively) if the process exits or is interrupted before the returned function is called. */
+export function trackTemp(p: string): () => void {
+  install();
+  pending.add(p);
+  return () => pending.delete(p);
+}
+
+/** Runs `fn` (synchronous) when the process exits or is interrupted, unless the returned function is called first. */
+export function atExit(fn: () => void): () => void {
+  install();
+  atExitFns.add(fn);
+  return () => atExitFns.delete(fn);
+}
+
+/**
+ * Runs `hook` on SIGINT, SIGTERM or SIGHUP before the temporaries are removed
+ * and the process exits with 128 + the signal's number (hooks registered
+ * later run first). For work worth saving on the way out, such as a
+ * training checkpoint; a second signal exits without waiting for it.
+ * Returns the function that unregisters it.
+ */
+export function onInterrupt(hook: (signal: NodeJS.Signals) => Promise<void> | void): () => void {
+  install();
+  hooks.push(hook);
+  return () => {
+    const k = hooks.indexOf(hook);
+    if (k >= 0) hooks.splice(k, 1);
+  };
+}
+
+/** Removes `p` if it is there; never throws (for `finally` blocks, where a throw would hide the error that got there). */
+export function removeQuietly(p: string): void {
+  try {
+    rmSync(p, { recursive: true, force: true });
+  } catch {
+    /* a path under a file (ENOTDIR), or not ours to remove */
+  }
+}
+
+/** Flushes a directory's entries (a rename, a new file) to the disk; best effort where directories cannot be opened. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* not supported here */
   } finally {
-    pendingTemps.delete(tmp);
-    await fs.rm(tmp, { recursive: true, force: true });
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
 /**
- * `--out` directories are replaced wholesale, so they must be absent, empty,
- * or an earlier output of the same kind (recognised by `marker`, a file it
- * always holds): never a user's unrelated directory.
+ * Writes `target` atomically: the data goes to a temporary sibling, is
+ * flushed to the disk, and one rename makes it visible. An interrupted run
+ * leaves the old file or the new one, never half of one. A failed system
+ * call's error names the file (see osUserError).
  */
-export function assertReplaceableDir(out: string, marker: string, what: string): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
-  if (readdirSync(out).length > 0 && !existsSync(path.join(out, marker))) {
-    throw new UserError(`--out ${out} is a non-empty directory that is not ${what}; refusing to replace it`);
+export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
+  const abs = path.resolve(target);
+  const tmp = tempPath(abs);
+  const untrack = trackTemp(tmp);
+  try {
+    mkdirSync(path.dirname(abs), { recursive: true });
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, abs);
+    fsyncDir(path.dirname(abs));
+  } catch (e) {
+    // A failed write on a descriptor carries no path: name the file being written.
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && !err.path) err.path = abs;
+    throw e;
+  } finally {
+    untrack();
+    removeQuietly(tmp);
   }
+}
+
+/** writeFileAtomicSync for callers that await (the write itself is synchronous, see above). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  writeFileAtomicSync(target, data);
 }

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { assertReplaceableDir, writeDirAtomic } from '../../util/atomic.js';
+import { openOutput } from '../../util/output.js';
 import { RowCollector } from '../collect.js';
-import { FILES, writeMeta, type DatasetMeta } from '../dataset.js';
+import { DATASET_OUTPUT, FILES, writeMeta, type DatasetMeta } from '../dataset.js';
 import {
   collapseDuplicates,
   countFilter,
@@ -32,6 +32,8 @@ export interface ImportRequest extends FormatOptions {
   minCount?: number;
   minUserInteractions?: number;
   catalogItems?: number;
+  /** Replace an earlier pris dataset at `out`. */
+  force?: boolean;
 }
 
 const flagOf = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -90,7 +92,7 @@ export async function importDataset(req: ImportRequest): Promise<DatasetMeta> {
   }
   positiveInteger(req.minUserInteractions, '--min-user-interactions');
   positiveInteger(req.catalogItems, '--catalog-items');
-  assertReplaceableDir(req.out, FILES.meta, 'a pris dataset');
+  using out = await openOutput({ path: req.out, kind: DATASET_OUTPUT, force: req.force, reads: inputs });
 
   // 1. read, with the weight filters
   const sink = new RowCollector(columns, filters);
@@ -167,7 +169,7 @@ export async function importDataset(req: ImportRequest): Promise<DatasetMeta> {
     dropped,
   };
 
-  await writeDirAtomic(req.out, async (tmp) => {
+  await out.commit(async (tmp) => {
     await writeInteractions(path.join(tmp, FILES.interactions), toInteractions(rows));
     if (testRows) await writeInteractions(path.join(tmp, FILES.predefinedTest), toInteractions(testRows));
     await writeIdMap(path.join(tmp, FILES.users), userIds);
