@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { groupedCsv } from './helpers/cli.js';
@@ -82,22 +82,41 @@ function leftovers(dir: string): string[] {
   return readdirSync(dir).filter((n) => /\.pris-(tmp|old|lock)|\.tmp-\d+/.test(n));
 }
 
-/** A small split dataset at `dir/ds` and its raw CSV at `dir/raw.csv`. */
-async function dataset(t: Test, dir: string, users = 60): Promise<string> {
-  writeFileSync(path.join(dir, 'raw.csv'), groupedCsv(users, 40, 8, 4));
-  const ds = path.join(dir, 'ds');
-  let r = await pris(['data', 'import', 'csv', path.join(dir, 'raw.csv'), '--header', '--out', ds, '-q']);
-  t.equal(r.code, 0, r.stderr);
-  r = await pris(['data', 'split', ds, '--seed', '1']);
-  t.equal(r.code, 0, r.stderr);
-  return ds;
+let shared: Promise<{ dir: string; ds: string; model: string }> | undefined;
+
+/** One small split dataset and a model trained on it, made once for the whole file (each test copies what it changes). */
+function fixtures(): Promise<{ dir: string; ds: string; model: string }> {
+  shared ??= (async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pris-outcli-shared-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(path.join(dir, 'raw.csv'), groupedCsv(60, 40, 8, 4));
+    const ds = path.join(dir, 'ds');
+    const model = path.join(dir, 'model');
+    for (const args of [
+      ['data', 'import', 'csv', path.join(dir, 'raw.csv'), '--header', '--out', ds, '-q'],
+      ['data', 'split', ds, '--seed', '1'],
+      ['train', ds, '--out', model, ...TRAIN],
+    ]) {
+      const r = await pris(args);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    }
+    return { dir, ds, model };
+  })();
+  return shared;
+}
+
+/** Copies of the shared raw CSV, dataset and model into `dir`. */
+async function dataset(dir: string): Promise<{ ds: string; model: string; raw: string }> {
+  const f = await fixtures();
+  for (const name of ['raw.csv', 'ds', 'model']) cpSync(path.join(f.dir, name), path.join(dir, name), { recursive: true });
+  return { ds: path.join(dir, 'ds'), model: path.join(dir, 'model'), raw: path.join(dir, 'raw.csv') };
 }
 
 const TRAIN = ['--epochs', '1', '--dim', '8', '--threads', '1', '--eval-every', '0', '-q'];
 
 t.test('--out "" (an unset variable) is refused and the working directory is untouched', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
+  const { ds } = await dataset(dir);
   const work = path.join(dir, 'work');
   mkdirSync(work);
   writeFileSync(path.join(work, 'precious.txt'), 'mine');
@@ -105,14 +124,13 @@ t.test('--out "" (an unset variable) is refused and the working directory is unt
   userError(t, await pris(['data', 'import', 'csv', 'raw.csv', '--header', '--out', '', '-q'], work), /^pris: --out is empty \(an unset variable\?\)/);
   userError(t, await pris(['train', ds, '--out', '', ...TRAIN], work), /^pris: --out is empty/);
   userError(t, await pris(['train', ds, '--out', '.', ...TRAIN], work), /^pris: --out \. is the working directory/);
-  userError(t, await pris(['data', 'import', 'csv', 'raw.csv', '--header', '--out', '..', '-q'], work), /holds the working directory/);
   t.same(readdirSync(work).sort(), ['precious.txt', 'raw.csv']);
   t.equal(readFileSync(path.join(work, 'precious.txt'), 'utf8'), 'mine');
 });
 
 t.test('replacing an output never deletes a file pris did not write', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
+  const { ds, model } = await dataset(dir);
   // Re-importing from a raw file kept in the dataset directory.
   copyFileSync(path.join(dir, 'raw.csv'), path.join(ds, 'raw.csv'));
   userError(t, await pris(['data', 'import', 'csv', path.join(ds, 'raw.csv'), '--header', '--out', ds, '--force', '-q']), /holds .*raw\.csv, which this command reads/);
@@ -121,10 +139,7 @@ t.test('replacing an output never deletes a file pris did not write', async (t) 
   rmSync(path.join(ds, 'raw.csv'));
   userError(t, await pris(['data', 'import', 'csv', path.join(dir, 'raw.csv'), '--header', '--out', ds, '-q']), /already holds a dataset written by pris; give --force to replace it/);
   // Retraining into a model directory with recommendations saved beside the model.
-  const model = path.join(dir, 'model');
-  let r = await pris(['train', ds, '--out', model, ...TRAIN]);
-  t.equal(r.code, 0, r.stderr);
-  r = await pris(['recommend', model, ds, '--out', path.join(dir, 'recs.arrow'), '--k', '3', '-q']);
+  let r = await pris(['recommend', model, ds, '--out', path.join(dir, 'recs.arrow'), '--k', '3', '-q']);
   t.equal(r.code, 0, r.stderr);
   copyFileSync(path.join(dir, 'recs.arrow'), path.join(model, 'recs.arrow'));
   userError(t, await pris(['train', ds, '--out', model, '--force', ...TRAIN]), /--out .*model holds files pris did not write: recs\.arrow/);
@@ -137,9 +152,7 @@ t.test('replacing an output never deletes a file pris did not write', async (t) 
 
 t.test('recommend --out never overwrites a file pris did not write as recommendations', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
-  const model = path.join(dir, 'model');
-  t.equal((await pris(['train', ds, '--out', model, ...TRAIN])).code, 0);
+  const { ds, model } = await dataset(dir);
   const train = readFileSync(path.join(ds, 'train.arrow'));
   userError(t, await pris(['recommend', model, ds, '--out', path.join(ds, 'train.arrow'), '-q']), /is inside .*ds, which this command reads/);
   t.same(readFileSync(path.join(ds, 'train.arrow')), train, "the dataset's train.arrow is untouched");
@@ -154,7 +167,7 @@ t.test('recommend --out never overwrites a file pris did not write as recommenda
 
 t.test('what used to fail only at save time fails before the first epoch', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
+  const { ds } = await fixtures();
   writeFileSync(path.join(dir, 'file'), 'x');
   const slow = ['--epochs', '1000', '--dim', '8', '--threads', '1', '--eval-every', '0'];
   // An output under a regular file (EACCES cannot be provoked as root; ENOTDIR can).
@@ -171,9 +184,9 @@ t.test('what used to fail only at save time fails before the first epoch', async
 
 t.test('a flag given twice is refused at parse time, for every command; flags meant to repeat still do', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
+  const { ds, dir: shared } = await fixtures();
   const m = path.join(dir, 'm');
-  const raw = path.join(dir, 'raw.csv');
+  const raw = path.join(shared, 'raw.csv');
   const twice: [string[], RegExp][] = [
     [['train', ds, '-o', m, '--out', m], /^pris: --out was given 2 times \('.*m', '.*m'\); give it once\n$/],
     [['train', ds, '--out', m, '--dim', '8', '--factors', '16'], /--dim was given 2 times \('8', '16'\)/],
@@ -194,17 +207,17 @@ t.test('a flag given twice is refused at parse time, for every command; flags me
 
 t.test('OS errors on inputs and outputs are one line naming the path', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir);
+  const { ds } = await dataset(dir);
   writeFileSync(path.join(dir, 'file'), 'x');
   const elsewhere = tmp(t);
-  userError(t, await pris(['data', 'import', 'csv', dir, '--out', path.join(elsewhere, 'o')]), new RegExp(dir));
-  userError(t, await pris(['data', 'import', 'csv', path.join(dir, 'file', 'raw.csv'), '--out', path.join(elsewhere, 'o')]), /file\/raw\.csv/);
-  userError(t, await pris(['evaluate', path.join(dir, 'file', 'model'), ds]), /file\/model/);
-  userError(t, await pris(['train', path.join(dir, 'file'), '--out', path.join(elsewhere, 'o'), ...TRAIN]), /file/);
+  userError(t, await inProcess(['data', 'import', 'csv', dir, '--out', path.join(elsewhere, 'o')]), new RegExp(dir));
+  userError(t, await inProcess(['data', 'import', 'csv', path.join(dir, 'file', 'raw.csv'), '--out', path.join(elsewhere, 'o')]), /file\/raw\.csv/);
+  userError(t, await inProcess(['evaluate', path.join(dir, 'file', 'model'), ds]), /file\/model/);
+  userError(t, await inProcess(['train', path.join(dir, 'file'), '--out', path.join(elsewhere, 'o'), ...TRAIN]), /file/);
   // A dataset whose file is a directory (EISDIR).
   rmSync(path.join(ds, 'valid.arrow'));
   mkdirSync(path.join(ds, 'valid.arrow'));
-  userError(t, await pris(['train', ds, '--out', path.join(elsewhere, 'o'), ...TRAIN]), /valid\.arrow/);
+  userError(t, await inProcess(['train', ds, '--out', path.join(elsewhere, 'o'), ...TRAIN]), /valid\.arrow/);
   t.same(readdirSync(elsewhere), []);
 });
 
@@ -248,17 +261,19 @@ async function appears(dir: string, re: RegExp, ms = 60_000): Promise<string> {
 
 t.test('a live writer keeps a second writer of the same output out; SIGTERM and SIGINT leave nothing behind', async (t) => {
   const dir = tmp(t);
-  const ds = await dataset(t, dir, 400);
+  const { ds } = await fixtures();
   const model = path.join(dir, 'model');
   for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     const first = start(['train', ds, '--out', model, '--epochs', '100000', '--dim', '8', '--threads', '1', '--eval-every', '0', '-q']);
     await appears(dir, /^\.model\.pris-lock$/);
-    const second = await pris(['train', ds, '--out', model, '--force', ...TRAIN]);
-    userError(t, second, /^pris: --out .*model is being written by another pris process \(pid \d+, since .*: cli\.js train /);
+    const second = await inProcess(['train', ds, '--out', model, '--force', ...TRAIN]);
+    userError(t, second, new RegExp(`^pris: --out .*model is being written by another pris process \\(pid ${first.child.pid}, since .*: cli\\.js train `));
     first.child.kill(signal);
+    const hung = setTimeout(() => first.child.kill('SIGKILL'), 30_000);
     const r = await first.done;
+    clearTimeout(hung);
     t.equal(r.code, code, `${signal}: exit ${code}`);
-    t.same(readdirSync(dir).sort(), ['ds', 'raw.csv'], `${signal}: no lock, no temporary, no model`);
+    t.same(readdirSync(dir), [], `${signal}: no lock, no temporary, no model`);
   }
 });
 
@@ -266,6 +281,8 @@ t.test('a live writer keeps a second writer of the same output out; SIGTERM and 
  * A process that writes an output the way an import does (file after file
  * into the temporary directory, each through writeFileAtomic), forever, and
  * says READY once it is under way: a signal then always lands mid-write.
+ * It lets the event loop turn between files, as reading or training does
+ * (a signal is handled only then).
  */
 const WRITER = `
   import { openOutput } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'util', 'output.js'))};
@@ -275,6 +292,7 @@ const WRITER = `
     for (let i = 0; ; i++) {
       await writeFileAtomic(dir + '/part' + (i % 8) + '.arrow', new Uint8Array(4096));
       if (i === 50) process.stdout.write('READY\\n');
+      await new Promise((r) => setImmediate(r));
     }
   });
 `;
@@ -292,12 +310,54 @@ async function writing(out: string): Promise<ChildProcess> {
 
 t.test('SIGTERM, SIGINT and SIGHUP in the middle of a write: exit 128+n, no temporary, no lock, no output', async (t) => {
   const dir = tmp(t);
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129], ['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
     const child = await writing(path.join(dir, 'ds'));
     const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     child.kill(signal);
+    const hung = setTimeout(() => child.kill('SIGKILL'), 20_000);
     t.equal(await exit, code, `${signal}: exit ${code}`);
+    clearTimeout(hung);
     t.same(readdirSync(dir), [], `${signal}: nothing left`);
+  }
+});
+
+/** Replaces an output of many files (so removing the old one takes a while); READY when the new one is built, just before the swap. */
+const REPLACER = `
+  import { writeFileSync } from 'node:fs';
+  import { openOutput } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'util', 'output.js'))};
+  const out = await openOutput({ path: process.argv[1], kind: { name: 'dataset', what: 'a dataset' }, force: true });
+  await out.commit(async (dir) => {
+    writeFileSync(dir + '/meta.json', 'new');
+    process.stdout.write('READY\\n');
+    await new Promise((r) => setTimeout(r, 15));
+  });
+  process.stdout.write('DONE\\n');
+`;
+
+t.test('SIGTERM while an output is replaced: the old output or the new one, and nothing else', async (t) => {
+  const dir = tmp(t);
+  const ds = path.join(dir, 'ds');
+  const names = Array.from({ length: 3000 }, (_, k) => `f${k}`);
+  for (const delay of [0, 5, 10, 15, 20, 30]) {
+    rmSync(ds, { recursive: true, force: true });
+    mkdirSync(ds);
+    for (const n of names) writeFileSync(path.join(ds, n), 'x');
+    writeFileSync(path.join(ds, 'meta.json'), 'old');
+    writeFileSync(path.join(ds, '.pris-output.json'), JSON.stringify({ pris_output: 'dataset', version: 1, files: [...names, 'meta.json'], complete: true }));
+    const child = spawn(process.execPath, ['--input-type=module', '-e', REPLACER, ds], { env: env() });
+    let said = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => (said += d) && said.includes('READY') && resolve());
+      child.on('error', reject);
+    });
+    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await new Promise((r) => setTimeout(r, delay));
+    child.kill('SIGTERM');
+    const code = await exit;
+    const meta = readFileSync(path.join(ds, 'meta.json'), 'utf8');
+    t.ok(code === 143 || (code === 0 && meta === 'new'), `after ${delay} ms: exit 143 (or 0 once it had finished): ${code}`);
+    t.same(readdirSync(dir), ['ds'], `after ${delay} ms: no temporary, no old copy, no lock`);
+    t.ok(meta === 'new' ? readdirSync(ds).length === 2 : readdirSync(ds).length === names.length + 2, `after ${delay} ms: the ${meta} output, whole`);
   }
 });
 
