@@ -259,21 +259,33 @@ async function appears(dir: string, re: RegExp, ms = 60_000): Promise<string> {
   }
 }
 
-t.test('a live writer keeps a second writer of the same output out; SIGTERM and SIGINT leave nothing behind', async (t) => {
+t.test('a live writer keeps a second writer of the same output out; SIGTERM and SIGINT leave no temporary and no lock', async (t) => {
   const dir = tmp(t);
   const { ds } = await fixtures();
   const model = path.join(dir, 'model');
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-    const first = start(['train', ds, '--out', model, '--epochs', '100000', '--dim', '8', '--threads', '1', '--eval-every', '0', '-q']);
+  const forever = ['--epochs', '100000', '--dim', '8', '--threads', '1', '--eval-every', '0', '-q'];
+  // Without checkpoints (SIGTERM), then with one every epoch (SIGINT).
+  for (const [signal, code, every] of [['SIGTERM', 143, '0'], ['SIGINT', 130, '1']] as const) {
+    const first = start(['train', ds, '--out', model, '--checkpoint-every', every, ...forever]);
     await appears(dir, /^\.model\.pris-lock$/);
+    if (every === '1') await appears(model, /^checkpoint\.pris$/);
     const second = await inProcess(['train', ds, '--out', model, '--force', ...TRAIN]);
     userError(t, second, new RegExp(`^pris: --out .*model is being written by another pris process \\(pid ${first.child.pid}, since .*: cli\\.js train `));
     first.child.kill(signal);
-    const hung = setTimeout(() => first.child.kill('SIGKILL'), 30_000);
+    const hung = setTimeout(() => first.child.kill('SIGKILL'), 60_000);
     const r = await first.done;
     clearTimeout(hung);
-    t.equal(r.code, code, `${signal}: exit ${code}`);
-    t.same(readdirSync(dir), [], `${signal}: no lock, no temporary, no model`);
+    t.equal(r.code, code, `${signal}: exit ${code} (${r.stderr.trim()})`);
+    if (every === '0') {
+      t.same(readdirSync(dir), [], `${signal}: no lock, no temporary, no model`);
+    } else {
+      t.same(readdirSync(dir), ['model'], `${signal}: no lock, no temporary beside the model`);
+      t.same(readdirSync(model).sort(), ['.pris-output.json', 'checkpoint.pris'], `${signal}: the checkpoint and its marker, nothing else`);
+      userError(t, await inProcess(['train', ds, '--out', model, ...TRAIN]), /holds the checkpoint of an interrupted run: continue it with --resume, or give --force to start over/);
+      const again = await pris(['train', ds, '--out', model, '--force', ...TRAIN]);
+      t.equal(again.code, 0, again.stderr);
+      t.same(readdirSync(model).sort(), ['.pris-output.json', 'config.json', 'item_embeddings.arrow', 'metrics.json', 'user_embeddings.arrow'], '--force: a fresh model');
+    }
   }
 });
 

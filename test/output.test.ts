@@ -260,11 +260,18 @@ t.test('checkpoints: files written into the live output over the run', async (t)
   t.ok(out.has('checkpoint.bin'));
   t.same(readFileSync(path.join(out.path, 'checkpoint.bin')), Buffer.from([1, 2, 3]));
   out.writeFile('checkpoint.bin', new Uint8Array([4]));
+  await out.writeFileWith('checkpoint.bin', (tmp) => writeFileSync(tmp, new Uint8Array([5])));
+  t.same(readFileSync(path.join(model, 'checkpoint.bin')), Buffer.from([5]));
   await out.writeDir('checkpoint.d', async (d) => writeFileSync(path.join(d, 'state.json'), '{}'));
   await out.commit(async (d) => writeFileSync(path.join(d, 'config.json'), '{}'), { keep: ['checkpoint.d'] });
   t.same(readdirSync(model).sort(), [MARKER, 'checkpoint.d', 'config.json']);
   t.same(JSON.parse(readFileSync(path.join(model, MARKER), 'utf8')).complete, true);
+  // Still open after the commit: the test metrics go into the new directory.
+  out.writeFile('metrics.json', '{}');
+  t.same(JSON.parse(readFileSync(path.join(model, MARKER), 'utf8')), { pris_output: 'model', version: 1, files: ['checkpoint.d', 'config.json', 'metrics.json'], complete: true });
+  out.close();
   t.throws(() => out.writeFile('x', ''), /closed/);
+  t.notOk(existsSync(path.join(dir, '.model.pris-lock')));
 });
 
 t.test('an output written file by file: the earlier output\'s files stay until finish() drops what was not rewritten', async (t) => {

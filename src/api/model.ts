@@ -4,7 +4,7 @@ import { readItemIds, readUserIds, type LoadedDataset, type SplitName } from '..
 import { UserError } from '../errors.js';
 import type { EvalOptions, EvalResult } from '../eval/evaluate.js';
 import type { Recommendations } from '../eval/recommend.js';
-import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
+import { MODEL_FILES, MODEL_OUTPUT, saveEmbeddings, writeJson } from '../model/io.js';
 import type { Model } from '../model/store.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { arenaBytesUsed, withArena } from '../memory/shared.js';
@@ -13,7 +13,7 @@ import { lossCode } from '../kernels/codes.js';
 import { QueryScorer } from '../eval/query-scores.js';
 import { FoldIn } from '../sgd/fold-in.js';
 import type { TrainConfig } from '../train/options.js';
-import { writeDirAtomic } from '../util/atomic.js';
+import { openOutput, type OutputDir } from '../util/output.js';
 import { provenance } from './provenance.js';
 
 /** Where a model came from: its options and the dataset (directory and split fingerprint) it was trained on. */
@@ -290,11 +290,18 @@ export class PrisModel {
   /**
    * Writes the model directory (embeddings as Arrow, config.json, and
    * metrics.json when `metrics` is given), replaced as a whole in one step.
+   * A path goes through the output contract (src/util/output.ts): an earlier
+   * model there is replaced only with `force`; an output already open
+   * (pris train's, checked and locked before training) is committed.
    */
-  async save(dir: string, metrics?: Record<string, unknown>): Promise<void> {
+  async save(to: string | OutputDir, metrics?: Record<string, unknown>, opts: { force?: boolean } = {}): Promise<void> {
     this.live();
+    if (typeof to === 'string') {
+      using out = await openOutput({ path: to, kind: MODEL_OUTPUT, force: opts.force, reads: this.info.dataset ? [this.info.dataset.dir] : [] });
+      return this.save(out, metrics);
+    }
     const prov = provenance();
-    await writeDirAtomic(dir, async (tmp) => {
+    await to.commit(async (tmp) => {
       await saveEmbeddings(tmp, this.store, this.userIds, this.itemIds);
       await writeJson(path.join(tmp, MODEL_FILES.config), {
         pris: 'model',

@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset, type LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { flatMetrics } from '../eval/evaluate.js';
 import { nnz } from '../data/csr.js';
-import { MODEL_FILES, writeJson } from '../model/io.js';
+import { MODEL_FILES, MODEL_OUTPUT } from '../model/io.js';
 import { lazyProgress } from '../util/progress.js';
-import { assertReplaceableDir } from '../util/atomic.js';
+import { openOutput, type OutputDir } from '../util/output.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { TRAIN_OPTIONS, resolveTrainConfig, type TrainConfig } from '../train/options.js';
 import type { RunState } from '../train/train.js';
@@ -27,6 +27,8 @@ export interface TrainJob {
   /** epochs between checkpoints (0: none) */
   checkpointEvery: number;
   resume: boolean;
+  /** replace an earlier model at `out` (a resumed run continues its own) */
+  force?: boolean;
   progress: 'auto' | 'lines' | 'quiet';
   log: (line: string) => void;
   signal?: AbortSignal;
@@ -55,23 +57,31 @@ function checkpointPath(out: string): string {
   return path.join(out, CHECKPOINT_FILE);
 }
 
-const tempName = (target: string) => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-
 /**
- * Everything that can fail before the first epoch: the output directory, the
- * dataset, a checkpoint to resume. Returns the loaded dataset, the options
- * and the checkpoint.
+ * Everything that can fail before the first epoch: the output directory
+ * (checked and locked, src/util/output.ts), the dataset, a checkpoint to
+ * resume. Returns the open output, the loaded dataset, the options and the
+ * checkpoint.
  */
-function prepare(job: TrainJob): { ds: LoadedDataset; config: TrainConfig; resume?: Checkpoint<RunState> } {
+async function prepare(job: TrainJob): Promise<{ output: OutputDir; ds: LoadedDataset; config: TrainConfig; resume?: Checkpoint<RunState> }> {
   const out = job.out;
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
   const cpFile = checkpointPath(out);
   const hasCheckpoint = existsSync(cpFile);
-  if (job.resume && !hasCheckpoint) throw new UserError(`--resume: no checkpoint in ${out} (${CHECKPOINT_FILE}): nothing to resume; train without --resume`);
-  if (!job.resume && hasCheckpoint) {
-    throw new UserError(`${out} holds the checkpoint of an interrupted run: continue it with --resume, or delete ${cpFile} to start over`);
+  const output = await openOutput({ path: out, kind: MODEL_OUTPUT, force: job.force || job.resume || hasCheckpoint, reads: [job.dataset] });
+  try {
+    return { output, ...prepareRun(job, cpFile, hasCheckpoint) };
+  } catch (e) {
+    output.close();
+    throw e;
   }
-  if (!job.resume) assertReplaceableDir(out, MODEL_FILES.items, 'a pris model');
+}
+
+function prepareRun(job: TrainJob, cpFile: string, hasCheckpoint: boolean): { ds: LoadedDataset; config: TrainConfig; resume?: Checkpoint<RunState> } {
+  const out = job.out;
+  if (job.resume && !hasCheckpoint) throw new UserError(`--resume: no checkpoint in ${out} (${CHECKPOINT_FILE}): nothing to resume; train without --resume`);
+  if (!job.resume && hasCheckpoint && !job.force) {
+    throw new UserError(`${out} holds the checkpoint of an interrupted run: continue it with --resume, or give --force to start over`);
+  }
   const ds = loadDataset(job.dataset);
   if (!job.resume) return { ds, config: resolveTrainConfig(job.given) };
   const cp = readCheckpoint<RunState & { dataset?: { dir: string; fingerprint?: string } }>(cpFile);
@@ -89,7 +99,9 @@ function prepare(job: TrainJob): { ds: LoadedDataset; config: TrainConfig; resum
  * test evaluation, whose figures are added to metrics.json.
  */
 export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
-  const { ds, config, resume } = prepare(job);
+  const prepared = await prepare(job);
+  using output = prepared.output;
+  const { ds, config, resume } = prepared;
   if (resume) job.log(`resuming from epoch ${resume.state.epoch}${resume.state.partial ? ' (the checkpoint includes part of the interrupted epoch)' : ''}`);
   const datasetInfo = { dir: path.resolve(ds.dir), ...(ds.meta.split?.fingerprint ? { fingerprint: ds.meta.split.fingerprint } : {}) };
   let model: PrisModel;
@@ -104,9 +116,8 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
             checkpoint: {
               every: job.checkpointEvery,
               save: async (cp: Checkpoint<RunState>) => {
-                // Made on the first checkpoint: a run that fails before has left nothing behind.
-                mkdirSync(job.out, { recursive: true });
-                await writeCheckpoint(checkpointPath(job.out), { state: { ...cp.state, dataset: datasetInfo } as RunState, arrays: cp.arrays }, tempName);
+                // The directory is made on the first checkpoint: a run that fails before has left nothing behind.
+                await output.writeFileWith(CHECKPOINT_FILE, (tmp) => writeCheckpoint(tmp, { state: { ...cp.state, dataset: datasetInfo } as RunState, arrays: cp.arrays }));
               },
             },
           }
@@ -116,16 +127,16 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   } catch (e) {
     if (!(e instanceof TrainingDiverged)) throw e;
     // The best state reached is worth keeping; the run still fails.
-    await e.model.save(job.out, { ...e.summary, dataset: datasetInfo.dir });
+    await e.model.save(output, { ...e.summary, dataset: datasetInfo.dir });
     await e.model.close();
     throw new UserError(`${e.message} Saved it to ${job.out}.`);
   }
   try {
     const summary = { ...model.info.summary, dataset: datasetInfo.dir, shared_memory_mb: model.sharedMemoryBytes / 2 ** 20 };
     // The model is on disk before the (possibly long) test evaluation starts.
-    await model.save(job.out, { ...summary, test: null, test_status: 'pending' });
+    await model.save(output, { ...summary, test: null, test_status: 'pending' });
     const metrics = { ...summary, ...(await testMetrics(model, ds, config, job)), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
-    await writeJson(path.join(job.out, MODEL_FILES.metrics), metrics);
+    output.writeFile(MODEL_FILES.metrics, JSON.stringify(metrics, null, 2) + '\n');
     return { config: model.config, metrics };
   } finally {
     await model.close();

@@ -5,26 +5,22 @@ import { runTrainJob } from '../api/train-job.js';
 import { TrainingInterrupted } from '../train/train.js';
 import type { TrainConfig } from '../train/options.js';
 import { addTrainOptions, givenTrainOptions } from './train-options.js';
+import { onInterrupt, signalExitCode } from '../util/atomic.js';
 
-/** SIGINT and SIGTERM stop training at the next user, keep a checkpoint and exit with the shell's 128 + signal. */
+/**
+ * SIGINT, SIGTERM and SIGHUP stop training at the next user, keep a
+ * checkpoint and exit with the shell's 128 + signal; a second signal quits
+ * at once (src/util/atomic.ts removes the temporaries).
+ */
 function interruptible(): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
   const controller = new AbortController();
   let code: number | undefined;
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const h = () => {
-      if (code !== undefined) process.exit(code); // a second signal: stop at once
-      code = sig === 'SIGINT' ? 130 : 143;
-      process.stderr.write(`\n${sig}: stopping at the next user and keeping a checkpoint (send it again to quit at once)\n`);
-      controller.abort();
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
+  const dispose = onInterrupt((sig) => {
+    code = signalExitCode(sig);
+    process.stderr.write(`\n${sig}: stopping at the next user and keeping a checkpoint (send it again to quit at once)\n`);
+    controller.abort();
   });
-  return {
-    signal: controller.signal,
-    exitCode: () => code,
-    dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)),
-  };
+  return { signal: controller.signal, exitCode: () => code, dispose };
 }
 
 /** `pris train <dataset> --out <model>`: the library's fit, checkpoints, save and test evaluation. */
@@ -38,6 +34,7 @@ export function registerTrainCommands(y: Argv): Argv {
           .positional('dataset', { type: 'string', describe: 'dataset directory (pris data import + split)' })
           .option('out', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'model directory to write (replaced as a whole when training ends)' })
           .option('checkpoint-every', { type: 'number', default: 1, describe: 'write a checkpoint into --out every N epochs (0 = never); an interrupted run continues with --resume' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an earlier pris model at --out (or the checkpoint of an interrupted run)' })
           .option('resume', { type: 'boolean', default: false, describe: "continue the interrupted run whose checkpoint is in --out (its options are kept; --epochs, --patience, --threads may change)" })
           .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }),
@@ -57,6 +54,7 @@ export function registerTrainCommands(y: Argv): Argv {
           given,
           checkpointEvery,
           resume: a.resume,
+          force: a.force,
           progress: a.quiet ? 'quiet' : 'auto',
           log: (line) => process.stderr.write(line + '\n'),
           signal: stop.signal,

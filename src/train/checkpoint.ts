@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -38,11 +37,12 @@ function bytesOf(a: CheckpointArray): Uint8Array {
 }
 
 /**
- * Writes `cp` to `file` atomically and durably: a temporary sibling is
- * written and synced, then renamed over `file`, so a crash at any moment
- * leaves the previous checkpoint or the new one, never a torn file.
+ * Writes `cp` to `file` and flushes it to the disk. `pris train` hands it the
+ * temporary of OutputDir.writeFileWith (src/util/output.ts), renamed over
+ * the previous checkpoint once written: a crash at any moment leaves the
+ * previous checkpoint or the new one, never a torn file.
  */
-export async function writeCheckpoint(file: string, cp: Checkpoint, tempName: (target: string) => string): Promise<number> {
+export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<number> {
   const entries: ArrayEntry[] = [];
   let offset = 0;
   for (const [name, a] of Object.entries(cp.arrays)) {
@@ -55,9 +55,7 @@ export async function writeCheckpoint(file: string, cp: Checkpoint, tempName: (t
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(header.length, 8);
   const base = Math.ceil((12 + header.length) / 8) * 8;
-  const tmp = tempName(file);
-  const fd = openSync(tmp, 'w');
-  let ok = false;
+  const fd = openSync(file, 'w');
   try {
     writeSync(fd, pre);
     writeSync(fd, header);
@@ -70,12 +68,9 @@ export async function writeCheckpoint(file: string, cp: Checkpoint, tempName: (t
       at = start + cp.arrays[e.name]!.byteLength;
     }
     fsyncSync(fd);
-    ok = true;
   } finally {
     closeSync(fd);
-    if (!ok) await fs.rm(tmp, { force: true });
   }
-  await fs.rename(tmp, file);
   return base + offset;
 }
 

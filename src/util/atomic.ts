@@ -119,7 +119,7 @@ export function removeDeadTemps(dir: string): string[] {
 
 const pending = new Set<string>();
 const atExitFns = new Set<() => void>();
-const hooks: ((signal: NodeJS.Signals) => Promise<void> | void)[] = [];
+const hooks: ((signal: NodeJS.Signals) => void)[] = [];
 let installed = false;
 let interrupting = false;
 
@@ -145,29 +145,37 @@ function cleanup(): void {
 /** The shell's convention: 128 + the signal's number. */
 const SIGNALS = [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const;
 
-async function interrupted(signal: NodeJS.Signals, code: number): Promise<void> {
-  if (interrupting) {
-    // A second signal: stop waiting for the hooks.
-    cleanup();
-    process.exit(code);
-  }
-  interrupting = true;
-  for (const hook of [...hooks].reverse()) {
-    try {
-      await hook(signal);
-    } catch (e) {
-      process.stderr.write(`pris: while stopping on ${signal}: ${e instanceof Error ? e.message : String(e)}\n`);
+/**
+ * The first signal: a command that registered hooks (onInterrupt) stops by
+ * itself and exits as it chooses; otherwise, and on a second signal, the
+ * temporaries and locks go and the process exits with 128 + the signal.
+ */
+function interrupted(signal: NodeJS.Signals, code: number): void {
+  if (hooks.length > 0 && !interrupting) {
+    interrupting = true;
+    for (const hook of [...hooks]) {
+      try {
+        hook(signal);
+      } catch (e) {
+        process.stderr.write(`pris: while stopping on ${signal}: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
     }
+    return;
   }
   cleanup();
   process.exit(code);
+}
+
+/** The exit code of a process stopped by `signal`, by the shell's convention. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return SIGNALS.find(([s]) => s === signal)?.[1] ?? 1;
 }
 
 function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', cleanup);
-  for (const [signal, code] of SIGNALS) process.on(signal, () => void interrupted(signal, code));
+  for (const [signal, code] of SIGNALS) process.on(signal, () => interrupted(signal, code));
 }
 
 /** Removes `p` (recursively) if the process exits or is interrupted before the returned function is called. */
@@ -185,18 +193,19 @@ export function atExit(fn: () => void): () => void {
 }
 
 /**
- * Runs `hook` on SIGINT, SIGTERM or SIGHUP before the temporaries are removed
- * and the process exits with 128 + the signal's number (hooks registered
- * later run first). For work worth saving on the way out, such as a
- * training checkpoint; a second signal exits without waiting for it.
- * Returns the function that unregisters it.
+ * Hands SIGINT, SIGTERM and SIGHUP to `hook` instead of exiting: for a
+ * command with work worth saving on the way out (pris train stops at the
+ * next user, keeps a checkpoint, and exits with signalExitCode itself). A
+ * second signal exits at once, temporaries removed. Returns the function
+ * that unregisters the hook.
  */
-export function onInterrupt(hook: (signal: NodeJS.Signals) => Promise<void> | void): () => void {
+export function onInterrupt(hook: (signal: NodeJS.Signals) => void): () => void {
   install();
   hooks.push(hook);
   return () => {
     const k = hooks.indexOf(hook);
     if (k >= 0) hooks.splice(k, 1);
+    if (hooks.length === 0) interrupting = false;
   };
 }
 
@@ -223,11 +232,36 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
- * Writes `target` atomically: the data goes to a temporary sibling, is
- * flushed to the disk, and one rename makes it visible. An interrupted run
- * leaves the old file or the new one, never half of one. A failed system
- * call's error names the file (see osUserError).
+ * Writes `target` atomically with `write`, which fills the temporary path it
+ * is given (and flushes it to the disk); one rename then makes it visible.
+ * An interrupted run leaves the old file or the new one, never half of one.
+ * A failed system call's error names the file (see osUserError).
  */
+export async function writeFileAtomicWith(target: string, write: (tmp: string) => unknown): Promise<void> {
+  const abs = path.resolve(target);
+  const tmp = tempPath(abs);
+  const untrack = trackTemp(tmp);
+  try {
+    mkdirSync(path.dirname(abs), { recursive: true });
+    await write(tmp);
+    renameSync(tmp, abs);
+    fsyncDir(path.dirname(abs));
+  } catch (e) {
+    throw named(e, abs);
+  } finally {
+    untrack();
+    removeQuietly(tmp);
+  }
+}
+
+/** A failed write on a descriptor carries no path: name the file being written. */
+function named(e: unknown, file: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code && !err.path) err.path = file;
+  return e;
+}
+
+/** Writes `target` atomically (see writeFileAtomicWith), synchronously: no signal handler runs in between. */
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
   const abs = path.resolve(target);
   const tmp = tempPath(abs);
@@ -244,10 +278,7 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array): 
     renameSync(tmp, abs);
     fsyncDir(path.dirname(abs));
   } catch (e) {
-    // A failed write on a descriptor carries no path: name the file being written.
-    const err = e as NodeJS.ErrnoException;
-    if (err.code && !err.path) err.path = abs;
-    throw e;
+    throw named(e, abs);
   } finally {
     untrack();
     removeQuietly(tmp);

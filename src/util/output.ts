@@ -2,7 +2,7 @@ import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFi
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { osReason, UserError } from '../errors.js';
-import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writerAlive } from './atomic.js';
+import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writeFileAtomicWith, writerAlive } from './atomic.js';
 
 /**
  * The output contract of every pris command that writes (docs/reliability.md):
@@ -86,6 +86,14 @@ function realish(p: string): string {
   }
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Strictly inside: `child` is below `parent`. */
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
@@ -114,7 +122,7 @@ function refuseDangerous(req: OutputRequest, real: string, noun: string): void {
     const p = realish(r);
     if (real === p) throw new UserError(`${out} is also an input of this command (${r})`);
     if (isInside(p, real)) throw new UserError(`${out} holds ${r}, which this command reads; write somewhere else`);
-    if (isInside(real, p) && statSync(p, { throwIfNoEntry: false })?.isDirectory()) {
+    if (isInside(real, p) && isDirectory(p)) {
       throw new UserError(`${out} is inside ${r}, which this command reads; write somewhere else`);
     }
   }
@@ -180,10 +188,17 @@ function takeLock(req: OutputRequest, abs: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = tempPath(file);
     const untrack = trackTemp(tmp);
+    const text = JSON.stringify(info) + '\n';
     let linked = false;
     try {
-      writeFileSync(tmp, JSON.stringify(info) + '\n', { flag: 'wx' });
-      linkSync(tmp, file);
+      writeFileSync(tmp, text, { flag: 'wx' });
+      try {
+        linkSync(tmp, file);
+      } catch (e) {
+        // A file system without hard links: create the lock in place (exclusive, not atomic in content).
+        if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        writeFileSync(file, text, { flag: 'wx' });
+      }
       linked = true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotWrite(shown(req), e, path.dirname(abs));
@@ -318,6 +333,8 @@ export interface OutputDir extends Disposable {
    * after each run.
    */
   writeFile(name: string, data: string | Uint8Array): void;
+  /** As writeFile, for a writer that fills (and flushes) the temporary file it is given itself: a checkpoint written straight from memory. */
+  writeFileWith(name: string, write: (tmp: string) => unknown): Promise<void>;
   /** As writeFile, for a whole subdirectory: built beside, then swapped in. */
   writeDir(name: string, fill: (dir: string) => Promise<void>): Promise<void>;
   /** Reserves an entry of the live directory as pris's own and returns its path (for a nested output, e.g. a study's models). */
@@ -329,7 +346,9 @@ export interface OutputDir extends Disposable {
    * in place of the old one. Entries of the old directory that pris did not
    * write are carried into the new one (never deleted); pris's own entries
    * are dropped unless named in `keep` ('all': every one, as `pris data
-   * split` keeps the imported files). Closes the output.
+   * split` keeps the imported files). The output stays open (locked): files
+   * written after, such as metrics after a test evaluation, go into the new
+   * directory.
    */
   commit(fill: (dir: string) => Promise<void>, opts?: { keep?: readonly string[] | 'all' }): Promise<void>;
   /** For outputs written with writeFile: drops the earlier output's entries this run did not rewrite, marks it complete, closes it. */
@@ -348,11 +367,13 @@ class DirOutput implements OutputDir {
   private files: Set<string>;
   /** entries of the earlier output, pruned by finish() unless rewritten */
   private readonly previous: Set<string>;
-  private readonly written = new Set<string>();
+  private written = new Set<string>();
   private readonly release: () => void;
   private readonly madeParent: string | undefined;
   private closed = false;
   private wroteAny = false;
+  /** committed: what is written after keeps the marker saying complete */
+  private complete = false;
 
   constructor(abs: string, req: OutputRequest, existing: Existing | undefined, release: () => void, madeParent: string | undefined) {
     this.path = abs;
@@ -379,7 +400,7 @@ class DirOutput implements OutputDir {
     if (!this.files.has(name) || !this.wroteAny) {
       this.files.add(name);
       mkdirSync(this.path, { recursive: true });
-      writeMarker(this.path, this.kind, this.files, false);
+      writeMarker(this.path, this.kind, this.files, this.complete);
     }
     this.wroteAny = true;
   }
@@ -393,6 +414,16 @@ class DirOutput implements OutputDir {
     try {
       this.record(name);
       writeFileAtomicSync(path.join(this.path, name), data);
+    } catch (e) {
+      throw cannotWrite(this.shown, e);
+    }
+  }
+
+  async writeFileWith(name: string, write: (tmp: string) => unknown): Promise<void> {
+    this.open();
+    try {
+      this.record(name);
+      await writeFileAtomicWith(path.join(this.path, name), write);
     } catch (e) {
       throw cannotWrite(this.shown, e);
     }
@@ -428,7 +459,7 @@ class DirOutput implements OutputDir {
     rmSync(path.join(this.path, name), { recursive: true, force: true });
     this.files.delete(name);
     this.written.delete(name);
-    writeMarker(this.path, this.kind, this.files, false);
+    writeMarker(this.path, this.kind, this.files, this.complete);
   }
 
   async commit(fill: (dir: string) => Promise<void>, opts: { keep?: readonly string[] | 'all' } = {}): Promise<void> {
@@ -459,8 +490,9 @@ class DirOutput implements OutputDir {
       removeQuietly(tmp);
     }
     this.files = own;
+    this.written = new Set(own);
     this.wroteAny = true;
-    this.close();
+    this.complete = true;
   }
 
   finish(): void {
