@@ -260,7 +260,7 @@ t.test('checkpoints: files written into the live output over the run', async (t)
   t.ok(out.has('checkpoint.bin'));
   t.same(readFileSync(path.join(out.path, 'checkpoint.bin')), Buffer.from([1, 2, 3]));
   out.writeFile('checkpoint.bin', new Uint8Array([4]));
-  await out.writeFileWith('checkpoint.bin', (tmp) => writeFileSync(tmp, new Uint8Array([5])));
+  out.writeFileWith('checkpoint.bin', (tmp) => writeFileSync(tmp, new Uint8Array([5])));
   t.same(readFileSync(path.join(model, 'checkpoint.bin')), Buffer.from([5]));
   await out.writeDir('checkpoint.d', async (d) => writeFileSync(path.join(d, 'state.json'), '{}'));
   await out.commit(async (d) => writeFileSync(path.join(d, 'config.json'), '{}'), { keep: ['checkpoint.d'] });

@@ -8,9 +8,8 @@
  *   *.svg         the study's plots
  * The text builders are pure functions (tested without training).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import type { OutputDir, OutputKind } from '../../src/util/output.js';
+import { readdirSync } from 'node:fs';
+import { legacyByJson, type OutputDir, type OutputKind } from '../../src/util/output.js';
 import { renderSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
 import type { TrainConfig } from '../../src/train/options.js';
 import { CONFIG_KEYS } from './experiment-config.js';
@@ -399,15 +398,11 @@ const REPORT_FILES = ['results.json', 'results.csv', 'history.csv', 'table.md'];
 export const EXPERIMENT_OUTPUT: OutputKind = {
   name: 'experiment',
   what: "a study's results",
-  legacyFiles(dir) {
-    try {
-      const j = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as { study?: unknown; runs?: unknown };
-      if (typeof j.study !== 'string' || !Array.isArray(j.runs)) return undefined;
-    } catch {
-      return undefined;
-    }
-    return readdirSync(dir).filter((f) => REPORT_FILES.includes(f) || f.endsWith('.svg') || f === 'models');
-  },
+  legacyFiles: legacyByJson(
+    'results.json',
+    (j) => typeof j.study === 'string' && Array.isArray(j.runs),
+    (dir) => readdirSync(dir).filter((f) => REPORT_FILES.includes(f) || f.endsWith('.svg') || f === 'models'),
+  ),
 };
 
 /** Writes every output file (atomically, each one); called after every run, so partial results are always on disk. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { buildCsr, type Csr } from './csr.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { OutputKind } from '../util/output.js';
+import { legacyByJson, type OutputKind } from '../util/output.js';
 import { readIdMap, readInteractions } from './interactions.js';
 
 /**
@@ -33,14 +33,7 @@ export const FILES = {
 export const DATASET_OUTPUT: OutputKind = {
   name: 'dataset',
   what: 'a dataset',
-  legacyFiles(dir) {
-    try {
-      if ((JSON.parse(readFileSync(path.join(dir, FILES.meta), 'utf8')) as { kind?: string }).kind !== 'pris-dataset') return undefined;
-    } catch {
-      return undefined;
-    }
-    return Object.values(FILES).filter((f) => existsSync(path.join(dir, f)));
-  },
+  legacyFiles: legacyByJson(FILES.meta, (j) => j.kind === 'pris-dataset', (dir) => Object.values(FILES).filter((f) => existsSync(path.join(dir, f)))),
 };
 
 export type SplitName = 'train' | 'valid' | 'test';

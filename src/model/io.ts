@@ -4,7 +4,7 @@ import { Table } from 'apache-arrow';
 import { UserError } from '../errors.js';
 import { columnEmbedding, columnInt32, embeddingVector, int32Vector, readTable, utf8Vector, writeTable } from '../data/arrow-io.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { OutputKind } from '../util/output.js';
+import { legacyByJson, type OutputKind } from '../util/output.js';
 import { toShared } from '../memory/shared.js';
 import { wrapModel, type Model } from './store.js';
 
@@ -28,14 +28,7 @@ export const MODEL_FILES = {
 export const MODEL_OUTPUT: OutputKind = {
   name: 'model',
   what: 'a model',
-  legacyFiles(dir) {
-    try {
-      if ((JSON.parse(readFileSync(path.join(dir, MODEL_FILES.config), 'utf8')) as { pris?: string }).pris !== 'model') return undefined;
-    } catch {
-      return undefined;
-    }
-    return Object.values(MODEL_FILES).filter((f) => existsSync(path.join(dir, f)));
-  },
+  legacyFiles: legacyByJson(MODEL_FILES.config, (j) => j.pris === 'model', (dir) => Object.values(MODEL_FILES).filter((f) => existsSync(path.join(dir, f)))),
 };
 
 function embeddingTable(values: Float32Array, n: number, d: number, ids: readonly string[]): Table {

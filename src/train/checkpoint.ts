@@ -42,7 +42,7 @@ function bytesOf(a: CheckpointArray): Uint8Array {
  * the previous checkpoint once written: a crash at any moment leaves the
  * previous checkpoint or the new one, never a torn file.
  */
-export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<number> {
+export function writeCheckpoint(file: string, cp: Checkpoint): number {
   const entries: ArrayEntry[] = [];
   let offset = 0;
   for (const [name, a] of Object.entries(cp.arrays)) {

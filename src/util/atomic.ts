@@ -233,56 +233,45 @@ export function fsyncDir(dir: string): void {
 
 /**
  * Writes `target` atomically with `write`, which fills the temporary path it
- * is given (and flushes it to the disk); one rename then makes it visible.
- * An interrupted run leaves the old file or the new one, never half of one.
- * A failed system call's error names the file (see osUserError).
+ * is given and flushes it to the disk; one rename then makes it visible. An
+ * interrupted run leaves the old file or the new one, never half of one.
+ * Synchronous, like every call here. A failed system call's error names
+ * the file (see osUserError).
  */
-export async function writeFileAtomicWith(target: string, write: (tmp: string) => unknown): Promise<void> {
+export function writeFileAtomicWith(target: string, write: (tmp: string) => void): void {
   const abs = path.resolve(target);
   const tmp = tempPath(abs);
   const untrack = trackTemp(tmp);
   try {
     mkdirSync(path.dirname(abs), { recursive: true });
-    await write(tmp);
+    write(tmp);
     renameSync(tmp, abs);
     fsyncDir(path.dirname(abs));
   } catch (e) {
-    throw named(e, abs);
+    // A failed write on a descriptor carries no path: name the file being written.
+    const err = e as NodeJS.ErrnoException;
+    if (err && err.code && !err.path) err.path = abs;
+    throw e;
   } finally {
     untrack();
     removeQuietly(tmp);
   }
 }
 
-/** A failed write on a descriptor carries no path: name the file being written. */
-function named(e: unknown, file: string): unknown {
-  const err = e as NodeJS.ErrnoException;
-  if (err && err.code && !err.path) err.path = file;
-  return e;
+/** Writes `data` to a new file and flushes it to the disk (the writer of writeFileAtomicSync). */
+export function writeFlushed(file: string, data: string | Uint8Array): void {
+  const fd = openSync(file, 'wx');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Writes `target` atomically (see writeFileAtomicWith), synchronously: no signal handler runs in between. */
+/** Writes `data` to `target` atomically (see writeFileAtomicWith). */
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
-  const abs = path.resolve(target);
-  const tmp = tempPath(abs);
-  const untrack = trackTemp(tmp);
-  try {
-    mkdirSync(path.dirname(abs), { recursive: true });
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, abs);
-    fsyncDir(path.dirname(abs));
-  } catch (e) {
-    throw named(e, abs);
-  } finally {
-    untrack();
-    removeQuietly(tmp);
-  }
+  writeFileAtomicWith(target, (tmp) => writeFlushed(tmp, data));
 }
 
 /** writeFileAtomicSync for callers that await (the write itself is synchronous, see above). */

@@ -2,7 +2,7 @@ import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFi
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { osReason, UserError } from '../errors.js';
-import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writeFileAtomicWith, writerAlive } from './atomic.js';
+import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writeFileAtomicWith, writeFlushed, writerAlive } from './atomic.js';
 
 /**
  * The output contract of every pris command that writes (docs/reliability.md):
@@ -334,7 +334,7 @@ export interface OutputDir extends Disposable {
    */
   writeFile(name: string, data: string | Uint8Array): void;
   /** As writeFile, for a writer that fills (and flushes) the temporary file it is given itself: a checkpoint written straight from memory. */
-  writeFileWith(name: string, write: (tmp: string) => unknown): Promise<void>;
+  writeFileWith(name: string, write: (tmp: string) => void): void;
   /** As writeFile, for a whole subdirectory: built beside, then swapped in. */
   writeDir(name: string, fill: (dir: string) => Promise<void>): Promise<void>;
   /** Reserves an entry of the live directory as pris's own and returns its path (for a nested output, e.g. a study's models). */
@@ -410,20 +410,14 @@ class DirOutput implements OutputDir {
   }
 
   writeFile(name: string, data: string | Uint8Array): void {
-    this.open();
-    try {
-      this.record(name);
-      writeFileAtomicSync(path.join(this.path, name), data);
-    } catch (e) {
-      throw cannotWrite(this.shown, e);
-    }
+    this.writeFileWith(name, (tmp) => writeFlushed(tmp, data));
   }
 
-  async writeFileWith(name: string, write: (tmp: string) => unknown): Promise<void> {
+  writeFileWith(name: string, write: (tmp: string) => void): void {
     this.open();
     try {
       this.record(name);
-      await writeFileAtomicWith(path.join(this.path, name), write);
+      writeFileAtomicWith(path.join(this.path, name), write);
     } catch (e) {
       throw cannotWrite(this.shown, e);
     }
@@ -596,6 +590,21 @@ export async function openOutputFile(req: OutputRequest): Promise<OutputFile> {
     },
     close,
     [Symbol.dispose]: close,
+  };
+}
+
+/**
+ * `legacyFiles` for an output written before markers: recognised by the JSON
+ * file `signature` passing `test`; pris's entries are then `names(dir)`.
+ */
+export function legacyByJson(signature: string, test: (json: Record<string, unknown>) => boolean, names: (dir: string) => string[]): (dir: string) => string[] | undefined {
+  return (dir) => {
+    try {
+      if (!test(JSON.parse(readFileSync(path.join(dir, signature), 'utf8')) as Record<string, unknown>)) return undefined;
+    } catch {
+      return undefined;
+    }
+    return names(dir);
   };
 }
 
