@@ -12,7 +12,7 @@ t.test('a checkpoint reads back exactly what was written, from shared and plain 
   const arrays = { user: live, acc: Float64Array.from([1.5, Number.MAX_VALUE, -0]), labels: Int32Array.from([3, -1, 7]), empty: new Float32Array(0) };
   const state = { epoch: 7, history: [{ epoch: 1, loss: 0.5 }], note: 'é' };
   const file = path.join(dir, 'a.pris');
-  const bytes = writeCheckpoint(file, { state, arrays });
+  const bytes = await writeCheckpoint(file, { state, arrays });
   t.equal(statSync(file).size, bytes);
   const back = readCheckpoint<typeof state>(file);
   t.same(back.state, state);
@@ -25,7 +25,7 @@ t.test('a checkpoint reads back exactly what was written, from shared and plain 
 
 t.test('a torn or foreign file is refused with a message naming it', async (t) => {
   const file = path.join(dir, 'b.pris');
-  writeCheckpoint(file, { state: { epoch: 1 }, arrays: { x: new Float32Array(5000) } });
+  await writeCheckpoint(file, { state: { epoch: 1 }, arrays: { x: new Float32Array(5000) } });
   truncateSync(file, statSync(file).size - 100);
   t.throws(() => readCheckpoint(file), /b\.pris: not a usable checkpoint \(truncated at array x\)/);
   const other = path.join(dir, 'c.pris');

@@ -117,7 +117,7 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
               every: job.checkpointEvery,
               save: async (cp: Checkpoint<RunState>) => {
                 // The directory is made on the first checkpoint: a run that fails before has left nothing behind.
-                output.writeFileWith(CHECKPOINT_FILE, (tmp) => void writeCheckpoint(tmp, { state: { ...cp.state, dataset: datasetInfo } as RunState, arrays: cp.arrays }));
+                await output.writeFileWithAsync(CHECKPOINT_FILE, async (tmp) => void (await writeCheckpoint(tmp, { state: { ...cp.state, dataset: datasetInfo } as RunState, arrays: cp.arrays })));
               },
             },
           }

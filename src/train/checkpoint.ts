@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
+import { closeSync, openSync, readSync, fstatSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -10,8 +10,9 @@ import { UserError } from '../errors.js';
  *   header                JSON (utf-8): the run's state and the array directory
  *   arrays                raw little-endian bytes, each starting on an 8-byte boundary
  *
- * The arrays are written straight from the live (shared) memory, one write
- * each, so a checkpoint of a large model needs no second copy in memory.
+ * The arrays are written asynchronously, one positioned write each, while
+ * training goes on: the trainer hands over copies that stay unchanged until
+ * the write is done.
  */
 const MAGIC = 'PRISCKP1';
 
@@ -42,7 +43,13 @@ function bytesOf(a: CheckpointArray): Uint8Array {
  * the previous checkpoint once written: a crash at any moment leaves the
  * previous checkpoint or the new one, never a torn file.
  */
-export function writeCheckpoint(file: string, cp: Checkpoint): number {
+/**
+ * Writes `cp` into the new file `file` and syncs it, returning its size. The
+ * arrays must not change until the promise settles (the trainer hands over
+ * copies). Atomicity is the caller's: pris train writes into a temporary
+ * and renames it (src/util/output.ts).
+ */
+export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<number> {
   const entries: ArrayEntry[] = [];
   let offset = 0;
   for (const [name, a] of Object.entries(cp.arrays)) {
@@ -55,28 +62,26 @@ export function writeCheckpoint(file: string, cp: Checkpoint): number {
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(header.length, 8);
   const base = Math.ceil((12 + header.length) / 8) * 8;
-  const fd = openSync(file, 'w');
+  const fh = await fs.open(file, 'wx');
   try {
-    writeSync(fd, pre);
-    writeSync(fd, header);
-    let at = 12 + header.length;
-    const pad = Buffer.alloc(8);
-    for (const e of entries) {
-      const start = base + e.offset;
-      if (start > at) writeSync(fd, pad, 0, start - at);
-      writeAll(fd, bytesOf(cp.arrays[e.name]!));
-      at = start + cp.arrays[e.name]!.byteLength;
-    }
-    fsyncSync(fd);
+    await writeAll(fh, pre, 0);
+    await writeAll(fh, header, 12);
+    for (const e of entries) await writeAll(fh, bytesOf(cp.arrays[e.name]!), base + e.offset);
+    // The padding after the last array is never written: give the file its whole length.
+    await fh.truncate(base + offset);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
   return base + offset;
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  // writeSync may write less than asked for large buffers.
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
+async function writeAll(fh: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  // A write may take less than asked for large buffers.
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), position + done);
+    done += bytesWritten;
+  }
 }
 
 function readAll(fd: number, into: Uint8Array, position: number): void {

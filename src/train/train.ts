@@ -19,7 +19,11 @@ export interface TrainHooks {
   progress?: 'auto' | 'lines' | 'quiet';
   /** aborting stops the running epoch at the next user and rejects with TrainingInterrupted */
   signal?: AbortSignal;
-  /** called every `every` epochs (and on an interrupt) with the whole state; the caller writes it */
+  /**
+   * called every `every` epochs (and on an interrupt) with the whole state;
+   * the caller writes it. The arrays are copies that stay unchanged until the
+   * returned promise settles, so the next epoch trains while it writes.
+   */
   checkpoint?: { every: number; save: (cp: Checkpoint<RunState>) => Promise<void> };
   /** continue from this checkpoint (same data and options; see checkResume) */
   resume?: Checkpoint<RunState>;
@@ -119,6 +123,9 @@ class TrainingRun {
   private readonly stopping: EarlyStopping;
   private readonly lastGood: Snapshot;
   private lastCheckpoint = 0;
+  /** the checkpoint being written, from copies (lastGood, the best state, `frozen`) that must not change meanwhile */
+  private writing: Promise<void> | undefined;
+  private frozen: Record<string, CheckpointArray> | undefined;
   private readonly cfg: TrainConfig;
 
   constructor(
@@ -149,23 +156,33 @@ class TrainingRun {
         if (this.hooks.signal?.aborted) abort();
         const before = (epoch - 1) * perEpoch;
         const st = await runEpoch(this.s, epoch, (done) => bar.update(before + done));
+        // The last checkpoint's copies are about to change: its write has had the whole epoch.
+        await this.written();
         if (!st.complete) return await this.interrupted();
         const diverged = this.record(st);
-        if (diverged) return this.diverge(epoch, diverged);
+        if (diverged) return await this.diverge(epoch, diverged);
         await this.s.clusters?.afterEpoch(epoch);
         const stop = this.due(cfg.evalEvery, epoch) && this.validates ? await this.validate(st) : false;
         bar.update(epoch * perEpoch, { epoch: `${epoch}/${cfg.epochs}`, loss: st.loss.toFixed(4), pos_s: Math.round(st.positives / st.seconds), ...(st.valid !== undefined ? { valid: st.valid.toFixed(4) } : {}) });
         bar.log(epochLine(st, cfg) + (stop ? ` (no improvement for ${cfg.patience} validations: stopping)` : ''));
         this.hooks.onEpoch?.(st);
-        if (this.hooks.checkpoint && (this.due(this.hooks.checkpoint.every, epoch) || stop)) await this.checkpoint(false);
-        if (stop) return this.finish({ kind: 'stopped-early', afterValidations: cfg.patience });
+        if (this.hooks.checkpoint && (this.due(this.hooks.checkpoint.every, epoch) || stop)) this.checkpoint(false);
+        if (stop) return await this.finish({ kind: 'stopped-early', afterValidations: cfg.patience });
       }
-      return this.finish({ kind: 'completed' });
+      return await this.finish({ kind: 'completed' });
     } finally {
       this.hooks.signal?.removeEventListener('abort', abort);
       bar.stop();
       await this.s.clusters?.drain();
+      await this.written().catch(() => {});
     }
+  }
+
+  /** Waits for the checkpoint being written (its failure is the run's). */
+  private async written(): Promise<void> {
+    const w = this.writing;
+    this.writing = undefined;
+    await w;
   }
 
   private due(every: number, epoch: number): boolean {
@@ -210,14 +227,16 @@ class TrainingRun {
     return stop;
   }
 
-  /** The best validated state replaces the last one (when there was validation). */
-  private finish(o: Outcome): Outcome {
+  /** The best validated state replaces the last one (when there was validation); the last checkpoint is on disk. */
+  private async finish(o: Outcome): Promise<Outcome> {
+    await this.written();
     if (this.stopping.bestEpoch > 0) this.stopping.best.restore(this.s.model);
     return o;
   }
 
   /** Divergence: the best validated state if any, else the last good epoch; nothing good at all is an error. */
-  private diverge(epoch: number, reason: string): Outcome {
+  private async diverge(epoch: number, reason: string): Promise<Outcome> {
+    await this.written();
     const kept = this.stopping.bestEpoch > 0 ? this.stopping.best : this.lastGood.epoch > 0 ? this.lastGood : undefined;
     if (!kept) {
       throw new UserError(`training diverged in epoch ${epoch}: ${reason}. The learning rate (--lr ${this.cfg.lr}) is probably too large for --optimizer ${this.cfg.optimizer}; try a smaller one. No epoch trained well: nothing was kept.`);
@@ -230,21 +249,32 @@ class TrainingRun {
   private async interrupted(): Promise<never> {
     let at: number | undefined = this.lastCheckpoint > 0 ? this.lastCheckpoint : undefined;
     if (this.hooks.checkpoint && this.lastCheckpoint < this.state.epoch) {
-      await this.checkpoint(true);
+      // The embeddings of the last completed epoch (lastGood); the optimizer state includes the cut epoch's steps.
+      this.checkpoint(true);
+      await this.written();
       at = this.state.epoch;
     }
     throw new TrainingInterrupted(this.state.epoch, at);
   }
 
-  private async checkpoint(partial: boolean): Promise<void> {
-    const arrays: Record<string, CheckpointArray> = { ...trainingArrays(this.s) };
+  /**
+   * Starts writing a checkpoint of the last completed epoch. The embeddings
+   * come from lastGood and the best state (unchanged until the next epoch
+   * ends or the next validation), the rest from copies made here, so SGD
+   * goes on while the file is written.
+   */
+  private checkpoint(partial: boolean): void {
+    const { user: _u, item: _i, ...rest } = trainingArrays(this.s);
+    this.frozen ??= Object.fromEntries(Object.entries(rest).map(([k, a]) => [k, a.slice()])) as Record<string, CheckpointArray>;
+    for (const [k, a] of Object.entries(rest)) (this.frozen[k] as Float32Array).set(a as Float32Array);
+    const arrays: Record<string, CheckpointArray> = { user: this.lastGood.user, item: this.lastGood.item, ...this.frozen };
     if (this.stopping.bestEpoch > 0) Object.assign(arrays, { bestUser: this.stopping.best.user, bestItem: this.stopping.best.item });
     const tables = this.s.cluster?.tables.clusters;
     const published = tables ? currentClustering(tables) : undefined;
     if (published) Object.assign(arrays, { clusterCenters: published.centers, clusterLabels: published.labels });
-    const state: RunState = { ...this.state, ...(partial ? { partial } : {}) };
+    const state: RunState = { ...this.state, history: [...this.state.history], ...(partial ? { partial } : {}) };
     if (this.s.clusters) state.clusters = { ...this.s.clusters.state(), version: published?.version ?? 0 };
-    await this.hooks.checkpoint!.save({ state, arrays });
+    this.writing = this.hooks.checkpoint!.save({ state, arrays });
     this.lastCheckpoint = this.state.epoch;
   }
 

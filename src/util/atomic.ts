@@ -258,6 +258,30 @@ export function writeFileAtomicWith(target: string, write: (tmp: string) => void
   }
 }
 
+/**
+ * As writeFileAtomicWith, with a `write` that runs asynchronously (large
+ * files written off the main thread while work goes on): the temporary is
+ * tracked, so a signal meanwhile removes it; the rename stays synchronous.
+ */
+export async function writeFileAtomicWithAsync(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const abs = path.resolve(target);
+  const tmp = tempPath(abs);
+  const untrack = trackTemp(tmp);
+  try {
+    mkdirSync(path.dirname(abs), { recursive: true });
+    await write(tmp);
+    renameSync(tmp, abs);
+    fsyncDir(path.dirname(abs));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err && err.code && !err.path) err.path = abs;
+    throw e;
+  } finally {
+    untrack();
+    removeQuietly(tmp);
+  }
+}
+
 /** Writes `data` to a new file and flushes it to the disk (the writer of writeFileAtomicSync). */
 export function writeFlushed(file: string, data: string | Uint8Array): void {
   const fd = openSync(file, 'wx');

@@ -2,7 +2,7 @@ import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFi
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { osReason, UserError } from '../errors.js';
-import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writeFileAtomicWith, writeFlushed, writerAlive } from './atomic.js';
+import { atExit, fsyncDir, isPrisTemp, OWNER, removeDeadTemps, removeQuietly, tempPath, trackTemp, writeFileAtomicSync, writeFileAtomicWith, writeFileAtomicWithAsync, writeFlushed, writerAlive } from './atomic.js';
 
 /**
  * The output contract of every pris command that writes (docs/reliability.md):
@@ -335,6 +335,8 @@ export interface OutputDir extends Disposable {
   writeFile(name: string, data: string | Uint8Array): void;
   /** As writeFile, for a writer that fills (and flushes) the temporary file it is given itself: a checkpoint written straight from memory. */
   writeFileWith(name: string, write: (tmp: string) => void): void;
+  /** As writeFileWith, the content written asynchronously (a checkpoint written while training goes on). */
+  writeFileWithAsync(name: string, write: (tmp: string) => Promise<void>): Promise<void>;
   /** As writeFile, for a whole subdirectory: built beside, then swapped in. */
   writeDir(name: string, fill: (dir: string) => Promise<void>): Promise<void>;
   /** Reserves an entry of the live directory as pris's own and returns its path (for a nested output, e.g. a study's models). */
@@ -418,6 +420,16 @@ class DirOutput implements OutputDir {
     try {
       this.record(name);
       writeFileAtomicWith(path.join(this.path, name), write);
+    } catch (e) {
+      throw cannotWrite(this.shown, e);
+    }
+  }
+
+  async writeFileWithAsync(name: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    this.open();
+    try {
+      this.record(name);
+      await writeFileAtomicWithAsync(path.join(this.path, name), write);
     } catch (e) {
       throw cannotWrite(this.shown, e);
     }
