@@ -239,22 +239,14 @@ export function fsyncDir(dir: string): void {
  * the file (see osUserError).
  */
 export function writeFileAtomicWith(target: string, write: (tmp: string) => void): void {
-  const abs = path.resolve(target);
-  const tmp = tempPath(abs);
-  const untrack = trackTemp(tmp);
+  const w = startAtomic(target);
   try {
-    mkdirSync(path.dirname(abs), { recursive: true });
-    write(tmp);
-    renameSync(tmp, abs);
-    fsyncDir(path.dirname(abs));
+    write(w.tmp);
+    w.commit();
   } catch (e) {
-    // A failed write on a descriptor carries no path: name the file being written.
-    const err = e as NodeJS.ErrnoException;
-    if (err && err.code && !err.path) err.path = abs;
-    throw e;
+    throw w.named(e);
   } finally {
-    untrack();
-    removeQuietly(tmp);
+    w.end();
   }
 }
 
@@ -264,22 +256,46 @@ export function writeFileAtomicWith(target: string, write: (tmp: string) => void
  * tracked, so a signal meanwhile removes it; the rename stays synchronous.
  */
 export async function writeFileAtomicWithAsync(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const w = startAtomic(target);
+  try {
+    await write(w.tmp);
+    w.commit();
+  } catch (e) {
+    throw w.named(e);
+  } finally {
+    w.end();
+  }
+}
+
+/** The steps around an atomic write: a tracked temporary beside the target, then one rename and a synced directory. */
+function startAtomic(target: string): { tmp: string; commit(): void; named(e: unknown): unknown; end(): void } {
   const abs = path.resolve(target);
   const tmp = tempPath(abs);
   const untrack = trackTemp(tmp);
-  try {
-    mkdirSync(path.dirname(abs), { recursive: true });
-    await write(tmp);
-    renameSync(tmp, abs);
-    fsyncDir(path.dirname(abs));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err && err.code && !err.path) err.path = abs;
-    throw e;
-  } finally {
+  const end = () => {
     untrack();
     removeQuietly(tmp);
+  };
+  try {
+    mkdirSync(path.dirname(abs), { recursive: true });
+  } catch (e) {
+    end();
+    throw e;
   }
+  return {
+    tmp,
+    commit: () => {
+      renameSync(tmp, abs);
+      fsyncDir(path.dirname(abs));
+    },
+    named: (e) => {
+      // A failed write on a descriptor carries no path: name the file being written.
+      const err = e as NodeJS.ErrnoException;
+      if (err && err.code && !err.path) err.path = abs;
+      return e;
+    },
+    end,
+  };
 }
 
 /** Writes `data` to a new file and flushes it to the disk (the writer of writeFileAtomicSync). */
