@@ -334,6 +334,14 @@ export function checkCompatible(m: PrisModel, ds: LoadedDataset): void {
     );
   }
   if (m.attachedDataset === ds) return;
+  const trained = m.info.dataset?.fingerprint;
+  const now = ds.meta.split?.fingerprint;
+  if (trained && now && trained !== now) {
+    throw new UserError(
+      `dataset ${ds.dir} was split differently from the split the model was trained on${where} (fingerprint ${now}, the model's ${trained}): ` +
+        'its test items may be training items of the model, so the metrics would be inflated; evaluate on the split the model was trained on',
+    );
+  }
   const check = (what: string, modelIds: readonly string[], dataIds: () => string[]) => {
     if (modelIds.length === 0) return; // a model saved without ids: counts are all we can check
     const ids = dataIds();
