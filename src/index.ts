@@ -12,7 +12,7 @@ export { baselineModel, BASELINES, type BaselineKind } from './api/baseline.js';
 export { PrisModel, UnknownIds, type Exclusion, type FoldInQuery, type ModelInfo, type NewUserRecommendations, type RecommendQuery, type ScoredItem, type SimilarItems, type UserRecommendations } from './api/model.js';
 export type { Recommendations } from './eval/recommend.js';
 export { TrainingInterrupted, type RunState } from './train/train.js';
-export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, type TrainConfig, type OptionSpec } from './train/options.js';
+export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, findOption, parseValue, checkValue, type TrainConfig, type OptionSpec, type OptionKey } from './train/options.js';
 export type { EpochStats } from './train/session.js';
 export type { EvalResult } from './eval/evaluate.js';
 export type { MetricsAtK } from './eval/metrics.js';

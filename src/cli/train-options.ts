@@ -1,6 +1,6 @@
 import type { Argv, Options } from 'yargs';
 import { UserError } from '../errors.js';
-import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionSpec, type TrainConfig } from '../train/options.js';
+import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionSpec, type TrainConfig } from '../index.js';
 
 /**
  * The training options as yargs flags, derived from the one table in

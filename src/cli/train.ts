@@ -2,8 +2,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseCount } from './args.js';
 import { runTrainJob } from '../api/train-job.js';
-import { TrainingInterrupted } from '../train/train.js';
-import type { TrainConfig } from '../train/options.js';
+import { TrainingInterrupted, type TrainConfig } from '../index.js';
 import { addTrainOptions, givenTrainOptions } from './train-options.js';
 import { onInterrupt, signalExitCode } from '../util/atomic.js';
 
