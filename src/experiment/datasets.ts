@@ -7,10 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from '../../src/paths.js';
-import { importDataset } from '../../src/data/import/run.js';
-import { splitDataset } from '../../src/data/split.js';
-import { UserError } from '../../src/errors.js';
+import { packageRoot } from '../paths.js';
+import { importDataset } from '../data/import/run.js';
+import { splitDataset } from '../data/split.js';
+import { UserError } from '../errors.js';
 
 /** ../shared beside the repository (the paper, datasets, the C reference), or $PRIS_SHARED. */
 export const SHARED = process.env.PRIS_SHARED ? path.resolve(process.env.PRIS_SHARED) : path.resolve(packageRoot(), '..', 'shared');
