@@ -27,7 +27,7 @@ import { trackTemp } from '../src/util/atomic.js';
 import { UserError } from '../src/errors.js';
 import { runScript, scriptArgs } from './lib/script.js';
 import { parseCount } from '../src/cli/args.js';
-import { SHARED_DATASETS } from '../src/experiment/datasets.js';
+import { SHARED_DATASETS } from './lib/datasets.js';
 
 const root = packageRoot();
 const CLI = path.join(root, 'dist', 'src', 'cli.js');

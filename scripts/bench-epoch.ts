@@ -20,7 +20,7 @@ import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
-import { preparedDataset } from '../src/experiment/datasets.js';
+import { preparedDataset } from './lib/datasets.js';
 import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount } from '../src/cli/args.js';
 

@@ -27,7 +27,7 @@ import { WasmScorer } from '../src/eval/score-wasm.js';
 import { JsScorer } from '../src/eval/score-js.js';
 import type { BlockScorer } from '../src/eval/scorer.js';
 import { UserError } from '../src/errors.js';
-import { SHARED_DATASETS } from '../src/experiment/datasets.js';
+import { SHARED_DATASETS } from './lib/datasets.js';
 import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { parseCount } from '../src/cli/args.js';

@@ -22,7 +22,7 @@ import { closeSession, runEpoch, startSession } from '../src/train/session.js';
 import { UserError } from '../src/errors.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { trackTemp } from '../src/util/atomic.js';
-import { preparedDataset, SHARED, SHARED_DATASETS } from '../src/experiment/datasets.js';
+import { preparedDataset, SHARED, SHARED_DATASETS } from './lib/datasets.js';
 import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
 

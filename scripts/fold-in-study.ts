@@ -21,7 +21,7 @@ import { seedRng, shuffleRange } from '../src/kernels/rng.js';
 import { fit, loadDataset, type PrisModel } from '../src/index.js';
 import { writeJson } from '../src/model/io.js';
 import { parseCount } from '../src/cli/args.js';
-import { preparedDataset } from '../src/experiment/datasets.js';
+import { preparedDataset } from './lib/datasets.js';
 import { runScript, scriptArgs } from './lib/script.js';
 import { UserError } from '../src/errors.js';
 

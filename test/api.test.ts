@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { groupedCsv, pris } from './helpers/cli.js';
-import { SHARED_DATASETS } from '../src/experiment/datasets.js';
+import { SHARED_DATASETS } from '../scripts/lib/datasets.js';
 import { evaluate, fit, loadDataset, loadModel } from '../src/index.js';
 import { loadModel as readModelDir } from '../src/model/io.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED_DATASETS } from '../src/experiment/datasets.js';
+import { SHARED_DATASETS } from '../scripts/lib/datasets.js';
 
 /**
  * The package as users get it: `npm pack`, installed into an empty directory

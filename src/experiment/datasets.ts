@@ -2,8 +2,8 @@
  * The real datasets of ../shared/datasets as pris dataset directories, imported
  * on first use into runs/datasets/ under the working directory (git-ignored in
  * a checkout; the raw files are never copied into the repository, and an
- * installed package's own directory is never written). Shared by the
- * benchmark and experiment scripts.
+ * installed package's own directory is never written). Shared by
+ * `pris experiment` and the benchmark scripts (through scripts/lib/datasets.ts).
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
