@@ -4,6 +4,7 @@ import { registerTrainCommands } from './train.js';
 import { registerEvaluateCommands } from './evaluate.js';
 import { registerRecommendCommands } from './recommend.js';
 import { registerExperimentCommand } from './experiment.js';
+import { registerTuneCommand } from './tune.js';
 
 /**
  * The command tree. Each group of commands lives in its own module under
@@ -11,5 +12,6 @@ import { registerExperimentCommand } from './experiment.js';
  * `rawArgs` (the command line as typed) is what a study records.
  */
 export function registerCommands(y: Argv, rawArgs: readonly string[]): Argv {
-  return registerExperimentCommand(registerRecommendCommands(registerEvaluateCommands(registerTrainCommands(registerDataCommands(y)))), rawArgs);
+  const commands = registerRecommendCommands(registerEvaluateCommands(registerTrainCommands(registerDataCommands(y))));
+  return registerExperimentCommand(registerTuneCommand(commands, rawArgs), rawArgs);
 }

@@ -264,7 +264,8 @@ function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvText(header: string[], rows: unknown[][]): string {
+/** CSV text: a header and rows, fields quoted where they need it, arrays joined by semicolons. */
+export function csvText(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
 
