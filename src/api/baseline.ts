@@ -17,7 +17,6 @@ export type BaselineKind = (typeof BASELINES)[number];
  */
 export function baselineModel(kind: BaselineKind, ds: LoadedDataset, opts: { threads?: number } = {}): PrisModel {
   if (!BASELINES.includes(kind)) throw new UserError(`unknown baseline '${String(kind)}' (known: ${BASELINES.join(', ')})`);
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) throw new UserError(`threads must be an integer >= 1 (got ${opts.threads})`);
   const arena = createArena();
   const store = withArena(arena, () => popularityModel(ds.train));
   // Its "training options" are only the defaults: nothing was trained.

@@ -4,7 +4,6 @@ import type { LoadedDataset } from '../data/dataset.js';
 import { createArena, withArena } from '../memory/shared.js';
 import { loadModel as readModelDir, MODEL_FILES, readJson } from '../model/io.js';
 import { resolveTrainConfig, TRAIN_OPTIONS, type TrainConfig } from '../train/options.js';
-import { UserError } from '../errors.js';
 import { PrisModel } from './model.js';
 
 interface SavedConfig extends Partial<TrainConfig> {
@@ -34,7 +33,6 @@ export interface LoadModelOptions {
  * and can be evaluated; it must be the dataset the model was trained on.
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<PrisModel> {
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) throw new UserError(`threads must be an integer >= 1 (got ${opts.threads})`);
   const arena = createArena();
   const loaded = withArena(arena, () => readModelDir(dir));
   const cfgFile = path.join(dir, MODEL_FILES.config);

@@ -124,6 +124,7 @@ export class PrisModel {
     /** worker threads for queries (default: every core) */
     private readonly queryThreads?: number,
   ) {
+    if (queryThreads !== undefined && (!Number.isInteger(queryThreads) || queryThreads < 1)) throw new UserError(`threads must be an integer >= 1 (got ${queryThreads})`);
     // A model saved without ids (empty columns) takes them from its dataset.
     this.users = ids.users?.length ? ids.users : undefined;
     this.items = ids.items?.length ? ids.items : undefined;

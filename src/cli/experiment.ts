@@ -3,7 +3,8 @@ import { UserError } from '../errors.js';
 import { DATASET_NAMES } from '../experiment/datasets.js';
 import { PAPER_DATASETS } from '../experiment/paper.js';
 import { STUDY_NAMES } from '../experiment/studies.js';
-import { rewriteReport, runStudy, shellQuote } from '../experiment/study.js';
+import { rewriteReport, runStudy } from '../experiment/study.js';
+import { commandLine } from '../util/shell.js';
 import { parseCount, parseCountList } from './args.js';
 
 /**
@@ -95,7 +96,7 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
         ...(a.paper !== undefined ? { paper: a.paper } : {}),
         keepModels: a['keep-models'],
         verbose: a.verbose,
-        command: ['pris', ...rawArgs].map(shellQuote).join(' '),
+        command: commandLine(['pris', ...rawArgs]),
         log,
       });
       process.stdout.write(outcome.table);

@@ -61,10 +61,6 @@ function displayPath(p: string, base = process.cwd()): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel || '.';
 }
 
-export function shellQuote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
 function paperOption(value: string | undefined): PaperDataset | undefined {
   if (value === undefined || value.toLowerCase() === 'none') return undefined;
   const d = parsePaperDataset(value);

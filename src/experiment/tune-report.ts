@@ -5,6 +5,7 @@
  */
 import { TRAIN_OPTIONS, resolveTrainConfig, type OptionKey, type TrainConfig } from '../train/options.js';
 import type { OutputKind } from '../util/output.js';
+import { commandLine } from '../util/shell.js';
 import { csvText } from './report.js';
 import type { Trial, TuneResult } from './tune.js';
 
@@ -13,10 +14,6 @@ export const TUNE_OUTPUT: OutputKind = { name: 'tune', what: 'tuning results' };
 
 /** The searched settings, always on the command line of the best; the rest only where it differs from the defaults. */
 const SEARCHED: OptionKey[] = ['lr', 'reg', 'dim', 'sampler'];
-
-function shellWord(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The flags that make `pris train` run `config`: the searched settings, and
@@ -38,7 +35,7 @@ export function trainFlags(config: TrainConfig, keepThreads: boolean): string[] 
 
 /** `pris train <dataset> --out <out> ...` for the best trial. */
 export function trainCommand(dataset: string, out: string, config: TrainConfig, keepThreads: boolean): string {
-  return ['pris', 'train', dataset, '--out', out, ...trainFlags(config, keepThreads)].map(shellWord).join(' ');
+  return commandLine(['pris', 'train', dataset, '--out', out, ...trainFlags(config, keepThreads)]);
 }
 
 const HEADER = ['trial', 'phase', 'lr', 'reg', 'dim', 'sampler'];
