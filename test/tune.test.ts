@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { groupedCsv, prisHere } from './helpers/cli.js';
 import { TuneSearch, tune, type TrialResult, type TuneSettings, type TuneSpace } from '../src/experiment/tune.js';
 import { trainFlags, trialsCsv } from '../src/experiment/tune-report.js';
-import { resolveTrainConfig } from '../src/train/options.js';
+import { findOption, parseValue, resolveTrainConfig } from '../src/train/options.js';
 import { parseBudget } from '../src/cli/tune.js';
 import { isUserError } from '../src/errors.js';
 
@@ -105,8 +105,19 @@ t.test('a trial still running at the deadline is stopped and kept', async (t) =>
 
 t.test('report text: the pris train flags of a configuration, the CSV', async (t) => {
   const c = resolveTrainConfig({ lr: 0.2, reg: 0.05, dim: 64, epochs: 30, patience: 3, threads: 2, clusterWarm: false, k: [20, 50] });
-  t.same(trainFlags(c, false), ['--dim', '64', '--sampler', c.sampler, '--lr', '0.2', '--reg', '0.05', '--epochs', '30', '--patience', '3', '--k', '20,50', '--no-cluster-warm']);
-  t.same(trainFlags(c, true).slice(-2), ['--threads', '2']);
+  const flags = trainFlags(c, false);
+  t.same(flags.slice(0, 8), ['--dim', '64', '--sampler', c.sampler, '--lr', '0.2', '--reg', '0.05'], 'the searched settings always, in the table\'s order');
+  // Read back as pris train would: the same configuration.
+  const back: Record<string, unknown> = {};
+  for (let i = 0; i < flags.length; i++) {
+    const name = flags[i]!.replace(/^--(no-)?/, '');
+    const o = findOption(name)!;
+    if (o.type === 'boolean') back[o.key] = !flags[i]!.startsWith('--no-');
+    else back[o.key] = parseValue(o, flags[++i]!);
+  }
+  t.same(resolveTrainConfig({ ...back, threads: 2 }), c, 'pris train with these flags runs the same configuration');
+  t.notOk(flags.includes('--threads'), 'the threads of this machine are left out');
+  t.match(trainFlags(c, true).join(' '), /--threads 2/, 'and kept when asked');
   const csv = trialsCsv([{ trial: 1, phase: 'start', settings: { lr: 0.1, reg: 0.02, dim: 32, sampler: 'popularity' }, score: 0.25, bestEpoch: 5, epochs: 8, seconds: 1.5, status: 'ok' }], 20);
   t.equal(csv, 'trial,phase,lr,reg,dim,sampler,valid_ndcg@20,best_epoch,epochs,seconds,status\n1,start,0.1,0.02,32,popularity,0.25,5,8,1.500,ok\n');
 });
@@ -143,7 +154,7 @@ t.test('pris tune on a tiny dataset: table, files, reproducible, and the best tr
   t.equal(json.trials.length, 3);
   t.same(json.trials.slice(0, 2).map((x: { settings: TuneSettings }) => x.settings.reg), [0.01, 0.04], 'the start values');
   t.equal(readFileSync(path.join(dir, 'a', 'trials.csv'), 'utf8').trimEnd().split('\n').length, 4);
-  t.match(json.train_command, /^pris train .* --out models\/data-tuned --dim 8 --sampler \S+ --lr \S+ --reg \S+ --epochs 3 --eval-every 1 --patience 3 --threads 1$/);
+  t.match(json.train_command, /^pris train .* --out models\/data-tuned --dim 8 --sampler \S+ --lr \S+ --reg \S+ --epochs 3 --eval-every 1 (--patience \d+ )?--threads 1$/);
   t.match(a.out, new RegExp(`best: trial ${json.best.trial}, valid NDCG@50 ${json.best.score.toFixed(4)}; train it with:\\n  pris train `));
 
   const b = await prisHere(...args(path.join(dir, 'b')));

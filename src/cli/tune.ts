@@ -85,7 +85,7 @@ export function registerTuneCommand(y: Argv, rawArgs: readonly string[]): Argv {
               "the budget lasts and at least half the median trial's time is left; one still running when the budget ends " +
               'is stopped and kept with the validations it reached. With --threads 1 every trial is reproducible, so the same ' +
               'trials give the same table (--trials N makes the count independent of the machine). Training options other ' +
-              'than the searched ones are fixed for every trial; --patience is 3 unless given (early stopping).',
+              'than the searched ones are fixed for every trial; --patience is pris train\'s, or 3 where that is 0 (every trial stops early).',
           )
           .positional('dataset', { type: 'string', describe: 'dataset directory (pris data import + split, with a validation split)' })
           .option('budget', { type: 'string', default: '10m', describe: 'time for the whole search: 90s, 10m, 1h30m' })
@@ -109,7 +109,8 @@ export function registerTuneCommand(y: Argv, rawArgs: readonly string[]): Argv {
       const budgetSeconds = parseBudget(a.budget);
       const maxTrials = a.trials === undefined ? undefined : parseCount('trials', a.trials);
       const given = givenTrainOptions(a, SEARCHED);
-      const fixed: Partial<TrainConfig> = { ...given, patience: given.patience ?? 3 };
+      // Every trial must stop by itself: pris train's patience, or 3 validations where that is 0 (run every epoch).
+      const fixed: Partial<TrainConfig> = { ...given, patience: given.patience ?? (resolveTrainConfig({}).patience || 3) };
       const defaults = resolveTrainConfig(fixed);
       const space: TuneSpace = {
         lr: listOf('lr', a.lr) ?? [defaults.lr],
