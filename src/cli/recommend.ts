@@ -196,7 +196,7 @@ function registerRecommend(y: Argv): Argv {
             "A new user's vector is learned from their items with the item embeddings held fixed (fold-in, deterministic " +
             "for --seed), their own items left out; no dataset is needed. Ties in score: lower item index first.\n\n" +
             '--out writes one row per (user, rank): user Int32, rank Int32 (1 = best), item Int32, score Float32, ' +
-            'user_id Utf8, item_id Utf8 (raw ids), users ascending (or in the order of --users); schemas: docs/formats.md.',
+            'user_id Utf8, item_id Utf8 (raw ids), users ascending (or in the order of --users); docs/metrics.md.',
         )
         .positional('model', { type: 'string', describe: 'model directory (pris train --out)' })
         .positional('dataset', { type: 'string', describe: "the dataset the model was trained on (to leave out users' known items)" })

@@ -100,6 +100,8 @@ export function registerTuneCommand(y: Argv, rawArgs: readonly string[]): Argv {
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }),
         SEARCHED,
       )
+        // Every trial must stop by itself (see the handler).
+        .option('patience', { defaultDescription: "pris train's, or 3 where that is 0" })
         .example('$0 tune data/gowalla --budget 30m', 'lr and reg around the defaults for half an hour')
         .example('$0 tune data/ml --budget 1h --dim 32,64 --sampler popularity,cluster-popularity --out runs/tune-ml', 'also compare two dimensions and two samplers; the trials in runs/tune-ml')
         .example('$0 tune data/ml --threads 1 --trials 12 --budget 2h', 'reproducible: the same 12 trials on any machine'),
