@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       throw new UserError(`${msg}\nRun 'pris --help' (or 'pris <command> --help') for usage.`);
     });
-  parser = registerCommands(parser).middleware(refuseRepeatedFlags as never);
+  parser = registerCommands(parser, argv).middleware(refuseRepeatedFlags as never);
   try {
     await parser.parseAsync();
     return 0;
@@ -41,8 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Flags that take several values by repeating (`--k 10 --k 50`); any other flag given twice is a mistake. */
-const REPEATABLE = new Set(['k']);
+/** Flags that take several values by repeating (`--k 10 --k 50`, `--items a,b --items c`); any other flag given twice is a mistake. */
+const REPEATABLE = new Set(['k', 'users', 'items', 'set', 'skip']);
 
 /**
  * yargs turns a flag given twice into an array, which the command would only

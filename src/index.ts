@@ -6,11 +6,13 @@
  */
 export { loadDataset, type Dataset } from './api/dataset.js';
 export { fit, TrainingDiverged, type FitOptions } from './api/fit.js';
-export { loadModel } from './api/load.js';
-export { evaluate, type EvaluateOptions } from './api/evaluate.js';
-export { PrisModel, type Exclusion, type ModelInfo, type RecommendQuery, type ScoredItem, type UserRecommendations } from './api/model.js';
+export { loadModel, type LoadModelOptions } from './api/load.js';
+export { evaluate, flatMetrics, type EvaluateOptions } from './api/evaluate.js';
+export { baselineModel, BASELINES, type BaselineKind } from './api/baseline.js';
+export { PrisModel, UnknownIds, type Exclusion, type FoldInQuery, type ModelInfo, type NewUserRecommendations, type RecommendQuery, type ScoredItem, type SimilarItems, type UserRecommendations } from './api/model.js';
+export type { Recommendations } from './eval/recommend.js';
 export { TrainingInterrupted, type RunState } from './train/train.js';
-export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, type TrainConfig, type OptionSpec } from './train/options.js';
+export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, findOption, parseValue, checkValue, type TrainConfig, type OptionSpec, type OptionKey } from './train/options.js';
 export type { EpochStats } from './train/session.js';
 export type { EvalResult } from './eval/evaluate.js';
 export type { MetricsAtK } from './eval/metrics.js';

@@ -10,7 +10,7 @@ import { nextFloat, seedRng } from '../src/kernels/rng.js';
 import { saveEmbeddings } from '../src/model/io.js';
 import { createModel } from '../src/model/store.js';
 import { readRecommendations } from '../src/eval/recs-io.js';
-import { main } from '../src/cli.js';
+import { prisHere } from './helpers/cli.js';
 
 /**
  * `pris evaluate | recommend | baseline` as a user runs them: the CLI's entry
@@ -23,27 +23,6 @@ const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist'
 function pris(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** The same entry point in this process (no node start-up): exit code, stdout, stderr. */
-async function prisHere(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  const capture = (add: (s: string) => void) =>
-    ((chunk: string | Uint8Array) => {
-      add(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture((s) => (out += s));
-  process.stderr.write = capture((s) => (err += s));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
 }
 
 async function makeDataset(dir: string, nUsers: number, nItems: number, seed: number): Promise<void> {
@@ -169,7 +148,7 @@ t.test('clear errors: exit 2, a message naming the problem, no stack', async (t)
     [['evaluate', model, data, '--split', 'train'], /Invalid values[\s\S]*split/],
     [['evaluate', model, data, '--sample-users', '-3'], /--sample-users must be an integer >= 1/],
     [['baseline', 'random', data], /Invalid values[\s\S]*kind/],
-    [['recommend', model, data], /Missing required argument: out/],
+    [['recommend', model, data], /name the users \(--users a,b or --users-file F\), new users' items \(--items\), or give --out/],
     [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', '0'], /--k must be a positive integer/],
     [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', 'ten'], /--k must be a positive integer \(got 'ten'\)/],
     [['evaluate', model, data, '--k', '1000001'], /--k 1000001 is too large/],

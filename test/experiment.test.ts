@@ -2,12 +2,12 @@ import t, { type Test } from 'tap';
 import { DEFAULTS } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { isUserError } from '../src/errors.js';
-import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../scripts/lib/experiment-config.js';
-import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../scripts/lib/experiment-report.js';
-import { planRuns, type PlannedRun, type RunRecord } from '../scripts/lib/experiment-run.js';
-import { BEST_SAMPLER, BEST_SERIES, getStudy, studyRuns, threadSweep, type StudyName } from '../scripts/lib/studies.js';
+import { CONFIG_KEYS, parseSet, resolveConfig, shadowedSets, type SetOverride } from '../src/experiment/config.js';
+import { historyCsv, markdownTable, resultsCsv, setupLine, studyCharts } from '../src/experiment/report.js';
+import { planRuns, type PlannedRun, type RunRecord } from '../src/experiment/run.js';
+import { BEST_SAMPLER, BEST_SERIES, getStudy, studyRuns, threadSweep, type StudyName } from '../src/experiment/studies.js';
 import { SAMPLER_KINDS } from '../src/samplers/index.js';
-import { defaultPaperDataset, parsePaperDataset, paperValue } from '../scripts/lib/paper.js';
+import { defaultPaperDataset, parsePaperDataset, paperValue } from '../src/experiment/paper.js';
 
 /** Study definitions, config layering and the text writers: no training here. */
 

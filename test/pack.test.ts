@@ -35,6 +35,13 @@ t.test('npm pack, install the tarball into an empty directory, run the CLI and t
   t.equal(help.status, 0, 'pris --help', { stderr: help.stderr });
   t.match(help.stdout, /pris <command>/);
   t.match(help.stdout, /train <dataset>/);
+  // The studies and the tuner are in the package, not only in a checkout.
+  for (const [cmd, usage] of [['experiment', /pris experiment <study> --dataset/], ['tune', /pris tune <dataset>/], ['recommend', /pris recommend <model>/], ['similar', /pris similar <model>/]] as const) {
+    const r = spawnSync(bin, [cmd, '--help'], { cwd: app, encoding: 'utf8' });
+    t.equal(r.status, 0, `pris ${cmd} --help`, { stderr: r.stderr });
+    t.match(r.stdout, usage);
+  }
+  t.ok(existsSync(path.join(app, 'node_modules', 'vega-lite')), 'the optional plotting packages install by default');
 
   const u = path.join(SHARED_DATASETS, 'ml-100k', 'u.data');
   if (!existsSync(u)) {

@@ -1,5 +1,8 @@
 import type { LoadedDataset } from '../data/dataset.js';
 import type { EvalResult } from '../eval/evaluate.js';
+
+/** `{ 'ndcg@50': …, 'recall@50': …, …, auc }`: an EvalResult's means under flat names, as metrics.json has them. */
+export { flatMetrics } from '../eval/evaluate.js';
 import type { PrisModel } from './model.js';
 
 export interface EvaluateOptions {

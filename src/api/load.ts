@@ -4,7 +4,7 @@ import type { LoadedDataset } from '../data/dataset.js';
 import { createArena, withArena } from '../memory/shared.js';
 import { loadModel as readModelDir, MODEL_FILES, readJson } from '../model/io.js';
 import { resolveTrainConfig, TRAIN_OPTIONS, type TrainConfig } from '../train/options.js';
-import { checkCompatible, PrisModel } from './model.js';
+import { PrisModel } from './model.js';
 
 interface SavedConfig extends Partial<TrainConfig> {
   dataset?: string;
@@ -20,12 +20,19 @@ function savedConfig(c: SavedConfig): TrainConfig {
   return resolveTrainConfig(given as Partial<TrainConfig>);
 }
 
+export interface LoadModelOptions {
+  /** the dataset the model was trained on: each user's items are then left out of recommendations */
+  dataset?: LoadedDataset;
+  /** worker threads of recommendations and evaluation (default: every core; more is lowered to the cores) */
+  threads?: number;
+}
+
 /**
  * Loads a model directory written by `pris train` or `model.save`. With
  * `dataset`, the model knows each user's items (left out of recommendations)
  * and can be evaluated; it must be the dataset the model was trained on.
  */
-export async function loadModel(dir: string, opts: { dataset?: LoadedDataset } = {}): Promise<PrisModel> {
+export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<PrisModel> {
   const arena = createArena();
   const loaded = withArena(arena, () => readModelDir(dir));
   const cfgFile = path.join(dir, MODEL_FILES.config);
@@ -41,10 +48,9 @@ export async function loadModel(dir: string, opts: { dataset?: LoadedDataset } =
     },
     { users: loaded.userIds, items: loaded.itemIds },
     undefined,
+    undefined,
+    opts.threads,
   );
-  if (opts.dataset) {
-    checkCompatible(model, opts.dataset);
-    model.attach(opts.dataset);
-  }
+  if (opts.dataset) model.attach(opts.dataset, `model ${dir}`);
   return model;
 }

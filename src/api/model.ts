@@ -22,6 +22,8 @@ export interface ModelInfo {
   dataset?: { dir: string; fingerprint?: string };
   /** training figures (metrics.json without the test metrics) */
   summary?: Record<string, unknown>;
+  /** set for a non-learned baseline (baselineModel): nothing was trained */
+  baseline?: 'popularity';
 }
 
 /** Which known items a recommendation leaves out: every split of the dataset, none, or the splits named. */
@@ -71,6 +73,30 @@ export interface FoldInQuery {
 
 const splitsOf = (ds: LoadedDataset) => ({ train: ds.train, valid: ds.valid, test: ds.test });
 
+/** Ids the model does not know, all of them (a query names every unknown id at once, not the first). */
+export class UnknownIds extends UserError {
+  constructor(
+    readonly kind: 'user' | 'item',
+    readonly ids: string[],
+    known: number,
+  ) {
+    const shown = ids.slice(0, 10).map((id) => `'${id}'`).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
+    super(`unknown ${kind}${ids.length > 1 ? 's' : ''} ${shown} (not among the model's ${known.toLocaleString('en-US')} ${kind}s)`);
+  }
+}
+
+function indicesOf(ids: readonly string[], index: Map<string, number>, kind: 'user' | 'item', known: number): Int32Array {
+  const out = new Int32Array(ids.length);
+  const unknown = new Set<string>();
+  ids.forEach((id, r) => {
+    const k = index.get(id);
+    if (k === undefined) unknown.add(id);
+    else out[r] = k;
+  });
+  if (unknown.size > 0) throw new UnknownIds(kind, [...unknown], known);
+  return out;
+}
+
 /**
  * A trained model you can query: embeddings (in its own shared memory), the
  * id maps, and worker threads started on first use. Raw ids in, raw ids out.
@@ -95,9 +121,13 @@ export class PrisModel {
     ids: { users?: string[]; items?: string[] },
     private dataset: LoadedDataset | undefined,
     pool?: WorkerPool,
+    /** worker threads for queries (default: every core) */
+    private readonly queryThreads?: number,
   ) {
-    this.users = ids.users;
-    this.items = ids.items;
+    if (queryThreads !== undefined && (!Number.isInteger(queryThreads) || queryThreads < 1)) throw new UserError(`threads must be an integer >= 1 (got ${queryThreads})`);
+    // A model saved without ids (empty columns) takes them from its dataset.
+    this.users = ids.users?.length ? ids.users : undefined;
+    this.items = ids.items?.length ? ids.items : undefined;
     if (pool && dataset) {
       this.pool = pool;
       this.poolData = dataset;
@@ -147,6 +177,11 @@ export class PrisModel {
     return this.store;
   }
 
+  /** Worker threads of recommend, recommendAll and evaluate: as asked when loaded (at most the cores), else every core; a model from fit keeps its training's. */
+  get threads(): number {
+    return this.pool?.threads ?? Math.min(this.queryThreads ?? defaultThreads(), defaultThreads());
+  }
+
   /** The dataset this model answers "known items" and evaluation questions from, if any. */
   get attachedDataset(): LoadedDataset | undefined {
     return this.dataset;
@@ -156,20 +191,25 @@ export class PrisModel {
     if (this.closed) throw new Error('pris: this model was closed');
   }
 
+  /** A baseline ranks by a count, not by vectors: nothing to compare, fold in or save. */
+  private learned(what: string): void {
+    if (this.info.baseline) throw new UserError(`the ${this.info.baseline} baseline has no embeddings: ${what} needs a trained model`);
+  }
+
   /** The workers, over `ds`'s splits (a new pool when the dataset changes). */
   private async workers(ds: LoadedDataset | undefined): Promise<WorkerPool> {
     this.live();
     if (this.pool && this.poolData === ds) return this.pool;
     if (this.pool) await this.pool.close();
     const splits = ds ? splitsOf(ds) : { train: emptyCsr(this.nUsers, this.nItems), valid: emptyCsr(this.nUsers, this.nItems), test: emptyCsr(this.nUsers, this.nItems) };
-    this.pool = new WorkerPool(Math.min(this.config.threads, defaultThreads()), { memory: this.arena, model: this.store, splits });
+    this.pool = new WorkerPool(this.threads, { memory: this.arena, model: this.store, splits });
     this.poolData = ds;
     return this.pool;
   }
 
   /** Attaches the dataset whose interactions are the "known" items (it must be the one the model was trained on). */
-  attach(ds: LoadedDataset): void {
-    checkCompatible(this, ds);
+  attach(ds: LoadedDataset, name?: string): void {
+    checkCompatible(this, ds, name);
     this.dataset = ds;
   }
 
@@ -182,18 +222,15 @@ export class PrisModel {
     return ex === 'known' ? ['train', 'valid', 'test'] : [...new Set(ex)];
   }
 
-  private userIndexOf(id: string): number {
+  /** The indices of raw user ids; every unknown one is named in one UnknownIds error. */
+  private userIndices(ids: readonly string[]): Int32Array {
     this.userIndex ??= new Map(this.userIds.map((u, k) => [u, k]));
-    const k = this.userIndex.get(id);
-    if (k === undefined) throw new UserError(`unknown user '${id}' (not in the model's ${this.nUsers} users; for a new user, use recommendForItems)`);
-    return k;
+    return indicesOf(ids, this.userIndex, 'user', this.nUsers);
   }
 
-  private itemIndexOf(id: string): number {
+  private itemIndices(ids: readonly string[]): Int32Array {
     this.itemIndex ??= new Map(this.itemIds.map((v, k) => [v, k]));
-    const k = this.itemIndex.get(id);
-    if (k === undefined) throw new UserError(`unknown item '${id}' (not in the model's ${this.nItems} items)`);
-    return k;
+    return indicesOf(ids, this.itemIndex, 'item', this.nItems);
   }
 
   private queries(): QueryScorer {
@@ -203,11 +240,13 @@ export class PrisModel {
 
   /** For each item (raw id), the `k` most similar items by cosine of their embeddings, itself left out. */
   async similarItems(items: readonly string[], q: { k?: number } = {}): Promise<SimilarItems[]> {
+    this.learned('similar items');
     const k = q.k ?? 10;
     const ids = this.itemIds;
     const d = this.dim;
-    return items.map((item) => {
-      const j = this.itemIndexOf(item);
+    const index = this.itemIndices(items);
+    return items.map((item, r) => {
+      const j = index[r]!;
       const top = this.queries().top(this.store.item.subarray(j * d, j * d + d), k, [j], true);
       return { item, similar: top.items.map((x, r) => ({ item: ids[x]!, score: top.scores[r]! })) };
     });
@@ -225,7 +264,7 @@ export class PrisModel {
     const ids = this.itemIds;
     const d = this.dim;
     return lists.map((from, r) => {
-      const own = from.map((i) => this.itemIndexOf(i));
+      const own = Array.from(this.itemIndices(from));
       const top = this.queries().top(vectors.subarray(r * d, r * d + d), k, own, false);
       return { user: null, from: [...from], items: top.items.map((x, n) => ({ item: ids[x]!, score: top.scores[n]! })) };
     });
@@ -234,6 +273,7 @@ export class PrisModel {
   /** The folded-in user vectors for `lists` (raw item ids), row-major lists.length x dim. */
   foldIn(lists: readonly (readonly string[])[], q: FoldInQuery = {}): Float32Array {
     this.live();
+    this.learned('fold-in');
     const cfg = this.config;
     const negatives = q.negatives ?? Math.max(cfg.negatives, 20);
     if (!Number.isInteger(negatives) || negatives < 1 || negatives >= this.nItems) throw new UserError(`negatives must be an integer between 1 and ${this.nItems - 1}`);
@@ -243,9 +283,11 @@ export class PrisModel {
     const folder = this.folder;
     const d = this.dim;
     const out = new Float32Array(lists.length * d);
+    // Every unknown item of every list in one message, before any work.
+    this.itemIndices(lists.flat());
     lists.forEach((items, r) => {
       if (items.length === 0) throw new UserError(`user ${r} of recommendForItems has no items: there is nothing to fold in`);
-      const index = Int32Array.from(items, (i) => this.itemIndexOf(i));
+      const index = this.itemIndices(items);
       folder.run(
         index,
         { loss: lossCode(cfg.loss), negatives, lr: cfg.optimizer === 'adagrad-row' || cfg.optimizer === 'adagrad' ? cfg.lr : 0.1, reg: cfg.reg, epochs: q.epochs ?? 50, seed: q.seed ?? cfg.seed },
@@ -258,7 +300,7 @@ export class PrisModel {
   /** The top-k items for each of `users` (raw ids), best first, the users' known items left out by default. */
   async recommend(users: readonly string[], q: RecommendQuery = {}): Promise<UserRecommendations[]> {
     const k = q.k ?? 10;
-    const index = Int32Array.from(users, (u) => this.userIndexOf(u));
+    const index = this.userIndices(users);
     const exclude = this.exclusion(q.exclude);
     const recs = await (await this.workers(exclude.length ? this.dataset : this.poolData)).recommend({ k, exclude, users: index });
     const ids = this.itemIds;
@@ -272,10 +314,20 @@ export class PrisModel {
     return out;
   }
 
-  /** Every user's top-k as columns (indices), for bulk output. */
-  async recommendAll(opts: { k: number; exclude?: Exclusion; onProgress?: (done: number, total: number) => void }): Promise<Recommendations> {
+  /**
+   * Every user's top-k (or only `users`', in that order) as columns of
+   * indices, one row per (user, rank), for bulk output: `userIds` and
+   * `itemIds` name them.
+   */
+  async recommendAll(opts: { k: number; exclude?: Exclusion; users?: readonly string[]; onProgress?: (done: number, total: number) => void }): Promise<Recommendations> {
+    const users = opts.users ? this.userIndices(opts.users) : undefined;
     const exclude = this.exclusion(opts.exclude);
-    return (await this.workers(exclude.length ? this.dataset : this.poolData)).recommend({ k: opts.k, exclude, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    return (await this.workers(exclude.length ? this.dataset : this.poolData)).recommend({
+      k: opts.k,
+      exclude,
+      ...(users ? { users } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
   }
 
   /** Ranking metrics on `ds` (the dataset the model was trained on). */
@@ -296,6 +348,7 @@ export class PrisModel {
    */
   async save(to: string | OutputDir, metrics?: Record<string, unknown>, opts: { force?: boolean } = {}): Promise<void> {
     this.live();
+    this.learned('saving');
     if (typeof to === 'string') {
       using out = await openOutput({ path: to, kind: MODEL_OUTPUT, force: opts.force, reads: this.info.dataset ? [this.info.dataset.dir] : [] });
       return this.save(out, metrics);
@@ -326,11 +379,11 @@ export class PrisModel {
 }
 
 /** A model and a dataset belong together: same users and items, in the same order. */
-export function checkCompatible(m: PrisModel, ds: LoadedDataset): void {
+export function checkCompatible(m: PrisModel, ds: LoadedDataset, name = 'the model'): void {
   const where = m.info.dataset ? ` (trained on ${m.info.dataset.dir})` : '';
   if (m.nUsers !== ds.nUsers || m.nItems !== ds.nItems) {
     throw new UserError(
-      `the model has ${m.nUsers} users and ${m.nItems} items${where}, but dataset ${ds.dir} has ${ds.nUsers} users and ${ds.nItems} items: use the dataset the model was trained on`,
+      `${name} has ${m.nUsers} users and ${m.nItems} items${where}, but dataset ${ds.dir} has ${ds.nUsers} users and ${ds.nItems} items: use the dataset the model was trained on`,
     );
   }
   if (m.attachedDataset === ds) return;
@@ -348,7 +401,7 @@ export function checkCompatible(m: PrisModel, ds: LoadedDataset): void {
     for (let k = 0; k < ids.length; k++) {
       if (ids[k] !== modelIds[k]) {
         throw new UserError(
-          `the model${where} and dataset ${ds.dir} disagree on ${what} ${k}: id '${modelIds[k]}' in the model, '${ids[k]}' in the dataset; use the dataset the model was trained on`,
+          `${name}${where} and dataset ${ds.dir} disagree on ${what} ${k}: id '${modelIds[k]}' in the model, '${ids[k]}' in the dataset; use the dataset the model was trained on`,
         );
       }
     }

@@ -1,6 +1,6 @@
 import type { Argv, Options } from 'yargs';
 import { UserError } from '../errors.js';
-import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionSpec, type TrainConfig } from '../train/options.js';
+import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionSpec, type TrainConfig } from '../index.js';
 
 /**
  * The training options as yargs flags, derived from the one table in
@@ -29,16 +29,18 @@ function flagOf(o: OptionSpec): Options {
   }
 }
 
-export function addTrainOptions<T>(y: Argv<T>): Argv<T> {
+/** The training options as flags; those in `except` are left to the command (pris tune searches lr, reg, dim, sampler). */
+export function addTrainOptions<T>(y: Argv<T>, except: ReadonlySet<string> = new Set()): Argv<T> {
   let out = y;
-  for (const o of TRAIN_OPTIONS) out = out.option(o.flag, flagOf(o)) as Argv<T>;
+  for (const o of TRAIN_OPTIONS) if (!except.has(o.key)) out = out.option(o.flag, flagOf(o)) as Argv<T>;
   return out;
 }
 
 /** The options the user gave on the command line, checked one by one (the rest is left to the defaults). */
-export function givenTrainOptions(argv: Record<string, unknown>): Partial<TrainConfig> {
+export function givenTrainOptions(argv: Record<string, unknown>, except: ReadonlySet<string> = new Set()): Partial<TrainConfig> {
   const given: Record<string, unknown> = {};
   for (const o of TRAIN_OPTIONS) {
+    if (except.has(o.key)) continue;
     const v = argv[o.flag];
     if (v === undefined) continue;
     if (o.type === 'intList') {

@@ -2,26 +2,9 @@ import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseCount } from './args.js';
 import { runTrainJob } from '../api/train-job.js';
-import { TrainingInterrupted } from '../train/train.js';
-import type { TrainConfig } from '../train/options.js';
+import { TrainingInterrupted, type TrainConfig } from '../index.js';
 import { addTrainOptions, givenTrainOptions } from './train-options.js';
-import { onInterrupt, signalExitCode } from '../util/atomic.js';
-
-/**
- * SIGINT, SIGTERM and SIGHUP stop training at the next user, keep a
- * checkpoint and exit with the shell's 128 + signal; a second signal quits
- * at once (src/util/atomic.ts removes the temporaries).
- */
-function interruptible(): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
-  const controller = new AbortController();
-  let code: number | undefined;
-  const dispose = onInterrupt((sig) => {
-    code = signalExitCode(sig);
-    process.stderr.write(`\n${sig}: stopping at the next user and keeping a checkpoint (send it again to quit at once)\n`);
-    controller.abort();
-  });
-  return { signal: controller.signal, exitCode: () => code, dispose };
-}
+import { interruptible } from './interrupt.js';
 
 /** `pris train <dataset> --out <model>`: the library's fit, checkpoints, save and test evaluation. */
 export function registerTrainCommands(y: Argv): Argv {
@@ -45,7 +28,7 @@ export function registerTrainCommands(y: Argv): Argv {
     async (a) => {
       const given = givenTrainOptions(a);
       const checkpointEvery = parseCount('checkpoint-every', a['checkpoint-every'], 0);
-      const stop = interruptible();
+      const stop = interruptible('stopping at the next user and keeping a checkpoint');
       let result;
       try {
         result = await runTrainJob({

@@ -1,12 +1,43 @@
 /**
  * Charts as SVG files: a small description (a line or a bar chart) becomes a
  * Vega-Lite spec, compiled to Vega and rendered headless (renderer 'none': no
- * DOM and no canvas needed; text widths are estimated). The experiment
- * scripts use it for their plots; nothing else in pris depends on it.
+ * DOM and no canvas needed; text widths are estimated). `pris experiment`
+ * uses it for its plots; nothing else in pris does, so vega and vega-lite are
+ * optional dependencies, loaded on the first chart drawn (never when the CLI
+ * or the library starts).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+
+/** What a user without the optional plotting packages is told. */
+export const PLOTS_MISSING = 'the plotting packages vega and vega-lite are not installed (they are optional dependencies of pris); install them to draw plots: npm install vega vega-lite';
+
+type PlotLibraries = { vega: typeof import('vega'); compile: typeof import('vega-lite').compile };
+let libraries: Promise<PlotLibraries> | undefined;
+
+function loadLibraries(): Promise<PlotLibraries> {
+  libraries ??= Promise.all([import('vega'), import('vega-lite')]).then(
+    ([vega, vl]) => ({ vega, compile: vl.compile }),
+    (e: unknown) => {
+      libraries = undefined;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? new UserError(PLOTS_MISSING) : e;
+    },
+  );
+  return libraries;
+}
+
+/** Whether charts can be drawn here (the optional plotting packages are installed). */
+export async function canPlot(): Promise<boolean> {
+  try {
+    await loadLibraries();
+    return true;
+  } catch (e) {
+    if (e instanceof UserError) return false;
+    throw e;
+  }
+}
 
 export interface ChartAxis {
   title: string;
@@ -143,6 +174,7 @@ export function chartSpec(c: Chart): TopLevelSpec {
 
 /** Renders a chart to SVG text, headless. */
 export async function renderSvg(c: Chart): Promise<string> {
+  const { vega, compile } = await loadLibraries();
   const { spec } = compile(chartSpec(c));
   // Silent: a rendering error is thrown to the caller, not also logged.
   const view = new vega.View(vega.parse(spec), { renderer: 'none', logLevel: vega.None });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -18,6 +19,27 @@ export function pris(args: string[], opts: { cwd?: string } = {}): CliResult {
     env: { ...process.env, FORCE_COLOR: '0' },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same entry point in this process (no node start-up): exit code, stdout, stderr. */
+export async function prisHere(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const writeOut = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  const capture = (add: (s: string) => void) =>
+    ((chunk: string | Uint8Array) => {
+      add(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture((s) => (out += s));
+  process.stderr.write = capture((s) => (err += s));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+  }
 }
 
 /** A small CSV with taste groups: users in group g mostly pick items of group g. */

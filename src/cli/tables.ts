@@ -1,4 +1,19 @@
-import type { EvalResult } from './evaluate.js';
+import type { EvalResult } from '../index.js';
+
+/**
+ * Text tables for the terminal: columns padded to their widest cell, each
+ * aligned by its letter in `align` ('l' names, 'r' numbers; default: the
+ * first column left, the others right).
+ */
+export function formatTable(header: string[], rows: string[][], align = 'l'): string {
+  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
+  const fmt = (r: string[]) =>
+    r
+      .map((x, j) => ((align[j] ?? 'r') === 'l' ? x.padEnd(widths[j]!) : x.padStart(widths[j]!)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+}
 
 /** The small human-readable table `pris evaluate` prints; one metrics column per evaluated model. */
 export function formatEvalTable(columns: { label: string; result: EvalResult }[]): string {
@@ -11,7 +26,6 @@ export function formatEvalTable(columns: { label: string; result: EvalResult }[]
   lines.push(`users: ${n(first.evaluated)} evaluated${sample}, ${n(first.skipped)} skipped (no ${first.target} items), of ${n(first.users)}`);
   lines.push('');
   const metricNames = [['NDCG', 'ndcg'], ['Recall', 'recall'], ['Precision', 'precision'], ['MAP', 'map']] as const;
-  const header = ['metric', ...columns.map((c) => c.label)];
   const rows: string[][] = [];
   for (let ki = 0; ki < first.perK.length; ki++) {
     for (const [title, key] of metricNames) {
@@ -19,9 +33,5 @@ export function formatEvalTable(columns: { label: string; result: EvalResult }[]
     }
   }
   if (first.auc !== undefined) rows.push(['AUC', ...columns.map((c) => (c.result.auc ?? NaN).toFixed(4))]);
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-  const fmt = (r: string[]) => r.map((x, j) => (j === 0 ? x.padEnd(widths[j]!) : x.padStart(widths[j]!))).join('  ');
-  lines.push(fmt(header));
-  for (const r of rows) lines.push(fmt(r));
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + formatTable(['metric', ...columns.map((c) => c.label)], rows);
 }

@@ -9,11 +9,11 @@
  * The text builders are pure functions (tested without training).
  */
 import { readdirSync } from 'node:fs';
-import { legacyByJson, type OutputDir, type OutputKind } from '../../src/util/output.js';
-import { renderSvg, type BarDatum, type Chart, type LinePoint } from '../../src/util/plot.js';
-import type { TrainConfig } from '../../src/train/options.js';
-import { CONFIG_KEYS } from './experiment-config.js';
-import type { RunRecord } from './experiment-run.js';
+import { legacyByJson, type OutputDir, type OutputKind } from '../util/output.js';
+import { renderSvg, type BarDatum, type Chart, type LinePoint } from '../util/plot.js';
+import type { TrainConfig } from '../train/options.js';
+import { CONFIG_KEYS } from './config.js';
+import type { RunRecord } from './run.js';
 import { paperValue, tableLabel, type PaperDataset } from './paper.js';
 import type { MetricKey, PlotSpec, Study } from './studies.js';
 
@@ -206,6 +206,8 @@ export interface ReportMeta {
   date: string;
   datasetDir: string;
   seeds: number[];
+  /** why no plots are drawn (the optional plotting packages are missing), if so */
+  noPlots?: string;
 }
 
 /**
@@ -249,7 +251,7 @@ export function markdownReport(study: Study, records: RunRecord[], ctx: ReportCo
     markdownTable(study, records, ctx),
     paperNote,
     '',
-    ...study.plots.flatMap((p) => [`![${p.title}](${p.file})`, '']),
+    ...(meta.noPlots ? [`No plots: ${meta.noPlots}.`, ''] : study.plots.flatMap((p) => [`![${p.title}](${p.file})`, ''])),
     `Command: \`${meta.command}\` (${meta.date}). Dataset: ${meta.datasetDir}.`,
     '',
   ].join('\n');
@@ -262,7 +264,8 @@ function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvText(header: string[], rows: unknown[][]): string {
+/** CSV text: a header and rows, fields quoted where they need it, arrays joined by semicolons. */
+export function csvText(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
 
@@ -424,5 +427,6 @@ export async function writeReport(out: OutputDir, study: Study, records: RunReco
   out.writeFile('results.csv', resultsCsv(study.name, records));
   out.writeFile('history.csv', historyCsv(records));
   out.writeFile('table.md', markdownReport(study, records, ctx, meta));
+  if (meta.noPlots) return;
   for (const { file, chart } of studyCharts(study, records, ctx)) out.writeFile(file, await renderSvg(chart));
 }

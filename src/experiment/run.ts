@@ -6,11 +6,11 @@
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TrainConfig } from '../../src/train/options.js';
-import type { EpochStats } from '../../src/train/session.js';
-import { runTrainJob } from '../../src/api/train-job.js';
-import { UserError } from '../../src/errors.js';
-import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './experiment-config.js';
+import type { TrainConfig } from '../train/options.js';
+import type { EpochStats } from '../train/session.js';
+import { runTrainJob } from '../api/train-job.js';
+import { UserError } from '../errors.js';
+import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './config.js';
 import type { PaperRef } from './paper.js';
 import type { RunSpec, Study } from './studies.js';
 

@@ -13,10 +13,10 @@
  *   SA          self-adversarial weights (no gradient through them), uniform sampler
  *   BPR         weights 1/L, uniform sampler
  */
-import { SAMPLER_KINDS, type SamplerKind } from '../../src/samplers/index.js';
-import { OPTIMIZERS } from '../../src/kernels/codes.js';
-import { UserError } from '../../src/errors.js';
-import type { ConfigKey, ConfigPatch } from './experiment-config.js';
+import { SAMPLER_KINDS, type SamplerKind } from '../samplers/index.js';
+import { OPTIMIZERS } from '../kernels/codes.js';
+import { UserError } from '../errors.js';
+import type { ConfigKey, ConfigPatch } from './config.js';
 import type { PaperRef } from './paper.js';
 
 /** One configuration of a study (run once per seed). */

@@ -12,8 +12,8 @@
  * learning rate follows the optimizer and clusterSync is on only with one
  * thread, exactly as in `pris train`.
  */
-import { findOption, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../../src/train/options.js';
-import { UserError } from '../../src/errors.js';
+import { findOption, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../train/options.js';
+import { UserError } from '../errors.js';
 
 export type ConfigKey = OptionKey;
 export type ConfigPatch = Partial<TrainConfig>;

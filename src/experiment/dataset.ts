@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { hasSplit, readMeta, type DatasetMeta } from '../../src/data/dataset.js';
-import { UserError } from '../../src/errors.js';
+import { hasSplit, readMeta, type DatasetMeta } from '../data/dataset.js';
+import { UserError } from '../errors.js';
 import { DATASET_NAMES, preparedDataset } from './datasets.js';
 
 export interface ResolvedDataset {

@@ -1,0 +1,124 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { groupedCsv, prisHere } from './helpers/cli.js';
+
+/**
+ * `pris experiment` as a user runs it: a study on a tiny dataset writes only
+ * under --out, its tables and plots; without the optional plotting packages
+ * the CLI still starts and the study writes its tables; mistakes are one line.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const work = t.testdir();
+const data = path.join(work, 'data');
+
+/**
+ * Node hooks that make `vega` and `vega-lite` unresolvable, as in an install
+ * without optional dependencies (`npm install --omit=optional`).
+ */
+const hooks = path.join(work, 'no-vega.mjs');
+const register = path.join(work, 'register.mjs');
+writeFileSync(
+  hooks,
+  `export async function resolve(specifier, context, next) {
+  if (specifier === 'vega' || specifier === 'vega-lite') {
+    const e = new Error('Cannot find package ' + specifier);
+    e.code = 'ERR_MODULE_NOT_FOUND';
+    throw e;
+  }
+  return next(specifier, context);
+}\n`,
+);
+writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
+
+function run(args: string[], opts: { cwd?: string; noVega?: boolean; script?: string } = {}) {
+  const r = spawnSync(process.execPath, [...(opts.noVega ? ['--import', register] : []), opts.script ?? cli, ...args], { cwd: opts.cwd ?? work, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+t.before(async () => {
+  const csv = path.join(work, 'x.csv');
+  writeFileSync(csv, groupedCsv(60, 40, 6, 3));
+  for (const args of [['data', 'import', 'csv', csv, '--header', '--out', data, '-q'], ['data', 'split', data, '--seed', '1']]) {
+    const r = await prisHere(...args);
+    if (r.code !== 0) throw new Error(r.err);
+  }
+});
+
+t.test('a study writes its tables and plots under --out and nothing else', async (t) => {
+  const cwd = t.testdir({});
+  const r = run(['experiment', 'losses', '--dataset', data, '--epochs', '2', '--skip', 'SA,BPR', '--set', 'dim=8', '--set', 'clusters=4', '--set', 'PRIS-U:reg=0.05', '--threads', '1', '--out', 'study'], { cwd });
+  t.equal(r.code, 0, r.err);
+  t.same(readdirSync(cwd), ['study'], 'only --out in the working directory');
+  const files = readdirSync(path.join(cwd, 'study')).filter((f) => !f.startsWith('.'));
+  t.same(files.sort(), ['history.csv', 'ndcg.svg', 'recall.svg', 'results.csv', 'results.json', 'table.md'], 'no models kept');
+  t.match(r.out, /^\| configuration \| NDCG@50/, 'the table on stdout');
+  const results = JSON.parse(readFileSync(path.join(cwd, 'study', 'results.json'), 'utf8'));
+  t.match(results.command, /^pris experiment losses --dataset .* --set PRIS-U:reg=0.05 --threads 1 --out study$/, 'the command recorded as typed');
+  t.same(results.runs.map((x: { status: string }) => x.status), ['ok', 'ok']);
+  t.same(results.runs.map((x: { name: string; config: { reg: number; dim: number } }) => [x.name, x.config.dim, x.config.reg > 0.04]), [
+    [results.runs[0].name, 8, false],
+    ['PRIS-U', 8, true],
+  ]);
+  t.match(readFileSync(path.join(cwd, 'study', 'ndcg.svg'), 'utf8'), /^<svg/);
+  // Refused without --force, rewritten from results.json with another paper column.
+  const again = run(['experiment', 'losses', '--dataset', data, '--epochs', '1', '--out', 'study'], { cwd });
+  t.equal(again.code, 2);
+  t.match(again.err, /already holds a study's results written by pris; give --force/);
+  const rep = run(['experiment', 'report', 'study', '--paper', 'gowalla'], { cwd });
+  t.equal(rep.code, 0, rep.err);
+  t.match(rep.out, /paper NDCG@50/);
+  t.match(readFileSync(path.join(cwd, 'study', 'table.md'), 'utf8'), /Gowalla values/);
+});
+
+t.test('without vega and vega-lite the CLI starts, and a study writes its tables without plots', async (t) => {
+  const help = run(['--help'], { noVega: true });
+  t.equal(help.code, 0, help.err);
+  t.match(help.out, /experiment <study>/);
+  const out = path.join(work, 'no-plots');
+  const r = run(['experiment', 'losses', '--dataset', data, '--epochs', '1', '--skip', 'SA,BPR,PRIS-U', '--set', 'clusters=4', '--threads', '1', '--out', out], { noVega: true });
+  t.equal(r.code, 0, r.err);
+  t.match(r.err, /note: no plots will be drawn: the plotting packages vega and vega-lite are not installed .*npm install vega vega-lite/);
+  t.notOk(readdirSync(out).some((f) => f.endsWith('.svg')), 'no plots');
+  t.match(readFileSync(path.join(out, 'table.md'), 'utf8'), /No plots: the plotting packages vega and vega-lite are not installed/);
+});
+
+t.test('scripts/experiment.js is an alias of pris experiment', async (t) => {
+  const r = run(['--help'], { script: path.join(root, 'dist', 'scripts', 'experiment.js') });
+  t.equal(r.code, 0);
+  t.match(r.out, /pris experiment <study> --dataset/);
+  const bad = run(['samplers', '--dataset', data, '--epochs', 'x'], { script: path.join(root, 'dist', 'scripts', 'experiment.js') });
+  t.equal(bad.code, 2);
+  t.match(bad.err, /^pris: --epochs must be an integer >= 1 \(got 'x'\)\n$/);
+});
+
+t.test('mistakes are one line, exit 2, before anything is written', async (t) => {
+  const out = path.join(work, 'never');
+  const cases: [string[], RegExp][] = [
+    [['experiment', 'samplerz', '--dataset', data], /Invalid values:[\s\S]*study/],
+    [['experiment', 'samplers'], /--dataset is required/],
+    [['experiment', 'samplers', '--dataset', data, '--datset', 'x'], /Unknown argument: datset/],
+    [['experiment', 'samplers', '--dataset', data, '--epochs', '0', '--out', out], /--epochs must be an integer >= 1 \(got '0'\)/],
+    [['experiment', 'samplers', '--dataset', data, '--threads', '1,2', '--out', out], /--threads takes one number \(a list only for the threads study\)/],
+    [['experiment', 'samplers', '--dataset', data, '--set', 'lr=fast', '--out', out], /--set lr=fast: --lr must be a number/],
+    [['experiment', 'samplers', '--dataset', data, '--skip', 'exakt', '--out', out], /--skip exakt: no configuration/],
+    [['experiment', 'samplers', '--dataset', data, '--paper', 'netflix', '--out', out], /--paper must be one of/],
+    [['experiment', 'samplers', '--dataset', path.join(work, 'nowhere'), '--out', out], /--dataset .*nowhere: no such directory, and not one of the known datasets/],
+    [['experiment', 'samplers', '--dataset', data, '--out', out, '--out', out], /--out was given 2 times/],
+    [['experiment', 'samplers', 'extra', '--dataset', data], /unexpected argument 'extra'/],
+    [['experiment', 'report'], /name the output directory of a study/],
+    [['experiment', 'report', out, '--epochs', '3'], /--epochs does not apply to 'pris experiment report'/],
+    [['experiment', 'samplers', '--dataset', data, '--out', data], /is also an input of this command/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await prisHere(...args);
+    t.equal(r.code, 2, `exit 2: ${args.slice(1).join(' ')}`);
+    t.match(r.err, message, args.slice(1).join(' '));
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+  }
+  t.notOk(existsSync(out), 'nothing written');
+});
