@@ -1,35 +1,46 @@
 /**
- * Append-only typed arrays of unknown final length (rows read from a stream).
- * Capacity doubles, so a 48M-row file costs about 1.5x its final column size
- * at the moment of a resize instead of one JS number (8+ bytes) per value.
+ * Append-only typed arrays of unknown final length (rows read from a stream),
+ * stored as fixed-size chunks: growing never copies, and a 48M-row column
+ * never holds more than one chunk of slack. `finish` copies the chunks into
+ * one exactly sized array and lets them go.
  */
 type Typed = Int32Array | Float32Array | Float64Array | Uint8Array;
 type Ctor<T extends Typed> = new (n: number) => T;
 
+const CHUNK = 1 << 20;
+
 export class Growable<T extends Typed> {
-  private buf: T;
+  private readonly chunks: T[] = [];
+  private current: T;
+  private at = 0;
   length = 0;
 
-  constructor(
-    private readonly C: Ctor<T>,
-    initial = 1 << 16,
-  ) {
-    this.buf = new C(initial);
+  constructor(private readonly C: Ctor<T>) {
+    this.current = new C(CHUNK);
   }
 
   push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new this.C(this.buf.length * 2);
-      next.set(this.buf as never);
-      this.buf = next;
+    if (this.at === CHUNK) {
+      this.chunks.push(this.current);
+      this.current = new this.C(CHUNK);
+      this.at = 0;
     }
-    this.buf[this.length++] = v;
+    this.current[this.at++] = v;
+    this.length++;
   }
 
   /** The values pushed so far, as an exactly sized array (a copy; the builder is spent). */
   finish(): T {
-    const out = this.buf.slice(0, this.length) as T;
-    this.buf = new this.C(0);
+    const out = new this.C(this.length);
+    let off = 0;
+    for (const c of this.chunks) {
+      out.set(c as never, off);
+      off += c.length;
+    }
+    out.set(this.current.subarray(0, this.at) as never, off);
+    this.chunks.length = 0;
+    this.current = new this.C(0);
+    this.at = 0;
     return out;
   }
 }

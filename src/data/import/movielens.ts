@@ -1,5 +1,5 @@
 import { UserError } from '../../errors.js';
-import { parseId, parseInteger, parseNumber } from '../fields.js';
+import { integerField, internIntegerField, numberField } from '../fields.js';
 import { peekLines } from '../input.js';
 import { forEachRecord } from './delimited.js';
 import type { Format } from './format.js';
@@ -9,6 +9,8 @@ import type { Format } from './format.js';
  * The layout is detected from the first line (`::` → dat, a tab → tsv, a comma
  * → csv) unless --variant names it; a header line is recognised by its
  * non-numeric rating and timestamp fields. Rating → weight, timestamp → timestamp.
+ * User and movie ids are non-negative integers in every MovieLens release;
+ * anything else is a damaged line.
  */
 export const MOVIELENS_VARIANTS = {
   tsv: { delimiter: '\t', files: 'ML-100K u.data' },
@@ -45,12 +47,12 @@ export const movielens: Format = {
       const r = await forEachRecord(
         file,
         { delimiter: MOVIELENS_VARIANTS[variant].delimiter, quote: null, fields: 4, layout: 'user, item, rating, timestamp', header: [2, 3] },
-        (f, where) => {
+        (f, ref) => {
           sink.add(
-            parseId(f[0]!, 'user', where),
-            parseId(f[1]!, 'item', where),
-            parseNumber(f[2]!, 'rating', where),
-            parseInteger(f[3]!, 'timestamp', where),
+            internIntegerField(sink.users, f, 0, 'user', ref),
+            internIntegerField(sink.items, f, 1, 'item', ref),
+            numberField(f, 2, 'rating', ref),
+            integerField(f, 3, 'timestamp', ref),
           );
         },
         opts,

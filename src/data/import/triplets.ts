@@ -1,4 +1,4 @@
-import { parseId, parseNumber } from '../fields.js';
+import { internField, numberField } from '../fields.js';
 import { forEachRecord } from './delimited.js';
 import type { Format } from './format.js';
 
@@ -20,7 +20,7 @@ export function tabTriples(name: string, summary: string, meaning: string, third
         const r = await forEachRecord(
           file,
           { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: [2] },
-          (f, where) => sink.add(parseId(f[0]!, 'user', where), parseId(f[1]!, 'item', where), parseNumber(f[2]!, third, where)),
+          (f, ref) => sink.add(internField(sink.users, f, 0, 'user', ref), internField(sink.items, f, 1, 'item', ref), numberField(f, 2, third, ref)),
           opts,
         );
         header ||= r.header;
