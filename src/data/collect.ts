@@ -1,5 +1,5 @@
 import { Growable } from './growable.js';
-import { Interner } from './idmap.js';
+import { Interner, type InternedIds } from './idmap.js';
 import type { Rows, WeightFilter } from './filters.js';
 
 /** Which optional columns an import produces. */
@@ -8,6 +8,19 @@ export interface Columns {
   timestamp: boolean;
   /** Rows carry a train/test flag (a source that comes already split). */
   predefinedTest: boolean;
+}
+
+/** A collector's content in transferable form: ids as bytes, columns as chunks. */
+export interface CollectedRows {
+  seen: number;
+  dropped: Record<string, number>;
+  users: InternedIds;
+  items: InternedIds;
+  user: Int32Array[];
+  item: Int32Array[];
+  weight?: Float32Array[];
+  timestamp?: Float64Array[];
+  test?: Uint8Array[];
 }
 
 /**
@@ -59,6 +72,41 @@ export class RowCollector {
     this.weight?.push(weight);
     this.timestamp?.push(timestamp);
     this.test?.push(isTest ? 1 : 0);
+  }
+
+  /** Everything stored, to hand to another thread (`appendExport`); the collector is spent. */
+  export(): CollectedRows {
+    return {
+      seen: this.seen,
+      dropped: { ...this.dropped },
+      users: this.users.export(),
+      items: this.items.export(),
+      user: this.user.takeChunks(),
+      item: this.item.takeChunks(),
+      ...(this.weight && { weight: this.weight.takeChunks() }),
+      ...(this.timestamp && { timestamp: this.timestamp.takeChunks() }),
+      ...(this.test && { test: this.test.takeChunks() }),
+    };
+  }
+
+  /**
+   * Rows another collector stored (a parallel import's worker), as if they
+   * had been added here after the rows already held: its ids are interned
+   * here in its order of first appearance, its id columns renumbered in
+   * place, and its chunks taken over without a copy.
+   */
+  appendExport(x: CollectedRows): void {
+    const userMap = this.users.internAll(x.users);
+    const itemMap = this.items.internAll(x.items);
+    for (const c of x.user) for (let r = 0; r < c.length; r++) c[r] = userMap[c[r]!]!;
+    for (const c of x.item) for (let r = 0; r < c.length; r++) c[r] = itemMap[c[r]!]!;
+    this.user.appendChunks(x.user as Int32Array<ArrayBuffer>[]);
+    this.item.appendChunks(x.item as Int32Array<ArrayBuffer>[]);
+    if (this.weight) this.weight.appendChunks(x.weight as Float32Array<ArrayBuffer>[]);
+    if (this.timestamp) this.timestamp.appendChunks(x.timestamp as Float64Array<ArrayBuffer>[]);
+    if (this.test) this.test.appendChunks(x.test as Uint8Array<ArrayBuffer>[]);
+    this.seen += x.seen;
+    for (const [k, n] of Object.entries(x.dropped)) this.dropped[k] = (this.dropped[k] ?? 0) + n;
   }
 
   /** The stored rows (the collector is spent afterwards; each column's chunks go as it is copied out). */

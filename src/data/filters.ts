@@ -51,6 +51,14 @@ export function ratingFilter(f: RatingFilter): WeightFilter {
   };
 }
 
+/** The row filters an import request names, in the order they apply. */
+export function weightFilters(req: { minRating?: string; minCount?: number }): WeightFilter[] {
+  const filters: WeightFilter[] = [];
+  if (req.minRating !== undefined) filters.push(ratingFilter(parseMinRating(req.minRating)));
+  if (req.minCount !== undefined) filters.push(countFilter(req.minCount));
+  return filters;
+}
+
 export function countFilter(n: number): WeightFilter {
   if (!Number.isFinite(n)) throw new UserError(`--min-count must be a number (got ${n})`);
   return { name: 'minCount', flag: `--min-count ${n}`, keep: (w) => w >= n };

@@ -14,6 +14,12 @@ import { UserError } from '../errors.js';
  * are sorted as strings by UTF-16 code units (byte order for ASCII).
  */
 
+/** An interner's ids as bytes: id k is bytes[offset[k], offset[k + 1]). */
+export interface InternedIds {
+  bytes: Uint8Array;
+  offset: Int32Array;
+}
+
 /** Int32s per hash-table slot: hash, id + 1 (0: empty), arena offset, length. */
 const SLOT = 4;
 
@@ -111,6 +117,20 @@ export class Interner {
       this.names = names;
     }
     return this.names;
+  }
+
+  /** The distinct ids' bytes, to rebuild them in another thread's interner (`internAll`). */
+  export(): InternedIds {
+    const n = this.count;
+    return { bytes: this.arena.slice(0, this.offset[n]!), offset: this.offset.slice(0, n + 1) };
+  }
+
+  /** Interns every id of `ids` in order; returns their ids here, by their index there. */
+  internAll(ids: InternedIds): Int32Array {
+    const n = ids.offset.length - 1;
+    const map = new Int32Array(n);
+    for (let k = 0; k < n; k++) map[k] = this.internBytes(ids.bytes, ids.offset[k]!, ids.offset[k + 1]!);
+    return map;
   }
 
   private add(buf: Uint8Array, start: number, len: number): number {

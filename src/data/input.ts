@@ -20,10 +20,25 @@ const PROGRESS_MIN_BYTES = 32 << 20;
 
 export type ProgressMode = NonNullable<ProgressOptions['mode']>;
 
-/** `file:line: problem: "text"` as a UserError (exit 2, no stack). */
-export function lineError(file: string, line: number, problem: string, text: string): UserError {
-  const shown = text.length > SHOW_CHARS ? text.slice(0, SHOW_CHARS) + '…' : text;
-  return new UserError(`${file}:${line}: ${problem}: ${JSON.stringify(shown)}`);
+/**
+ * `file:line: problem: "text"` as a UserError (exit 2, no stack). The parts
+ * are kept, so a line number counted from the start of a byte range (a
+ * parallel import's worker) can be made absolute.
+ */
+export class LineError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+    readonly text: string,
+  ) {
+    const shown = text.length > SHOW_CHARS ? text.slice(0, SHOW_CHARS) + '…' : text;
+    super(`${file}:${line}: ${problem}: ${JSON.stringify(shown)}`);
+  }
+}
+
+export function lineError(file: string, line: number, problem: string, text: string): LineError {
+  return new LineError(file, line, problem, text);
 }
 
 async function assertReadableFile(file: string): Promise<number> {
@@ -37,7 +52,7 @@ async function assertReadableFile(file: string): Promise<number> {
   return st.size;
 }
 
-async function isGzip(file: string): Promise<boolean> {
+export async function isGzip(file: string): Promise<boolean> {
   const fh = await fs.open(file, 'r');
   try {
     const head = Buffer.alloc(2);
@@ -56,8 +71,13 @@ interface OpenInput {
   size: number;
 }
 
-async function openInput(file: string): Promise<OpenInput> {
+async function openInput(file: string, range?: ByteRange): Promise<OpenInput> {
   const size = await assertReadableFile(file);
+  if (range) {
+    // Ranges are cut from plain files only (gzip cannot be entered mid-stream).
+    const raw = createReadStream(file, { highWaterMark: 1 << 20, start: range.start, end: range.end - 1 });
+    return { text: raw, raw, size: range.end - range.start };
+  }
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   if (!(await isGzip(file))) return { text: raw, raw, size };
   const gunzip = createGunzip();
@@ -75,6 +95,18 @@ function streamError(file: string, e: unknown): unknown {
 
 export interface LineOptions {
   progress?: ProgressMode;
+  /** Called with the bytes read so far, per chunk (a worker reports its progress this way). */
+  onRead?: (bytes: number) => void;
+}
+
+/**
+ * Part of a file: bytes [start, end), starting at a line start. `first`: it
+ * is the file's beginning (a BOM is dropped and a header may follow).
+ */
+export interface ByteRange {
+  start: number;
+  end: number;
+  first: boolean;
 }
 
 /**
@@ -102,8 +134,9 @@ export class LineRef {
  * 48M-row file costs no string per field. Synchronous callback on purpose:
  * no promise per line.
  */
-export async function forEachLineBytes(file: string, fn: (ref: LineRef) => void, opts: LineOptions = {}): Promise<number> {
-  const input = await openInput(file);
+export async function forEachLineBytes(file: string, fn: (ref: LineRef) => void, opts: LineOptions = {}, range?: ByteRange): Promise<number> {
+  if (range && range.end <= range.start) return 0;
+  const input = await openInput(file, range);
   // Small files read in well under a second: a progress line would be noise.
   const mode = input.size < PROGRESS_MIN_BYTES ? 'quiet' : (opts.progress ?? 'auto');
   const progress = createProgress({ label: `reading ${path.basename(file)} (bytes)`, total: input.size, mode });
@@ -111,11 +144,13 @@ export async function forEachLineBytes(file: string, fn: (ref: LineRef) => void,
   input.raw.on('data', (chunk: Buffer) => {
     readBytes += chunk.length;
     progress.update(readBytes);
+    opts.onRead?.(readBytes);
   });
   const ref = new LineRef(file);
+  const atFileStart = range?.first ?? true;
   const emit = (buf: Buffer, start: number, end: number) => {
     if (end > start && buf[end - 1] === 13) end--;
-    if (ref.line === 0 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+    if (ref.line === 0 && atFileStart && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
     ref.buf = buf;
     ref.start = start;
     ref.end = end;

@@ -38,37 +38,44 @@ export function groupByUser(
   for (let r = 0; r < n; r++) perm[fill[uk ? uk[user[r]!]! : user[r]!]!++] = r;
 
   let keysBuf = new Float64Array(64);
+  let itemKeys = new Int32Array(64);
   let rows = new Int32Array(64);
   for (let u = 0; u < nUsers; u++) {
     const a = start[u]!;
     const len = start[u + 1]! - a;
     if (len < 2) continue;
-    if (keysBuf.length < len) {
+    if (rows.length < len) {
       keysBuf = new Float64Array(len * 2);
+      itemKeys = new Int32Array(len * 2);
       rows = new Int32Array(len * 2);
+    }
+    // Each row's item key is looked up once (the rank table is a cache miss at 10^5+ items).
+    for (let k = 0; k < len; k++) {
+      const r = perm[a + k]!;
+      rows[k] = r;
+      itemKeys[k] = ik ? ik[item[r]!]! : item[r]!;
     }
     if (len <= SMALL_RUN) {
       // Insertion sort by (item, input position): stable, and a short run
       // is sorted faster inline than by a call to the native sort.
-      for (let k = a + 1; k < a + len; k++) {
-        const r = perm[k]!;
-        const key = ik ? ik[item[r]!]! : item[r]!;
+      for (let k = 1; k < len; k++) {
+        const key = itemKeys[k]!;
+        const r = rows[k]!;
         let j = k - 1;
-        while (j >= a && (ik ? ik[item[perm[j]!]!]! : item[perm[j]!]!) > key) {
-          perm[j + 1] = perm[j]!;
+        while (j >= 0 && itemKeys[j]! > key) {
+          itemKeys[j + 1] = itemKeys[j]!;
+          rows[j + 1] = rows[j]!;
           j--;
         }
-        perm[j + 1] = r;
+        itemKeys[j + 1] = key;
+        rows[j + 1] = r;
       }
+      for (let k = 0; k < len; k++) perm[a + k] = rows[k]!;
       continue;
     }
     // key = item * len + position: distinct, ordered by item then by input order (stable),
     // and exact in a double while nItems * len < 2^53.
-    for (let k = 0; k < len; k++) {
-      const r = perm[a + k]!;
-      rows[k] = r;
-      keysBuf[k] = (ik ? ik[item[r]!]! : item[r]!) * len + k;
-    }
+    for (let k = 0; k < len; k++) keysBuf[k] = itemKeys[k]! * len + k;
     const run = keysBuf.subarray(0, len).sort();
     for (let k = 0; k < len; k++) perm[a + k] = rows[run[k]! % len]!;
   }

@@ -1,5 +1,5 @@
 import { expectFields, Fields, looksNumeric, splitBytes, splitQuoted } from '../fields.js';
-import { forEachLineBytes, type LineOptions, type LineRef } from '../input.js';
+import { forEachLineBytes, type ByteRange, type LineOptions, type LineRef } from '../input.js';
 
 /**
  * Row-per-line delimited files (MovieLens, Echonest triplets, Last.fm, any
@@ -37,22 +37,25 @@ const hasByte = (ref: LineRef, b: number): boolean => {
 
 /**
  * Calls `fn` for every data line with its fields as byte ranges (`Fields`,
- * valid during the call); returns whether a header line was skipped.
+ * valid during the call); returns whether a header line was skipped and how
+ * many lines were read. With a `range` that does not start the file, there
+ * is no header to detect (the spec must then fix the field count).
  */
 export async function forEachRecord(
   file: string,
   spec: DelimitedSpec,
   fn: (fields: Fields, ref: LineRef) => void,
   opts: LineOptions = {},
-): Promise<{ header: boolean }> {
+  range?: ByteRange,
+): Promise<{ header: boolean; lines: number }> {
   let expected = spec.fields;
-  let first = true;
+  let first = range?.first ?? true;
   let header = false;
   const delim = Buffer.from(spec.delimiter, 'utf8');
   const quote = spec.quote === null ? -1 : spec.quote.charCodeAt(0);
   const fields = new Fields();
   const layout = spec.layout ?? `delimiter ${JSON.stringify(spec.delimiter)}`;
-  await forEachLineBytes(
+  const lines = await forEachLineBytes(
     file,
     (ref) => {
       if (isBlankLine(ref)) return;
@@ -71,6 +74,7 @@ export async function forEachRecord(
       fn(fields, ref);
     },
     opts,
+    range,
   );
-  return { header };
+  return { header, lines };
 }

@@ -1,11 +1,13 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { openOutput } from '../../util/output.js';
 import { RowCollector } from '../collect.js';
 import { DATASET_OUTPUT, FILES, writeMeta, type DatasetMeta } from '../dataset.js';
-import { countFilter, parseMinRating, ratingFilter, type WeightFilter } from '../filters.js';
+import { parseMinRating, weightFilters } from '../filters.js';
 import { writeIdMap, writeInteractions } from '../interactions.js';
 import { assembleRows } from './assemble.js';
+import { planSegments, readSegments } from './parallel.js';
 import type { FormatOptionName, FormatOptions } from './format.js';
 import { FORMATS, FORMAT_NAMES } from './index.js';
 
@@ -25,11 +27,17 @@ export interface ImportRequest extends FormatOptions {
   catalogItems?: number;
   /** Replace an earlier pris dataset at `out`. */
   force?: boolean;
+  /** Threads that read large plain inputs at once (default: every core; 1 = sequential). */
+  threads?: number;
 }
 
 const flagOf = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 const FORMAT_OPTIONS: readonly FormatOptionName[] = ['variant', 'userCol', 'itemCol', 'weightCol', 'timestampCol', 'delimiter', 'header'];
+
+/** The format-specific options of a request (what a worker needs to read its ranges). */
+const formatOptions = (req: ImportRequest): FormatOptions =>
+  Object.fromEntries(FORMAT_OPTIONS.filter((k) => req[k] !== undefined).map((k) => [k, req[k]])) as FormatOptions;
 
 function positiveInteger(v: number | undefined, flag: string): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UserError(`${flag} must be a positive integer (got ${v})`);
@@ -49,21 +57,23 @@ export async function importDataset(req: ImportRequest): Promise<DatasetMeta> {
     }
   }
   const columns = format.columns(inputs, req);
-  const filters: WeightFilter[] = [];
+  const filters = weightFilters(req);
   const minRating = req.minRating === undefined ? undefined : parseMinRating(req.minRating);
-  if (minRating) filters.push(ratingFilter(minRating));
-  if (req.minCount !== undefined) filters.push(countFilter(req.minCount));
   if (filters.length > 0 && !columns.weight) {
     throw new UserError(`${filters[0]!.flag.split(' ')[0]} filters on ratings/counts, and this ${format.name} import has none` +
       (format.name === 'csv' ? ' (name the column with --weight-col)' : ''));
   }
   positiveInteger(req.minUserInteractions, '--min-user-interactions');
   positiveInteger(req.catalogItems, '--catalog-items');
+  positiveInteger(req.threads, '--threads');
   using out = await openOutput({ path: req.out, kind: DATASET_OUTPUT, force: req.force, reads: inputs });
 
   // 1. read, with the weight filters
   const sink = new RowCollector(columns, filters);
-  const source = await format.read(inputs, req, sink);
+  const segments = format.readRange ? await planSegments(inputs, req.threads ?? os.availableParallelism()) : undefined;
+  const source = segments
+    ? await readSegments(format, segments, { opts: formatOptions(req), filters: { minRating: req.minRating, minCount: req.minCount }, columns }, sink, req.progress ?? 'auto')
+    : await format.read(inputs, req, sink);
   if (sink.seen === 0) throw new UserError(`no interactions found in ${inputs.join(', ')}`);
   const dropped: Record<string, number> = { ...sink.dropped };
   if (sink.stored === 0) {
