@@ -197,15 +197,16 @@ export function internField(interner: Interner, f: Fields, k: number, what: stri
 
 /**
  * Interns field `k` as an id that must be a non-negative decimal integer
- * without leading zeros (the numeric formats: LightGCN lists, CiteULike,
- * MovieLens), so a damaged or binary file fails at its first bad token.
+ * without leading zeros and within Int32 (the numeric formats: LightGCN
+ * lists, CiteULike, MovieLens), so a damaged or binary file fails at its
+ * first bad token.
  */
 export function internIntegerField(interner: Interner, f: Fields, k: number, what: string, ref: LineRef): number {
   checkIntegerField(f, k, what, ref);
   return interner.internBytes(f.buf, f.start(k), f.end(k));
 }
 
-/** Refuses field `k` unless it is a non-negative decimal integer without leading zeros. */
+/** Refuses field `k` unless it is a non-negative decimal integer without leading zeros, within Int32. */
 export function checkIntegerField(f: Fields, k: number, what: string, ref: LineRef): void {
   const buf = f.buf;
   const s = f.start(k);
@@ -216,7 +217,13 @@ export function checkIntegerField(f: Fields, k: number, what: string, ref: LineR
     const shown = buf.toString('utf8', s, Math.min(e, s + 40));
     throw lineError(ref.file, ref.line, `${what} id is not a non-negative integer (${JSON.stringify(shown)})`, ref.text);
   }
+  // These ids are dense indices (LightGCN, CiteULike) or small numbers (MovieLens): past Int32 they are damage.
+  if (e - s > 10 || (e - s === 10 && Number(buf.toString('latin1', s, e)) > MAX_INT32)) {
+    throw lineError(ref.file, ref.line, `${what} id ${buf.toString('latin1', s, Math.min(e, s + 40))} is beyond Int32 (at most ${MAX_INT32})`, ref.text);
+  }
 }
+
+const MAX_INT32 = 2 ** 31 - 1;
 
 /** Field `k` as a finite number (plain digits read directly; anything else as parseNumber reads it). */
 export function numberField(f: Fields, k: number, what: string, ref: LineRef): number {

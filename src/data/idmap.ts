@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { getHeapStatistics } from 'node:v8';
 import { UserError } from '../errors.js';
 
 /**
@@ -218,6 +219,35 @@ export function denseOrder(ids: readonly string[]): IdOrder {
   const numeric = ids.every(isIntegerId);
   const sorted = ids.slice().sort(numeric ? compareIntegerIds : compareStringIds);
   return { ids: sorted, numeric };
+}
+
+/** Dense indices are Int32. */
+export const MAX_INDEX = 2 ** 31 - 1;
+
+/**
+ * Memory a catalogue id costs while the import holds it (its string, its
+ * slot in the id list, its share of the written id map): about 87 bytes of
+ * resident memory per id measured with 2 M and 8 M catalogue items.
+ */
+const CATALOG_BYTES_PER_ID = 90;
+
+/**
+ * Refuses, before anything is read, a `--catalog-items` that cannot be an
+ * Int32 index or whose ids would not fit the memory this Node process may
+ * use (V8's heap limit), instead of running out of memory after the read.
+ */
+export function checkCatalogSize(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 1) throw new UserError(`--catalog-items must be a positive integer (got ${n})`);
+  if (n > MAX_INDEX) throw new UserError(`--catalog-items ${n} is beyond Int32: pris numbers items with 32-bit integers (at most ${MAX_INDEX})`);
+  const need = n * CATALOG_BYTES_PER_ID;
+  const limit = getHeapStatistics().heap_size_limit;
+  if (need > limit) {
+    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+    throw new UserError(
+      `--catalog-items ${n} needs about ${gib(need)} GiB for the item ids, more than the ${gib(limit)} GiB this Node process may use ` +
+        `(raise it with NODE_OPTIONS=--max-old-space-size=${Math.ceil((need * 1.5) / 2 ** 20)} if the machine has the memory)`,
+    );
+  }
 }
 
 /**

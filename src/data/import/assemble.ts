@@ -1,7 +1,7 @@
 import { UserError } from '../../errors.js';
 import type { RowCollector } from '../collect.js';
 import { foldDuplicates, type Rows } from '../filters.js';
-import { allIntegerIds, completeCatalog, denseOrder, rankIds } from '../idmap.js';
+import { allIntegerIds, compareIntegerIds, completeCatalog, isIntegerId, rankIds } from '../idmap.js';
 import type { Interactions } from '../interactions.js';
 import { groupByUser, takeColumn } from '../order.js';
 
@@ -59,6 +59,29 @@ function finalIds(ids: readonly string[], map: Int32Array): string[] {
   const out = new Array<string>(n);
   for (let k = 0; k < map.length; k++) if (map[k]! >= 0) out[map[k]!] = ids[k]!;
   return out;
+}
+
+/** Two lists of integer ids, each in numeric order, as one. */
+function mergeIntegerIds(a: readonly string[], b: readonly string[]): string[] {
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < out.length; k++) out[k] = j >= b.length || (i < a.length && compareIntegerIds(a[i]!, b[j]!) < 0) ? a[i++]! : b[j++]!;
+  return out;
+}
+
+/** Position of `id` in integer ids in numeric order, or -1. */
+function findIntegerId(sorted: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareIntegerIds(sorted[mid]!, id);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 /** Integer timestamps (exact in doubles) as Int64, without a BigInt per row. */
@@ -145,11 +168,20 @@ export function assembleRows(sink: RowCollector, opts: AssembleOptions): Assembl
   if (opts.catalogItems !== undefined) {
     const catalog = completeCatalog(itemIds, opts.catalogItems, items.length);
     if (catalog.added > 0) {
-      itemIds = denseOrder(catalog.ids).ids;
-      const at = new Map<string, number>();
-      itemIds.forEach((id, k) => at.set(id, k));
-      // A filtered-out item whose id is in the catalogue is in the map after all.
-      itemMap = Int32Array.from(items, (id) => at.get(id) ?? -1);
+      // The kept ids are integers in numeric order and the added ones increasing
+      // integers: merge them, no sort and no map of a possibly huge catalogue.
+      const all = mergeIntegerIds(itemIds, catalog.ids.slice(itemIds.length));
+      const moved = new Int32Array(itemIds.length);
+      for (let k = 0, j = 0; k < itemIds.length; k++, j++) {
+        while (all[j] !== itemIds[k]) j++;
+        moved[k] = j;
+      }
+      for (let k = 0; k < items.length; k++) {
+        const f = itemMap[k]!;
+        // A filtered-out item whose id is in the catalogue is in the map after all.
+        itemMap[k] = f >= 0 ? moved[f]! : isIntegerId(items[k]!) ? findIntegerId(all, items[k]!) : -1;
+      }
+      itemIds = all;
     }
   }
 

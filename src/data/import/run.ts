@@ -6,6 +6,7 @@ import { RowCollector } from '../collect.js';
 import { DATASET_OUTPUT, FILES, writeMeta, type DatasetMeta } from '../dataset.js';
 import { parseMinRating, weightFilters } from '../filters.js';
 import { writeIdMap, writeInteractions } from '../interactions.js';
+import { checkCatalogSize } from '../idmap.js';
 import { assembleRows } from './assemble.js';
 import { planSegments, readSegments } from './parallel.js';
 import type { FormatOptionName, FormatOptions } from './format.js';
@@ -64,7 +65,7 @@ export async function importDataset(req: ImportRequest): Promise<DatasetMeta> {
       (format.name === 'csv' ? ' (name the column with --weight-col)' : ''));
   }
   positiveInteger(req.minUserInteractions, '--min-user-interactions');
-  positiveInteger(req.catalogItems, '--catalog-items');
+  if (req.catalogItems !== undefined) checkCatalogSize(req.catalogItems);
   positiveInteger(req.threads, '--threads');
   using out = await openOutput({ path: req.out, kind: DATASET_OUTPUT, force: req.force, reads: inputs });
 
