@@ -45,12 +45,15 @@
  *
  *   npm run build && node dist/scripts/gen-echonest.js --scale 0.1 --out triplets.txt
  */
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { peekLines } from '../src/data/input.js';
 import { UserError } from '../src/errors.js';
+import { writeFileAtomicWithAsync } from '../src/util/atomic.js';
+import { openOutputFile, type OutputKind } from '../src/util/output.js';
 import { nextFloat, nextGaussian, nextInt, nextU32, seedRng, type RngState } from '../src/kernels/rng.js';
 import { fillAlias } from '../src/samplers/alias.js';
 import { runScript, scriptArgs } from './lib/script.js';
@@ -598,27 +601,33 @@ export function formatSummary(s: Summary): string {
 
 // ---- writing -------------------------------------------------------------------
 
+const LINE = /^[0-9a-f]{40}\t(SO[0-9A-Z]{16})\t[0-9]+$/;
+
+/** A file this script wrote, recognised by its first line (the output contract replaces only those, with --force). */
+const GENERATED: OutputKind = {
+  name: 'echonest-triplets',
+  what: 'an Echonest-shaped triplets file',
+  identify: async (file) => LINE.test((await peekLines(file, 1).catch(() => []))[0] ?? ''),
+};
+
 /**
  * Streams the file to a temporary sibling and renames it into place, so an
- * interrupted run never leaves a truncated file under the final name.
+ * interrupted run never leaves a truncated file under the final name; an
+ * existing file is replaced only with `force` and only if this script wrote it.
  */
-export async function writeTriplets(p: EchonestParams, out: string, gzip: boolean): Promise<number> {
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.tmp-${process.pid}`);
-  await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
-  try {
+export async function writeTriplets(p: EchonestParams, out: string, gzip: boolean, force = false): Promise<number> {
+  using file = await openOutputFile({ path: out, kind: GENERATED, force });
+  await writeFileAtomicWithAsync(file.path, async (tmp) => {
     const source = Readable.from(tripletChunks(p), { objectMode: false });
-    if (gzip) await pipeline(source, createGzip({ level: 6 }), createWriteStream(tmp));
-    else await pipeline(source, createWriteStream(tmp));
-    await fs.rename(tmp, out);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  return (await fs.stat(out)).size;
+    if (gzip) await pipeline(source, createGzip({ level: 6 }), createWriteStream(tmp, { flags: 'wx' }));
+    else await pipeline(source, createWriteStream(tmp, { flags: 'wx' }));
+  });
+  return statSync(file.path).size;
 }
 
 const PARAM_KEYS = Object.keys(DEFAULTS).filter((k) => k !== 'seed' && k !== 'scale' && k !== 'paperRowsOnly') as (keyof EchonestParams)[];
 
-const USAGE = `usage: node dist/scripts/gen-echonest.js --out FILE [--scale 0.01..1] [--preset full|paper] [--seed N] [--gzip] [--summary] [--set name=value ...]
+const USAGE = `usage: node dist/scripts/gen-echonest.js --out FILE [--scale 0.01..1] [--preset full|paper] [--seed N] [--gzip] [--summary] [--force] [--set name=value ...]
 
 Writes an Echonest / MSD Taste Profile shaped triplet file (user<TAB>song<TAB>play count).
   --scale     fraction of the full set (1 = 1,019,318 users, 384,546 songs, 48,373,586 rows); default 0.01
@@ -627,6 +636,7 @@ Writes an Echonest / MSD Taste Profile shaped triplet file (user<TAB>song<TAB>pl
   --seed      random seed (default 1); the same flags give the same bytes
   --gzip      gzip the output (also implied by an --out ending in .gz)
   --summary   print the generated shape and what the paper's filter leaves (with no --out: only that)
+  --force     replace an existing file (only one this script wrote)
   --set       override a model parameter (${PARAM_KEYS.join(', ')})`;
 
 export function parseParams(values: { scale?: string; preset?: string; seed?: string; set?: string[] }): EchonestParams {
@@ -660,6 +670,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       gzip: { type: 'boolean', default: false },
       summary: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true },
     },
   });
@@ -667,10 +678,9 @@ async function main(): Promise<void> {
   if (values.out === undefined && !values.summary) throw new UserError(`--out is required (or --summary alone)\n\n${USAGE}`);
   if (values.summary) process.stdout.write(formatSummary(summarize(p)));
   if (values.out !== undefined) {
-    if (values.out === '') throw new UserError('--out is empty');
     const gzip = values.gzip || values.out.endsWith('.gz');
     const started = process.hrtime.bigint();
-    const bytes = await writeTriplets(p, values.out, gzip);
+    const bytes = await writeTriplets(p, values.out, gzip, values.force);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const shape = shapeOf(p);
     process.stderr.write(

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -176,6 +176,18 @@ t.test('pris data import triplets reads it; --preset paper is exactly the filter
   const xa = readInteractions(path.join(dir, 'a', FILES.interactions));
   const xb = readInteractions(path.join(dir, 'b', FILES.interactions));
   t.same([xa.user, xa.item, xa.weight], [xb.user, xb.item, xb.weight], 'same rows, same play counts');
+});
+
+t.test('an existing file is replaced only with force, and only if this script wrote it', async (t) => {
+  const dir = tmp(t);
+  const mine = path.join(dir, 'mine.txt');
+  await writeTriplets(SMALL, mine, false);
+  await t.rejects(writeTriplets(SMALL, mine, false), { name: 'UserError', message: /already holds an Echonest-shaped triplets file written by pris; give --force/ });
+  await writeTriplets({ ...SMALL, seed: 3 }, mine, false, true);
+  const theirs = path.join(dir, 'theirs.txt');
+  writeFileSync(theirs, 'precious\n');
+  await t.rejects(writeTriplets(SMALL, theirs, false, true), { name: 'UserError', message: /is not an Echonest-shaped triplets file written by pris/ });
+  t.equal(readFileSync(theirs, 'utf8'), 'precious\n');
 });
 
 t.test('flags: scale bounds, presets, --set names; the script fails in one line', async (t) => {

@@ -71,7 +71,7 @@ t.test('interactions.arrow and the id maps are held to meta.json as well', async
   const ds = await splitDir(t);
   copyFileSync(path.join(ds, FILES.test), path.join(ds, FILES.interactions));
   t.throws(() => datasetStats(ds), { message: /interactions\.arrow has \d+ rows but .* records \d+/ });
-  await t.rejects(splitDataset(ds, { seed: 2 }), { message: /interactions\.arrow has \d+ rows/ });
+  await t.rejects(splitDataset(ds, { seed: 2, force: true }), { message: /interactions\.arrow has \d+ rows/ });
 
   const ds2 = await splitDir(t);
   await writeIdMap(path.join(ds2, FILES.users), ['a', 'b']);
