@@ -224,12 +224,13 @@ async function main(): Promise<void> {
       const shown = (f: string) => (d.generated ? path.basename(f) : path.join('../shared/datasets', path.relative(SHARED_DATASETS, f)));
       const importCommand = (extra: string[]) =>
         `pris data import ${d.importArgs[0]} ${inputs.map(shown).join(' ')} ${[...d.importArgs.slice(1), ...extra].join(' ')} --out DIR`.replace(/ +/g, ' ');
-      const importArgs = (extra: string[], dir: string) => ['data', 'import', d.importArgs[0]!, ...inputs, ...d.importArgs.slice(1), ...extra, '--out', dir, '--quiet'];
+      // --force: every round after the first replaces the dataset the one before wrote.
+      const importArgs = (extra: string[], dir: string) => ['data', 'import', d.importArgs[0]!, ...inputs, ...d.importArgs.slice(1), ...extra, '--out', dir, '--quiet', '--force'];
       // Extra imports first, into their own directories: the split and stats below run on the plain import.
       const plan: [string, string[], string][] = [
         ...(d.extraImports ?? []).map(([label, extra], k): [string, string[], string] => [label, importArgs(extra, `${out}-${k}`), importCommand(extra)]),
         ['import', importArgs([], out), importCommand([])],
-        ['split', ['data', 'split', out, '--seed', '1'], 'pris data split DIR --seed 1'],
+        ['split', ['data', 'split', out, '--seed', '1', '--force'], 'pris data split DIR --seed 1'],
         ['stats', ['data', 'stats', out], 'pris data stats DIR'],
       ];
       // Against the machine's limit: wc -l and a plain read of the same file, in the same rounds as the imports.
@@ -287,7 +288,8 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}; ` +
       `${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadBefore} before the runs, ${loadAfter} after. ` +
-      `Each command ran ${repeat} times as its own process, one at a time.`,
+      `Each command ran ${repeat} times as its own process, one at a time (the rounds after the first add \`--force\` to import and split, ` +
+      'to replace what the round before wrote).',
     '',
     '- **wall s**: median wall-clock time of the whole process, including Node start-up and module loading',
     '  (the `pris --version` row is that fixed cost alone);',
