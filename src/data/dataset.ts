@@ -213,17 +213,6 @@ export function splitFingerprint(meta: Pick<DatasetMeta, 'users' | 'items'>, spl
   return h.digest();
 }
 
-/**
- * The fingerprint of the split in `dir`, as meta.json records it (to store in
- * a model and compare before evaluating it on a dataset); undefined for a
- * split made by a pris that did not record one. Not split: a UserError.
- */
-export function readSplitFingerprint(dir: string): string | undefined {
-  const meta = readMeta(dir);
-  if (!meta.split) throw new UserError(`${dir} is not split yet; run 'pris data split ${dir} --seed 1' first`);
-  return meta.split.fingerprint;
-}
-
 /** One split as a CSR in shared memory, indices checked against the id maps' sizes. */
 export function loadSplitCsr(dir: string, meta: DatasetMeta, name: SplitName): Csr {
   const x = readPart(dir, meta, name);
