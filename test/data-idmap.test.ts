@@ -1,6 +1,6 @@
 import t from 'tap';
-import { completeCatalog, compareIntegerIds, denseOrder, Interner, isIntegerId } from '../src/data/idmap.js';
-import { collapseDuplicates, filterMinUserInteractions, parseMinRating, ratingFilter, countFilter } from '../src/data/filters.js';
+import { completeCatalog, compareIntegerIds, denseOrder, Interner, isIntegerId, rankIds } from '../src/data/idmap.js';
+import { foldDuplicates, parseMinRating, ratingFilter, countFilter, type Rows } from '../src/data/filters.js';
 import { groupByUser } from '../src/data/order.js';
 
 t.test('integer ids sort numerically, anything else as strings', async (t) => {
@@ -51,7 +51,15 @@ t.test('groupByUser orders rows by user then item, stable for equal pairs', asyn
   t.same(Array.from(g.perm), [3, 1, 6, 4, 2, 5, 0]);
 });
 
-t.test('duplicates collapse to one row: largest weight, latest timestamp, train wins over test', async (t) => {
+/** Folds `rows` the way the import does, and returns the kept rows as plain arrays. */
+function fold(rows: Rows, nUsers: number, min = 0) {
+  const f = foldDuplicates(rows, groupByUser(rows.user, rows.item, nUsers), min);
+  const idx = Array.from(f.keep.subarray(0, f.m));
+  const col = (c: ArrayLike<number> | undefined) => (c ? idx.map((r) => c[r]!) : undefined);
+  return { f, user: col(rows.user), item: col(rows.item), weight: col(rows.weight), timestamp: col(rows.timestamp), test: col(rows.test) };
+}
+
+t.test('duplicates fold into one row: largest weight, latest timestamp, train wins over test', async (t) => {
   const rows = {
     user: new Int32Array([1, 0, 1, 1, 0]),
     item: new Int32Array([2, 0, 2, 2, 1]),
@@ -59,19 +67,28 @@ t.test('duplicates collapse to one row: largest weight, latest timestamp, train 
     timestamp: new Float64Array([30, 10, 10, 50, 20]),
     test: new Uint8Array([1, 0, 0, 1, 1]),
   };
-  const r = collapseDuplicates(rows, 2);
-  t.equal(r.dropped, 2);
-  t.same(Array.from(r.rows.user), [0, 0, 1]);
-  t.same(Array.from(r.rows.item), [0, 1, 2]);
-  t.same(Array.from(r.rows.weight!), [1, 2, 5]);
-  t.same(Array.from(r.rows.timestamp!), [10, 20, 50]);
-  t.same(Array.from(r.rows.test!), [0, 1, 0]);
+  const r = fold(rows, 2);
+  t.equal(r.f.duplicates, 2);
+  t.same(r.user, [0, 0, 1]);
+  t.same(r.item, [0, 1, 2]);
+  t.same(r.weight, [1, 2, 5]);
+  t.same(r.timestamp, [10, 20, 50]);
+  t.same(r.test, [0, 1, 0]);
 });
 
-t.test('--min-user-interactions drops users below the threshold', async (t) => {
-  const rows = { user: new Int32Array([0, 0, 1, 2, 2, 2]), item: new Int32Array([0, 1, 0, 0, 1, 2]) };
-  const r = filterMinUserInteractions(rows, 3, 2);
-  t.same({ droppedRows: r.droppedRows, droppedUsers: r.droppedUsers }, { droppedRows: 1, droppedUsers: 1 });
-  t.same(Array.from(r.rows.user), [0, 0, 2, 2, 2]);
-  t.equal(filterMinUserInteractions(rows, 3, 1).droppedRows, 0);
+t.test('--min-user-interactions drops users below the threshold, counted after duplicates', async (t) => {
+  const rows = { user: new Int32Array([0, 0, 1, 2, 2, 2, 1]), item: new Int32Array([0, 1, 0, 0, 1, 2, 0]) };
+  const r = fold(rows, 3, 2);
+  t.same({ droppedRows: r.f.droppedRows, droppedUsers: r.f.droppedUsers, duplicates: r.f.duplicates }, { droppedRows: 1, droppedUsers: 1, duplicates: 1 });
+  t.same(r.user, [0, 0, 2, 2, 2]);
+  t.equal(fold(rows, 3, 1).f.droppedRows, 0);
+});
+
+t.test('groupByUser with keys orders rows by ranked ids; rankIds follows the id rule', async (t) => {
+  t.same(Array.from(rankIds(['b', 'a', 'c'], false)), [1, 0, 2]);
+  t.same(Array.from(rankIds(['10', '9', '-1'], true)), [2, 1, 0]);
+  const user = new Int32Array([0, 1, 0, 1]);
+  const item = new Int32Array([0, 1, 1, 0]);
+  const g = groupByUser(user, item, 2, { user: new Int32Array([1, 0]), item: new Int32Array([1, 0]) });
+  t.same(Array.from(g.perm), [1, 3, 2, 0], 'user 1 first (rank 0), each user by item rank (item 1 first)');
 });

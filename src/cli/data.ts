@@ -44,6 +44,7 @@ function registerImport(y: Argv): Argv {
         .option('timestamp-col', { type: 'string', describe: 'csv: integer timestamp column (optional)' })
         .option('delimiter', { type: 'string', describe: "csv: field delimiter, e.g. ',' ';' tab '::' (default ',')" })
         .option('header', { type: 'boolean', describe: 'csv: the first line names the columns' })
+        .option('threads', { alias: 't', type: 'number', describe: 'threads reading a large plain input at once (default: every core)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
         .example('$0 data import lightgcn train.txt test.txt --out data/gowalla', 'keep the LightGCN train/test split')
         .example('$0 data import countlist users.dat --catalog-items 25975 --out data/citeulike', '')
@@ -64,6 +65,7 @@ function registerImport(y: Argv): Argv {
         timestampCol: a['timestamp-col'],
         delimiter: a.delimiter,
         header: a.header,
+        threads: a.threads,
         progress: a.quiet ? 'quiet' : 'auto',
         force: a.force,
       });

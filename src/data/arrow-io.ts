@@ -8,7 +8,6 @@ import {
   Utf8,
   makeData,
   makeVector,
-  vectorFromArray,
   tableFromIPC,
   tableToIPC,
   type Vector,
@@ -83,7 +82,25 @@ export function columnUtf8(table: Table, name: string, file: string): string[] {
 export const int32Vector = (a: Int32Array): Vector => makeVector(a);
 export const float32Vector = (a: Float32Array): Vector => makeVector(a);
 export const int64Vector = (a: BigInt64Array): Vector => makeVector(a);
-export const utf8Vector = (a: readonly string[]): Vector => vectorFromArray(a as string[], new Utf8());
+/**
+ * A Utf8 column built straight into offsets + bytes (the generic builder
+ * costs several times the strings' size: a million ids would take hundreds
+ * of MB); Int32 offsets cap a column at 2 GiB of text.
+ */
+export function utf8Vector(a: readonly string[]): Vector {
+  let bytes = 0;
+  for (const s of a) bytes += Buffer.byteLength(s, 'utf8');
+  if (bytes > 0x7fffffff) throw new UserError(`a text column of ${bytes} bytes exceeds the 2 GiB an Arrow Utf8 column holds`);
+  const data = Buffer.allocUnsafe(bytes);
+  const valueOffsets = new Int32Array(a.length + 1);
+  let at = 0;
+  for (let k = 0; k < a.length; k++) {
+    at += data.write(a[k]!, at, 'utf8');
+    valueOffsets[k + 1] = at;
+  }
+  const values = new Uint8Array(data.buffer, data.byteOffset, bytes);
+  return makeVector(makeData({ type: new Utf8(), length: a.length, nullCount: 0, valueOffsets, data: values }));
+}
 
 /** `n` rows of `d` float32s as a FixedSizeList<Float32>[d] column. */
 export function embeddingVector(values: Float32Array, n: number, d: number): Vector {

@@ -1,5 +1,5 @@
 import { Growable } from './growable.js';
-import { Interner } from './idmap.js';
+import { Interner, type InternedIds } from './idmap.js';
 import type { Rows, WeightFilter } from './filters.js';
 
 /** Which optional columns an import produces. */
@@ -10,9 +10,22 @@ export interface Columns {
   predefinedTest: boolean;
 }
 
+/** A collector's content in transferable form: ids as bytes, columns as chunks. */
+export interface CollectedRows {
+  seen: number;
+  dropped: Record<string, number>;
+  users: InternedIds;
+  items: InternedIds;
+  user: Int32Array[];
+  item: Int32Array[];
+  weight?: Float32Array[];
+  timestamp?: Float64Array[];
+  test?: Uint8Array[];
+}
+
 /**
- * Where format readers put rows: raw ids are interned to provisional numbers
- * and values go to typed arrays as they stream in. The weight filters run here,
+ * Where format readers put rows: readers intern raw ids to provisional
+ * numbers with `users` / `items` and values go to typed arrays as they stream in. The weight filters run here,
  * before a row is stored, so a 48M-row file filtered to 10% costs 10%.
  * Ids are interned even when their row is filtered out, so the number of
  * distinct users and items in the input is known (the items bound
@@ -30,6 +43,11 @@ export class RowCollector {
   /** Rows offered, before any filter. */
   seen = 0;
 
+  /** Rows kept by the weight filters. */
+  get stored(): number {
+    return this.user.length;
+  }
+
   constructor(
     readonly columns: Columns,
     private readonly filters: readonly WeightFilter[] = [],
@@ -40,11 +58,9 @@ export class RowCollector {
     for (const f of filters) this.dropped[f.name] = 0;
   }
 
-  /** `weight`/`timestamp` are ignored when the import has no such column. */
-  add(user: string, item: string, weight = NaN, timestamp = NaN, isTest = false): void {
+  /** A row of provisional ids; `weight`/`timestamp` are ignored when the import has no such column. */
+  add(u: number, i: number, weight = NaN, timestamp = NaN, isTest = false): void {
     this.seen++;
-    const u = this.users.intern(user);
-    const i = this.items.intern(item);
     for (const f of this.filters) {
       if (!f.keep(weight)) {
         this.dropped[f.name]!++;
@@ -58,7 +74,42 @@ export class RowCollector {
     this.test?.push(isTest ? 1 : 0);
   }
 
-  /** The stored rows (the collector is spent afterwards). */
+  /** Everything stored, to hand to another thread (`appendExport`); the collector is spent. */
+  export(): CollectedRows {
+    return {
+      seen: this.seen,
+      dropped: { ...this.dropped },
+      users: this.users.export(),
+      items: this.items.export(),
+      user: this.user.takeChunks(),
+      item: this.item.takeChunks(),
+      ...(this.weight && { weight: this.weight.takeChunks() }),
+      ...(this.timestamp && { timestamp: this.timestamp.takeChunks() }),
+      ...(this.test && { test: this.test.takeChunks() }),
+    };
+  }
+
+  /**
+   * Rows another collector stored (a parallel import's worker), as if they
+   * had been added here after the rows already held: its ids are interned
+   * here in its order of first appearance, its id columns renumbered in
+   * place, and its chunks taken over without a copy.
+   */
+  appendExport(x: CollectedRows): void {
+    const userMap = this.users.internAll(x.users);
+    const itemMap = this.items.internAll(x.items);
+    for (const c of x.user) for (let r = 0; r < c.length; r++) c[r] = userMap[c[r]!]!;
+    for (const c of x.item) for (let r = 0; r < c.length; r++) c[r] = itemMap[c[r]!]!;
+    this.user.appendChunks(x.user as Int32Array<ArrayBuffer>[]);
+    this.item.appendChunks(x.item as Int32Array<ArrayBuffer>[]);
+    if (this.weight) this.weight.appendChunks(x.weight as Float32Array<ArrayBuffer>[]);
+    if (this.timestamp) this.timestamp.appendChunks(x.timestamp as Float64Array<ArrayBuffer>[]);
+    if (this.test) this.test.appendChunks(x.test as Uint8Array<ArrayBuffer>[]);
+    this.seen += x.seen;
+    for (const [k, n] of Object.entries(x.dropped)) this.dropped[k] = (this.dropped[k] ?? 0) + n;
+  }
+
+  /** The stored rows (the collector is spent afterwards; each column's chunks go as it is copied out). */
   finish(): Rows {
     const rows: Rows = { user: this.user.finish(), item: this.item.finish() };
     if (this.weight) rows.weight = this.weight.finish();

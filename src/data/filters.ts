@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { RatingFilter } from './dataset.js';
-import { groupByUser, takeRows } from './order.js';
+import type { UserGroups } from './order.js';
 
 /**
  * The import filters, applied in this order (docs/formats.md):
@@ -51,53 +51,68 @@ export function ratingFilter(f: RatingFilter): WeightFilter {
   };
 }
 
+/** The row filters an import request names, in the order they apply. */
+export function weightFilters(req: { minRating?: string; minCount?: number }): WeightFilter[] {
+  const filters: WeightFilter[] = [];
+  if (req.minRating !== undefined) filters.push(ratingFilter(parseMinRating(req.minRating)));
+  if (req.minCount !== undefined) filters.push(countFilter(req.minCount));
+  return filters;
+}
+
 export function countFilter(n: number): WeightFilter {
   if (!Number.isFinite(n)) throw new UserError(`--min-count must be a number (got ${n})`);
   return { name: 'minCount', flag: `--min-count ${n}`, keep: (w) => w >= n };
 }
 
-/**
- * One row per (user, item). Of duplicates, the row keeps the largest weight,
- * the latest timestamp, and stays in train if any copy was a train row (an
- * item the user has in train must not be a test item). Rows come out in
- * (user, item) order.
- */
-export function collapseDuplicates(rows: Rows, nUsers: number): { rows: Rows; dropped: number } {
-  const { perm } = groupByUser(rows.user, rows.item, nUsers);
-  const { user, item, weight, timestamp, test } = rows;
-  const n = perm.length;
-  // Pass 1: the first row of each run of equal (user, item) is the survivor;
-  // fold the others into it.
-  const keep = new Int32Array(n);
-  let m = 0;
-  for (let k = 0; k < n; k++) {
-    const r = perm[k]!;
-    const s = m > 0 ? keep[m - 1]! : -1;
-    if (s >= 0 && user[s] === user[r] && item[s] === item[r]) {
-      if (weight && weight[r]! > weight[s]!) weight[s] = weight[r]!;
-      if (timestamp && timestamp[r]! > timestamp[s]!) timestamp[s] = timestamp[r]!;
-      if (test && test[r] === 0) test[s] = 0;
-    } else {
-      keep[m++] = r;
-    }
-  }
-  if (m === n) return { rows: takeRows(rows, perm), dropped: 0 };
-  return { rows: takeRows(rows, keep, m), dropped: n - m };
+export interface Folded {
+  /** Row numbers of the kept rows, in (user, item) order: a prefix of the groups' perm, reused. */
+  keep: Int32Array;
+  /** How many of `keep` are kept. */
+  m: number;
+  duplicates: number;
+  /** Rows and users removed by --min-user-interactions (after duplicates). */
+  droppedRows: number;
+  droppedUsers: number;
 }
 
-/** Drops users with fewer than `min` rows. Rows must already be one per (user, item). */
-export function filterMinUserInteractions(
-  rows: Rows,
-  nUsers: number,
-  min: number,
-): { rows: Rows; droppedRows: number; droppedUsers: number } {
-  const count = new Int32Array(nUsers);
-  for (let r = 0; r < rows.user.length; r++) count[rows.user[r]!]!++;
+/**
+ * Duplicates, then --min-user-interactions, in one pass over rows grouped by
+ * user and sorted by item (`groups`, whose perm is reused for the result).
+ * Of duplicates, the first row in input order survives and keeps the largest
+ * weight, the latest timestamp, and stays in train if any copy was a train
+ * row (an item the user has in train must not be a test item). `itemKey`
+ * is the item order `groups` was sorted by, if not the raw numbers.
+ */
+export function foldDuplicates(rows: Rows, groups: UserGroups, min = 0, itemKey?: Int32Array): Folded {
+  const { perm, start } = groups;
+  const { item, weight, timestamp, test } = rows;
+  const nUsers = start.length - 1;
+  let w = 0;
+  let duplicates = 0;
+  let droppedRows = 0;
   let droppedUsers = 0;
-  for (let u = 0; u < nUsers; u++) if (count[u]! > 0 && count[u]! < min) droppedUsers++;
-  if (droppedUsers === 0) return { rows, droppedRows: 0, droppedUsers: 0 };
-  const keep = new Int32Array(rows.user.length);
-  let m = 0;
-  for (let r = 0; r < rows.user.length; r++) if (count[rows.user[r]!]! >= min) keep[m++] = r;
-  return { rows: takeRows(rows, keep, m), droppedRows: rows.user.length - m, droppedUsers };
+  for (let u = 0; u < nUsers; u++) {
+    const first = w;
+    let lastKey = -1;
+    for (let k = start[u]!; k < start[u + 1]!; k++) {
+      const r = perm[k]!;
+      const key = itemKey ? itemKey[item[r]!]! : item[r]!;
+      if (w > first && key === lastKey) {
+        const s = perm[w - 1]!;
+        if (weight && weight[r]! > weight[s]!) weight[s] = weight[r]!;
+        if (timestamp && timestamp[r]! > timestamp[s]!) timestamp[s] = timestamp[r]!;
+        if (test && test[r] === 0) test[s] = 0;
+        duplicates++;
+      } else {
+        perm[w++] = r;
+        lastKey = key;
+      }
+    }
+    if (w > first && w - first < min) {
+      droppedRows += w - first;
+      droppedUsers++;
+      w = first;
+    }
+  }
+  return { keep: perm, m: w, duplicates, droppedRows, droppedUsers };
 }

@@ -1,35 +1,60 @@
 /**
- * Append-only typed arrays of unknown final length (rows read from a stream).
- * Capacity doubles, so a 48M-row file costs about 1.5x its final column size
- * at the moment of a resize instead of one JS number (8+ bytes) per value.
+ * Append-only typed arrays of unknown final length (rows read from a stream),
+ * stored as chunks: growing never copies, and a 48M-row column never holds
+ * more than one chunk of slack. `finish` copies the chunks into one exactly
+ * sized array; `takeChunks` hands them over as they are (to another thread).
  */
 type Typed = Int32Array | Float32Array | Float64Array | Uint8Array;
 type Ctor<T extends Typed> = new (n: number) => T;
 
+const CHUNK = 1 << 20;
+
 export class Growable<T extends Typed> {
-  private buf: T;
+  private chunks: T[] = [];
+  private current: T;
+  private at = 0;
   length = 0;
 
-  constructor(
-    private readonly C: Ctor<T>,
-    initial = 1 << 16,
-  ) {
-    this.buf = new C(initial);
+  constructor(private readonly C: Ctor<T>) {
+    this.current = new C(CHUNK);
   }
 
   push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new this.C(this.buf.length * 2);
-      next.set(this.buf as never);
-      this.buf = next;
+    if (this.at === this.current.length) {
+      this.chunks.push(this.current);
+      this.current = new this.C(CHUNK);
+      this.at = 0;
     }
-    this.buf[this.length++] = v;
+    this.current[this.at++] = v;
+    this.length++;
+  }
+
+  /** Appends whole arrays as they are (no copy: the builder takes them over). */
+  appendChunks(list: readonly T[]): void {
+    const held = this.takeChunks();
+    this.chunks = [...held, ...list];
+    for (const a of list) this.length += a.length;
+  }
+
+  /** The values pushed so far as chunks, in order (the builder starts empty again, length kept). */
+  takeChunks(): T[] {
+    const out = this.chunks;
+    if (this.at > 0) out.push(this.current.subarray(0, this.at) as T);
+    this.chunks = [];
+    this.current = new this.C(CHUNK);
+    this.at = 0;
+    return out;
   }
 
   /** The values pushed so far, as an exactly sized array (a copy; the builder is spent). */
   finish(): T {
-    const out = this.buf.slice(0, this.length) as T;
-    this.buf = new this.C(0);
+    const out = new this.C(this.length);
+    let off = 0;
+    for (const c of this.takeChunks()) {
+      out.set(c as never, off);
+      off += c.length;
+    }
+    this.current = new this.C(0);
     return out;
   }
 }

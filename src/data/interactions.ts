@@ -36,12 +36,20 @@ export async function writeInteractions(file: string, x: Interactions): Promise<
   await writeTable(file, interactionsTable(x));
 }
 
+export const INTERACTION_COLUMNS = ['user', 'item', 'weight', 'timestamp'];
+
 /**
  * Reads an interactions file and checks its columns' names and types. With
- * `nUsers`/`nItems`, indices outside the id maps are an error naming the row.
+ * `nUsers`/`nItems`, indices outside the id maps are an error naming the row;
+ * with `only`, so is any column an interaction file does not have (a
+ * recommendations table has user and item columns too).
  */
-export function readInteractions(file: string, bounds?: { nUsers: number; nItems: number }): Interactions {
+export function readInteractions(file: string, bounds?: { nUsers: number; nItems: number; only?: boolean }): Interactions {
   const t = readTable(file);
+  if (bounds?.only) {
+    const extra = t.schema.fields.map((f) => f.name).filter((n) => !INTERACTION_COLUMNS.includes(n));
+    if (extra.length > 0) throw new UserError(`${file}: not an interactions file (unexpected columns: ${extra.join(', ')})`);
+  }
   const user = columnInt32(t, 'user', file);
   const item = columnInt32(t, 'item', file);
   const out: Interactions = { user, item };

@@ -11,26 +11,72 @@ export interface UserGroups {
   start: Int32Array;
 }
 
-export function groupByUser(user: Int32Array, item: Int32Array, nUsers: number): UserGroups {
+/**
+ * Groups rows by user and sorts each user's rows by item. With `keys`, rows
+ * are ordered by `keys.user[user]` and `keys.item[item]` instead of the raw
+ * numbers (provisional ids ranked by the id rule: the import sorts by the
+ * final order without building rank columns); `nUsers` is then the number
+ * of user keys.
+ */
+/** Runs up to this long are insertion-sorted. */
+const SMALL_RUN = 24;
+
+export function groupByUser(
+  user: Int32Array,
+  item: Int32Array,
+  nUsers: number,
+  keys: { user?: Int32Array; item?: Int32Array } = {},
+): UserGroups {
   const n = user.length;
+  const uk = keys.user;
+  const ik = keys.item;
   const start = new Int32Array(nUsers + 1);
-  for (let r = 0; r < n; r++) start[user[r]! + 1]!++;
+  for (let r = 0; r < n; r++) start[(uk ? uk[user[r]!]! : user[r]!) + 1]!++;
   for (let u = 0; u < nUsers; u++) start[u + 1]! += start[u]!;
   const perm = new Int32Array(n);
   const fill = start.slice(0, nUsers);
-  for (let r = 0; r < n; r++) perm[fill[user[r]!]!++] = r;
+  for (let r = 0; r < n; r++) perm[fill[uk ? uk[user[r]!]! : user[r]!]!++] = r;
 
-  let keys = new Float64Array(64);
+  let keysBuf = new Float64Array(64);
+  let itemKeys = new Int32Array(64);
+  let rows = new Int32Array(64);
   for (let u = 0; u < nUsers; u++) {
     const a = start[u]!;
     const len = start[u + 1]! - a;
     if (len < 2) continue;
-    if (keys.length < len) keys = new Float64Array(len * 2);
+    if (rows.length < len) {
+      keysBuf = new Float64Array(len * 2);
+      itemKeys = new Int32Array(len * 2);
+      rows = new Int32Array(len * 2);
+    }
+    // Each row's item key is looked up once (the rank table is a cache miss at 10^5+ items).
+    for (let k = 0; k < len; k++) {
+      const r = perm[a + k]!;
+      rows[k] = r;
+      itemKeys[k] = ik ? ik[item[r]!]! : item[r]!;
+    }
+    if (len <= SMALL_RUN) {
+      // Insertion sort by (item, input position): stable, and a short run
+      // is sorted faster inline than by a call to the native sort.
+      for (let k = 1; k < len; k++) {
+        const key = itemKeys[k]!;
+        const r = rows[k]!;
+        let j = k - 1;
+        while (j >= 0 && itemKeys[j]! > key) {
+          itemKeys[j + 1] = itemKeys[j]!;
+          rows[j + 1] = rows[j]!;
+          j--;
+        }
+        itemKeys[j + 1] = key;
+        rows[j + 1] = r;
+      }
+      for (let k = 0; k < len; k++) perm[a + k] = rows[k]!;
+      continue;
+    }
     // key = item * len + position: distinct, ordered by item then by input order (stable),
     // and exact in a double while nItems * len < 2^53.
-    for (let k = 0; k < len; k++) keys[k] = item[perm[a + k]!]! * len + k;
-    const run = keys.subarray(0, len).sort();
-    const rows = perm.slice(a, a + len);
+    for (let k = 0; k < len; k++) keysBuf[k] = itemKeys[k]! * len + k;
+    const run = keysBuf.subarray(0, len).sort();
     for (let k = 0; k < len; k++) perm[a + k] = rows[run[k]! % len]!;
   }
   return { perm, start };

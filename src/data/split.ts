@@ -1,9 +1,8 @@
-import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { openOutput } from '../util/output.js';
-import { DATASET_OUTPUT, FILES, readMeta, splitPath, writeMeta, type SplitMeta, type SplitName } from './dataset.js';
-import { readInteractions, writeInteractions, type Interactions } from './interactions.js';
+import { DATASET_OUTPUT, FILES, readMeta, readPart, splitFingerprint, splitPath, writeMeta, type SplitMeta, type SplitName } from './dataset.js';
+import { writeInteractions, type Interactions } from './interactions.js';
 import { groupByUser, takeRows } from './order.js';
 
 /**
@@ -138,9 +137,8 @@ export async function splitDataset(dir: string, options: SplitOptions): Promise<
   if (meta.split && !options.force) {
     throw new UserError(`${dir} is already split (seed ${meta.split.seed}); give --force to replace the split (models trained on it will no longer match the dataset)`);
   }
-  const bounds = { nUsers: meta.users, nItems: meta.items };
-  const x = readInteractions(path.join(dir, FILES.interactions), bounds);
-  const pre = meta.predefinedSplit ? readInteractions(path.join(dir, FILES.predefinedTest), bounds) : undefined;
+  const x = readPart(dir, meta, 'interactions');
+  const pre = meta.predefinedSplit ? readPart(dir, meta, 'predefinedTest') : undefined;
   const a = assignSplit(x, meta.users, meta.items, opts, pre);
   const parts: Record<SplitName, Interactions> = {
     train: rowsWithLabel(x, a.label, TRAIN),
@@ -158,6 +156,7 @@ export async function splitDataset(dir: string, options: SplitOptions): Promise<
     usersWithoutValid: a.usersWithoutValid,
     usersWithoutTrain: a.usersWithoutTrain,
   };
+  split.fingerprint = splitFingerprint(meta, split, parts);
   await out.commit(
     async (tmp) => {
       for (const name of ['train', 'valid', 'test'] as const) await writeInteractions(splitPath(tmp, name), parts[name]);

@@ -1,6 +1,4 @@
-import * as path from 'node:path';
-import { FILES, hasSplit, readMeta, splitPath, type DatasetMeta, type SplitName } from './dataset.js';
-import { readInteractions } from './interactions.js';
+import { hasSplit, readMeta, readPart, type DatasetMeta, type SplitName } from './dataset.js';
 
 /**
  * `pris data stats`: the paper's Table 1 (users, items, interactions, density,
@@ -63,8 +61,7 @@ export function partStats(user: Int32Array, item: Int32Array, nUsers: number, nI
 
 export function datasetStats(dir: string): DatasetStats {
   const meta = readMeta(dir);
-  const bounds = { nUsers: meta.users, nItems: meta.items };
-  const x = readInteractions(path.join(dir, FILES.interactions), bounds);
+  const x = readPart(dir, meta, 'interactions');
   const all = partStats(x.user, x.item, meta.users, meta.items);
   const out: DatasetStats = {
     dir,
@@ -75,7 +72,7 @@ export function datasetStats(dir: string): DatasetStats {
   if (meta.split && hasSplit(dir)) {
     const parts = {} as Record<SplitName, PartStats>;
     for (const name of ['train', 'valid', 'test'] as const) {
-      const p = readInteractions(splitPath(dir, name), bounds);
+      const p = readPart(dir, meta, name);
       parts[name] = partStats(p.user, p.item, meta.users, meta.items);
     }
     const s = meta.split;

@@ -1,5 +1,5 @@
-import { parseInteger, splitWhitespace } from '../fields.js';
-import { forEachLine, lineError } from '../input.js';
+import { Fields, integerField, internIntegerField, splitBlankBytes } from '../fields.js';
+import { forEachLineBytes, lineError } from '../input.js';
 import type { Format } from './format.js';
 
 /**
@@ -17,24 +17,25 @@ export const countlist: Format = {
   async read(inputs, opts, sink) {
     const file = inputs[0]!;
     let blankAt = 0;
-    await forEachLine(
+    const tok = new Fields();
+    await forEachLineBytes(
       file,
-      (text, line) => {
-        const tok = splitWhitespace(text);
-        if (tok.length === 0) {
-          if (blankAt === 0) blankAt = line;
+      (ref) => {
+        splitBlankBytes(ref, tok);
+        if (tok.n === 0) {
+          if (blankAt === 0) blankAt = ref.line;
           return;
         }
         if (blankAt !== 0) {
           throw lineError(file, blankAt, "blank line (line k is user k-1; a user without items is written '0')", '');
         }
-        const where = { file, line, text };
-        const n = parseInteger(tok[0]!, 'item count', where);
-        if (n < 0 || n !== tok.length - 1) {
-          throw lineError(file, line, `item count is ${n} but ${tok.length - 1} items follow`, text);
+        const n = integerField(tok, 0, 'item count', ref);
+        if (n < 0 || n !== tok.n - 1) {
+          throw lineError(file, ref.line, `item count is ${n} but ${tok.n - 1} items follow`, ref.text);
         }
-        const user = String(line - 1);
-        for (let k = 1; k < tok.length; k++) sink.add(user, tok[k]!);
+        if (n === 0) return;
+        const user = sink.users.intern(String(ref.line - 1));
+        for (let k = 1; k < tok.n; k++) sink.add(user, internIntegerField(sink.items, tok, k, 'item', ref));
       },
       opts,
     );

@@ -1,5 +1,5 @@
 import { UserError } from '../../errors.js';
-import { parseId, parseInteger, parseNumber, splitDelimited } from '../fields.js';
+import { integerField, internField, numberField, splitDelimited } from '../fields.js';
 import { lineError, peekLines } from '../input.js';
 import { forEachRecord } from './delimited.js';
 import type { Format, FormatOptions } from './format.js';
@@ -72,15 +72,15 @@ export const csv: Format = {
       await forEachRecord(
         file,
         { delimiter, quote: '"', header: hasHeader, layout: names?.join(', ') },
-        (f, where) => {
-          if (f.length <= last) {
-            throw lineError(file, where.line, `${f.length} fields, but column ${last} is selected`, where.text);
+        (f, ref) => {
+          if (f.n <= last) {
+            throw lineError(file, ref.line, `${f.n} fields, but column ${last} is selected`, ref.text);
           }
           sink.add(
-            parseId(f[u]!, 'user', where),
-            parseId(f[i]!, 'item', where),
-            w === undefined ? NaN : parseNumber(f[w]!, names?.[w] ?? 'weight', where),
-            ts === undefined ? NaN : parseInteger(f[ts]!, names?.[ts] ?? 'timestamp', where),
+            internField(sink.users, f, u, 'user', ref),
+            internField(sink.items, f, i, 'item', ref),
+            w === undefined ? NaN : numberField(f, w, names?.[w] ?? 'weight', ref),
+            ts === undefined ? NaN : integerField(f, ts, names?.[ts] ?? 'timestamp', ref),
           );
         },
         opts,

@@ -1,5 +1,5 @@
-import { expectFields, looksNumeric, splitDelimited, type Where } from '../fields.js';
-import { forEachLine, type LineOptions } from '../input.js';
+import { expectFields, Fields, looksNumeric, splitBytes, splitQuoted } from '../fields.js';
+import { forEachLineBytes, type ByteRange, type LineOptions, type LineRef } from '../input.js';
 
 /**
  * Row-per-line delimited files (MovieLens, Echonest triplets, Last.fm, any
@@ -22,36 +22,59 @@ export interface DelimitedSpec {
   header: boolean | readonly number[];
 }
 
-/** Calls `fn` for every data line; returns whether a header line was skipped. */
+const isBlankLine = (ref: LineRef): boolean => {
+  for (let k = ref.start; k < ref.end; k++) {
+    const b = ref.buf[k]!;
+    if (b !== 32 && (b < 9 || b > 13)) return false;
+  }
+  return true;
+};
+
+const hasByte = (ref: LineRef, b: number): boolean => {
+  for (let k = ref.start; k < ref.end; k++) if (ref.buf[k] === b) return true;
+  return false;
+};
+
+/**
+ * Calls `fn` for every data line with its fields as byte ranges (`Fields`,
+ * valid during the call); returns whether a header line was skipped and how
+ * many lines were read. With a `range` that does not start the file, there
+ * is no header to detect (the spec must then fix the field count).
+ */
 export async function forEachRecord(
   file: string,
   spec: DelimitedSpec,
-  fn: (fields: string[], where: Where) => void,
+  fn: (fields: Fields, ref: LineRef) => void,
   opts: LineOptions = {},
-): Promise<{ header: boolean }> {
+  range?: ByteRange,
+): Promise<{ header: boolean; lines: number }> {
   let expected = spec.fields;
-  let first = true;
+  let first = range?.first ?? true;
   let header = false;
-  await forEachLine(
+  const delim = Buffer.from(spec.delimiter, 'utf8');
+  const quote = spec.quote === null ? -1 : spec.quote.charCodeAt(0);
+  const fields = new Fields();
+  const layout = spec.layout ?? `delimiter ${JSON.stringify(spec.delimiter)}`;
+  const lines = await forEachLineBytes(
     file,
-    (text, line) => {
-      if (text.trim() === '') return;
-      const where = { file, line, text };
-      const fields = splitDelimited(where, spec.delimiter, spec.quote);
-      if (expected === undefined) expected = fields.length;
-      const layout = spec.layout ?? `delimiter ${JSON.stringify(spec.delimiter)}`;
+    (ref) => {
+      if (isBlankLine(ref)) return;
+      if (quote >= 0 && hasByte(ref, quote)) {
+        splitQuoted(ref, spec.delimiter, spec.quote!, fields);
+      } else {
+        splitBytes(ref, delim, fields);
+      }
+      if (expected === undefined) expected = fields.n;
+      if (fields.n !== expected) expectFields(new Array<string>(fields.n), expected, layout, ref);
       if (first) {
         first = false;
-        header = typeof spec.header === 'boolean' ? spec.header : spec.header.every((k) => !looksNumeric(fields[k] ?? ''));
-        if (header) {
-          expectFields(fields, expected, layout, where);
-          return;
-        }
+        header = typeof spec.header === 'boolean' ? spec.header : spec.header.every((k) => k >= fields.n || !looksNumeric(fields.text(k)));
+        if (header) return;
       }
-      expectFields(fields, expected, layout, where);
-      fn(fields, where);
+      fn(fields, ref);
     },
     opts,
+    range,
   );
-  return { header };
+  return { header, lines };
 }

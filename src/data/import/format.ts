@@ -1,5 +1,5 @@
 import type { Columns, RowCollector } from '../collect.js';
-import type { ProgressMode } from '../input.js';
+import type { ByteRange, LineOptions, ProgressMode } from '../input.js';
 
 /** Format-specific options of `pris data import` (the common ones live in run.ts). */
 export interface FormatOptions {
@@ -33,4 +33,10 @@ export interface Format {
   options: readonly FormatOptionName[];
   columns(inputs: readonly string[], opts: FormatOptions): Columns;
   read(inputs: readonly string[], opts: FormatOptions, sink: RowCollector): Promise<SourceInfo>;
+  /**
+   * Formats whose lines stand alone (no header after the first line, a fixed
+   * field count) read a byte range of one input, so large plain files are
+   * read by several workers at once. `lines`: lines in the range.
+   */
+  readRange?(file: string, range: ByteRange, opts: FormatOptions & LineOptions, sink: RowCollector): Promise<SourceInfo & { lines: number }>;
 }

@@ -1,6 +1,8 @@
-import { parseId, parseNumber } from '../fields.js';
+import { internField, numberField } from '../fields.js';
 import { forEachRecord } from './delimited.js';
-import type { Format } from './format.js';
+import type { RowCollector } from '../collect.js';
+import type { ByteRange, LineOptions } from '../input.js';
+import type { Format, FormatOptions } from './format.js';
 
 /**
  * Tab-separated `user item count` rows: the Echonest / MSD Taste Profile
@@ -8,6 +10,14 @@ import type { Format } from './format.js';
  * third field becomes the weight (filter it with --min-count).
  */
 export function tabTriples(name: string, summary: string, meaning: string, third: string): Format {
+  const readFile = (file: string, opts: FormatOptions & LineOptions, sink: RowCollector, range?: ByteRange) =>
+    forEachRecord(
+      file,
+      { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: [2] },
+      (f, ref) => sink.add(internField(sink.users, f, 0, 'user', ref), internField(sink.items, f, 1, 'item', ref), numberField(f, 2, third, ref)),
+      opts,
+      range,
+    );
   return {
     name,
     summary,
@@ -16,17 +26,10 @@ export function tabTriples(name: string, summary: string, meaning: string, third
     columns: () => ({ weight: true, timestamp: false, predefinedTest: false }),
     async read(inputs, opts, sink) {
       let header = false;
-      for (const file of inputs) {
-        const r = await forEachRecord(
-          file,
-          { delimiter: '\t', quote: null, fields: 3, layout: `user, item, ${third}`, header: [2] },
-          (f, where) => sink.add(parseId(f[0]!, 'user', where), parseId(f[1]!, 'item', where), parseNumber(f[2]!, third, where)),
-          opts,
-        );
-        header ||= r.header;
-      }
+      for (const file of inputs) header = (await readFile(file, opts, sink)).header || header;
       return { header };
     },
+    readRange: (file, range, opts, sink) => readFile(file, opts, sink, range),
   };
 }
 
