@@ -5,6 +5,7 @@ import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type Me
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
 import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
+import { runBlocks } from './run-blocks.js';
 
 export interface EvalOptions {
   /** Split whose items are each user's relevant items. */
@@ -30,6 +31,8 @@ export interface EvalOptions {
   scorer?: ScorerKind;
   /** Called after each finished block. */
   onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+  /** Aborting stops handing out blocks: the evaluation rejects with EvaluationInterrupted once the running ones end. */
+  signal?: AbortSignal;
 }
 
 export interface EvalResult {
@@ -152,14 +155,7 @@ export async function evaluateWith(run: BlockRunner, data: EvalData, opts: EvalO
   const t0 = performance.now();
   assertFiniteModel(data.model);
   const { ks, tasks } = plan(data, opts, threads);
-  let done = 0;
-  const results = await Promise.all(
-    tasks.map(async (task) => {
-      const r = (await run(task)) as MetricsBlockResult;
-      opts.onProgress?.(++done, tasks.length);
-      return r;
-    }),
-  );
+  const results = await runBlocks<MetricsBlockResult>(tasks, run, 2 * threads, opts);
   return finish(data, opts, ks, results, (performance.now() - t0) / 1000);
 }
 

@@ -3,6 +3,7 @@ import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type Re
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { assertFiniteModel } from './evaluate.js';
 import { defaultBlockUsers, planBlocks } from './plan.js';
+import { runBlocks } from './run-blocks.js';
 
 export interface RecommendOptions {
   /** List length per user. */
@@ -14,6 +15,8 @@ export interface RecommendOptions {
   blockUsers?: number;
   scorer?: ScorerKind;
   onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+  /** Aborting stops handing out blocks (rejects with EvaluationInterrupted). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,15 +86,7 @@ function assemble(k: number, blocks: RecommendBlockResult[]): Recommendations {
 /** Top-k recommendations for every user of `data.model`, block by block through `run` (a pool's workers). */
 export async function recommendWith(run: BlockRunner, data: EvalData, opts: RecommendOptions, threads: number): Promise<Recommendations> {
   assertFiniteModel(data.model);
-  const tasks = tasksFor(data, opts, threads);
-  let done = 0;
-  const blocks = await Promise.all(
-    tasks.map(async (task) => {
-      const r = (await run(task)) as RecommendBlockResult;
-      opts.onProgress?.(++done, tasks.length);
-      return r;
-    }),
-  );
+  const blocks = await runBlocks<RecommendBlockResult>(tasksFor(data, opts, threads), run, 2 * threads, opts);
   return assemble(opts.k, blocks);
 }
 
