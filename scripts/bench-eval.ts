@@ -1,17 +1,29 @@
 /**
- * Evaluation speed on gowalla's real shape (not a test; no thresholds).
+ * Evaluation speed against the machine's limit (not a test; no thresholds).
  *
  *   npm run build && node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json]
+ *   node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--full] [--reps 3]
  *
- * A random model (Glorot normal, d = 32) over the real gowalla train/test
- * (LightGCN split: 29,858 users x 40,981 items), so the ranking work per user
- * (exclusions, test items) is the real one. Reports:
- *   1. the scoring kernels alone, in this thread, on a slice of users
- *      (G multiply-adds/s, extrapolated seconds for all users);
+ * Default: a random model (Glorot normal, d = 32) over the real gowalla
+ * train/test (LightGCN split: 29,858 users x 40,981 items), so the ranking
+ * work per user (exclusions, test items) is the real one.
+ * --data: any pris dataset directory at its own size, e.g. the Echonest
+ * taste profile's shape (scripts/gen-echonest.ts, pris data import
+ * triplets, pris data split), with the trained model of --model or a
+ * random one of d = 32; the test protocol of pris train (train and valid
+ * items excluded).
+ *
+ * Reports, each beside the machine's peak (scripts/lib/machine-peak.ts:
+ * cores x the clock measured in the same run x 8 float32 multiply-adds
+ * per cycle without FMA):
+ *   1. the scoring kernel alone, in this thread, on a slice of users (G
+ *      multiply-adds/s), and on operands that stay in L1 (its ceiling);
  *   2. the per-block pipeline in this thread (scoring + exclusion + top-K +
  *      metrics), extrapolated to all users;
- *   3. full evaluations (test split, train excluded, k = 20 and 50) through
- *      the pool at 1 and 2 threads, and with AUC, and on a 5,000-user sample.
+ *   3. evaluations through the pool: gowalla in full at 1 and 2 threads,
+ *      with AUC and on a 5,000-user sample; --data on a fixed sample of
+ *      --users users (with and without AUC, extrapolated to every user),
+ *      and with --full one whole test evaluation as pris train runs it.
  * Results go to stderr as they come and, as JSON, to stdout and --out.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,10 +43,16 @@ import { SHARED_DATASETS } from './lib/datasets.js';
 import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { parseCount } from '../src/cli/args.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { loadModel } from '../src/model/io.js';
+import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
+import { lazyProgress } from '../src/util/progress.js';
+import { measureClockGHz, peakMaddsPerSecond } from './lib/machine-peak.js';
 
-const USAGE = 'usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json] [--force]';
+const USAGE = `usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json] [--force]
+       node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--full] [--reps 3] [--out FILE] [--force]`;
 
-const OUTPUT = benchOutputKind('bench-eval', (j) => 'fullEvaluation' in j && 'kernels' in j);
+const OUTPUT = benchOutputKind('bench-eval', (j) => 'kernels' in j);
 
 /** LightGCN lists: `user item item ...` per line, ids already dense. A throwaway parser, bench only. */
 function readLists(file: string): { user: number[]; item: number[]; maxUser: number; maxItem: number } {
@@ -66,6 +84,25 @@ function gowalla(dir: string): { train: Csr; test: Csr; nUsers: number; nItems: 
   return { train: csr(tr), test: csr(te), nUsers, nItems };
 }
 
+/**
+ * scorePanels on operands that stay in L1 (16 users, 256 items, d of the
+ * model): what the kernel reaches when memory is no limit.
+ */
+function kernelCeiling(d: number, reps: number): number {
+  const tiny = createModel(16, 256, d, { kind: 'glorot', seed: 2 });
+  const s = new WasmScorer(16);
+  s.loadItems(tiny);
+  const ids = Int32Array.from({ length: 16 }, (_, k) => k);
+  const calls = 2000;
+  let best = Infinity;
+  for (let r = 0; r <= reps; r++) {
+    const t0 = performance.now();
+    for (let c = 0; c < calls; c++) s.score(tiny, ids, 16);
+    if (r > 0) best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return (calls * 16 * 256 * d) / best;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fastest = (xs: number[]) => Math.min(...xs);
 
@@ -76,7 +113,7 @@ const fastest = (xs: number[]) => Math.min(...xs);
  * plain-JS kernel. Other tiles are compile-time shapes of scorePanels; their
  * figures are in src/kernels/assembly/index.ts and docs/metrics.md.
  */
-function kernelRates(model: Model, users: number, reps: number) {
+function kernelRates(model: Model, users: number, reps: number, withJs = true) {
   const ids = Int32Array.from({ length: users }, (_, k) => k);
   const madds = users * model.nItems * model.dim;
   const full = model.nUsers * model.nItems * model.dim;
@@ -87,9 +124,11 @@ function kernelRates(model: Model, users: number, reps: number) {
   const wasm = new WasmScorer(96);
   wasm.loadItems(model);
   variants.push({ name: 'scorePanels 2x16 tile (default)', run: blockRun(wasm) });
-  const js = new JsScorer(96);
-  js.loadItems(model);
-  variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
+  if (withJs) {
+    const js = new JsScorer(96);
+    js.loadItems(model);
+    variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
+  }
   const secs = variants.map((): number[] => []);
   for (let r = 0; r <= reps; r++) {
     variants.forEach((v, j) => {
@@ -107,19 +146,7 @@ function kernelRates(model: Model, users: number, reps: number) {
   return out;
 }
 
-async function main(): Promise<void> {
-  const { values } = scriptArgs(USAGE, {
-    options: {
-      gowalla: { type: 'string', default: path.join(SHARED_DATASETS, 'gowalla') },
-      reps: { type: 'string', default: '5' },
-      out: { type: 'string', default: 'runs/bench-eval.json' },
-      force: { type: 'boolean', default: false },
-    },
-  });
-  const dir = values.gowalla;
-  const reps = parseCount('reps', values.reps);
-  using out = await openOutputFile({ path: values.out, kind: OUTPUT, force: values.force, reads: [dir] });
-  if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
+async function benchGowalla(dir: string, reps: number): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const g = gowalla(dir);
   const model = createModel(g.nUsers, g.nItems, 32, { kind: 'glorot', seed: 1 });
@@ -127,10 +154,11 @@ async function main(): Promise<void> {
   const gflop = (2 * g.nUsers * g.nItems * model.dim) / 1e9;
   console.error(`gowalla ${g.nUsers} users x ${g.nItems} items, d=${model.dim} (${gflop.toFixed(1)} GFLOP per full scoring); loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
+  const clock0 = await measureClockGHz();
   const kernelResults = kernelRates(model, 960, reps);
-  for (const [k, v] of Object.entries(kernelResults)) {
-    console.error(`kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s (median ${v.medianGmaddPerS.toFixed(2)}) -> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`);
-  }
+  const ceiling = kernelCeiling(model.dim, reps);
+  const clock = Math.max(clock0, await measureClockGHz());
+  reportKernels(kernelResults, ceiling, clock);
   // The whole per-block pipeline in this thread (scoring, exclusion, top-K,
   // metrics) on the first 6,000 users, the evaluator reused as a worker does:
   // what it adds to the kernel alone.
@@ -179,15 +207,141 @@ async function main(): Promise<void> {
   } finally {
     for (const p of pools) await p.pool.close();
   }
-  const result = {
+  const madds = g.nUsers * g.nItems * model.dim;
+  return {
     dataset: { dir, users: g.nUsers, items: g.nItems, dim: model.dim, gflopPerFullScoring: gflop },
     model: 'random (Glorot normal, seed 1)',
     randomModelNdcg50: ndcg50,
+    machine: { clockGHz: clock, peakGmaddPerSPerThread: peakMaddsPerSecond(1, clock) / 1e9 },
     kernels: kernelResults,
+    kernelCeilingGmaddPerS: ceiling / 1e9,
     inThreadPipelineSecondsAllUsers: (localT * g.nUsers) / 6000,
     fullEvaluation: full,
-    node: process.version,
+    // Scoring multiply-adds per second of wall time, whole evaluations, against the peak of their threads.
+    fullEvaluationShareOfPeak: Object.fromEntries(pools.map((p) => [`${p.threads} thread(s)`, madds / fastest(p.secs) / peakMaddsPerSecond(p.threads, clock)])),
   };
+}
+
+/** The kernel figures beside the peak of one core at the measured clock. */
+function reportKernels(rates: ReturnType<typeof kernelRates>, ceiling: number, clock: number): void {
+  const peak = peakMaddsPerSecond(1, clock);
+  console.error(`clock ${clock.toFixed(2)} GHz (measured): peak ${(peak / 1e9).toFixed(1)} G multiply-adds/s per core (f32x4 multiply + add, 8 per cycle)`);
+  for (const [k, v] of Object.entries(rates)) {
+    console.error(
+      `kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s (median ${v.medianGmaddPerS.toFixed(2)}), ${((100 * v.gmaddPerS * 1e9) / peak).toFixed(0)}% of peak ` +
+        `-> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`,
+    );
+  }
+  console.error(`kernel on operands in L1: ${(ceiling / 1e9).toFixed(2)} G multiply-adds/s, ${((100 * ceiling) / peak).toFixed(0)}% of peak`);
+}
+
+/**
+ * A dataset directory at its own size (the Echonest shape): the kernel, the
+ * in-thread pipeline and the pool's evaluation on a fixed sample of users,
+ * extrapolated to every user; with `full`, one whole test evaluation as
+ * pris train runs it (AUC included), with progress lines.
+ */
+async function benchDataset(dir: string, modelDir: string | undefined, sampleUsers: number, full: boolean, reps: number): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const ds = loadDataset(dir);
+  const model = modelDir ? loadModel(modelDir).model : createModel(ds.nUsers, ds.nItems, 32, { kind: 'glorot', seed: 1 });
+  if (model.nUsers !== ds.nUsers || model.nItems !== ds.nItems) throw new UserError(`model ${modelDir} does not match dataset ${dir}`);
+  const data: EvalData = { model, splits: { train: ds.train, valid: ds.valid, test: ds.test } };
+  const d = model.dim;
+  const testUsers = usersWithItems(ds.test).length;
+  const perUser = ds.nItems * d;
+  console.error(`${dir}: ${ds.nUsers} users (${testUsers} with test items) x ${ds.nItems} items, d=${d}: ${((testUsers * perUser) / 1e12).toFixed(2)} T multiply-adds per test evaluation; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const clock0 = await measureClockGHz();
+  const kernelResults = kernelRates(model, 192, reps, false);
+  const ceiling = kernelCeiling(d, reps);
+  const clock = Math.max(clock0, await measureClockGHz());
+  reportKernels(kernelResults, ceiling, clock);
+
+  // The in-thread pipeline on 480 users with test items, in the evaluator's own blocks.
+  const ev = new BlockEvaluator(data);
+  const some = sampleUsersWithItems(ds.test, 480, 1);
+  const block = 24;
+  let localT = Infinity;
+  for (let r = 0; r <= reps; r++) {
+    const t1 = performance.now();
+    for (let s = 0; s < some.length; s += block) {
+      ev.run({ kind: 'metrics', runId: 1, from: 0, to: 0, users: Array.from(some.subarray(s, s + block)), target: 'test', exclude: ['train', 'valid'], ks: [20, 50], auc: false, scorer: 'wasm' });
+    }
+    if (r > 0) localT = Math.min(localT, (performance.now() - t1) / 1000);
+  }
+  const pipelinePerUser = localT / some.length;
+  console.error(`in-thread pipeline: ${(1000 * pipelinePerUser).toFixed(2)} ms per user -> ${((pipelinePerUser * testUsers) / 60).toFixed(1)} min for every test user (1 thread); scoring share ${((perUser / (kernelResults['scorePanels 2x16 tile (default)']!.gmaddPerS * 1e9)) / pipelinePerUser * 100).toFixed(0)}%`);
+
+  const threads = defaultThreads();
+  const pool = new WorkerPool(threads, { ...data, memory: sharedMemory() });
+  const evals: Record<string, unknown> = {};
+  try {
+    const opts: EvalOptions = { target: 'test', exclude: ['train', 'valid'], ks: [20, 50] };
+    await pool.evaluate({ ...opts, sampleUsers: 256 }); // warm up
+    for (const [label, extra] of [['sample', {}], ['sample with AUC', { auc: true }]] as const) {
+      const secs: number[] = [];
+      for (let r = 0; r < Math.max(1, Math.min(reps, 3)); r++) secs.push((await pool.evaluate({ ...opts, ...extra, sampleUsers, sampleSeed: r + 1 })).seconds);
+      const best = fastest(secs);
+      const rate = (sampleUsers * perUser) / best;
+      evals[label] = { users: sampleUsers, seconds: secs, extrapolatedAllSeconds: (best * testUsers) / sampleUsers, gmaddPerS: rate / 1e9, shareOfPeak: rate / peakMaddsPerSecond(threads, clock) };
+      console.error(
+        `${label} of ${sampleUsers} users, ${threads} threads: ${secs.map((x) => x.toFixed(1)).join(', ')} s -> ${((best * testUsers) / sampleUsers / 60).toFixed(1)} min for every test user; ` +
+          `${(rate / 1e9).toFixed(1)} G multiply-adds/s, ${((100 * rate) / peakMaddsPerSecond(threads, clock)).toFixed(0)}% of the ${threads}-core peak`,
+      );
+    }
+    if (full) {
+      const bar = lazyProgress('test', 'lines');
+      const r = await pool.evaluate({ ...opts, auc: true, onProgress: bar.onProgress });
+      bar.stop();
+      const rate = (r.evaluated * perUser) / r.seconds;
+      evals.full = { seconds: r.seconds, evaluated: r.evaluated, metrics: r.perK, auc: r.auc, gmaddPerS: rate / 1e9, shareOfPeak: rate / peakMaddsPerSecond(threads, clock) };
+      console.error(`full test evaluation with AUC, ${threads} threads: ${(r.seconds / 60).toFixed(1)} min, ${(rate / 1e9).toFixed(1)} G multiply-adds/s, ${((100 * rate) / peakMaddsPerSecond(threads, clock)).toFixed(0)}% of peak`);
+    }
+  } finally {
+    await pool.close();
+  }
+  const clockAfter = await measureClockGHz();
+  return {
+    dataset: { dir, users: ds.nUsers, testUsers, items: ds.nItems, dim: d, teraMaddsPerTestEvaluation: (testUsers * perUser) / 1e12 },
+    model: modelDir ?? 'random (Glorot normal, seed 1)',
+    machine: { threads, clockGHz: clock, clockGHzAfter: clockAfter, peakGmaddPerSPerThread: peakMaddsPerSecond(1, clock) / 1e9 },
+    kernels: kernelResults,
+    kernelCeilingGmaddPerS: ceiling / 1e9,
+    inThreadPipelineMsPerUser: 1000 * pipelinePerUser,
+    evaluations: evals,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = scriptArgs(USAGE, {
+    options: {
+      gowalla: { type: 'string', default: path.join(SHARED_DATASETS, 'gowalla') },
+      data: { type: 'string' },
+      model: { type: 'string' },
+      users: { type: 'string', default: '20000' },
+      full: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
+  });
+  using out = await openOutputFile({
+    path: values.out ?? (values.data ? 'runs/bench-eval-data.json' : 'runs/bench-eval.json'),
+    kind: OUTPUT,
+    force: values.force,
+    reads: [values.data ?? values.gowalla, ...(values.model ? [values.model] : [])],
+  });
+  let result: Record<string, unknown>;
+  if (values.data) {
+    result = await benchDataset(values.data, values.model, parseCount('users', values.users), values.full, parseCount('reps', values.reps ?? '3'));
+  } else {
+    if (values.model || values.full) throw new UserError('--model and --full go with --data');
+    const dir = values.gowalla;
+    if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
+    result = await benchGowalla(dir, parseCount('reps', values.reps ?? '5'));
+  }
+  result.node = process.version;
   out.write(jsonOutput(OUTPUT, result));
   console.log(JSON.stringify(result, null, 2));
 }

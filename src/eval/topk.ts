@@ -82,6 +82,41 @@ export class TopK {
 
   private size = 0;
 
+  /**
+   * Selection from items offered in any order (a scorer that visits items
+   * out of index order): `begin`, then `offerAny` per item, then `finish`,
+   * which fills `items`/`scores` best first and returns the count. The same
+   * order and ties as `select`.
+   */
+  begin(): void {
+    this.size = 0;
+  }
+
+  /** Offers item i with score s; returns the K-th best score so far (-Infinity until K items). */
+  offerAny(s: number, i: number): number {
+    const hi = this.hItems;
+    const hs = this.hScores;
+    if (this.size < this.capacity) {
+      let pos = this.size++;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (!worse(s, i, hs[parent]!, hi[parent]!)) break;
+        hs[pos] = hs[parent]!;
+        hi[pos] = hi[parent]!;
+        pos = parent;
+      }
+      hs[pos] = s;
+      hi[pos] = i;
+    } else if (worse(hs[0]!, hi[0]!, s, i)) {
+      siftDown(hs, hi, this.size, s, i);
+    }
+    return this.size === this.capacity ? hs[0]! : -Infinity;
+  }
+
+  finish(): number {
+    return this.drain();
+  }
+
   /** Adds (s, i), i larger than any index so far; returns the new threshold. */
   private offer(s: number, i: number): number {
     const hi = this.hItems;
