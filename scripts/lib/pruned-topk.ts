@@ -25,7 +25,7 @@ import { seedRng } from '../../src/kernels/rng.js';
 import { sharedFloat32 } from '../../src/memory/shared.js';
 import type { Model } from '../../src/model/store.js';
 import { TopK } from '../../src/eval/topk.js';
-import { GROUP_ITEMS } from '../../src/eval/score-wasm.js';
+import { CHUNK_ITEMS, GROUP_ITEMS } from '../../src/eval/score-wasm.js';
 
 export interface ItemClusters {
   k: number;
@@ -33,7 +33,7 @@ export interface ItemClusters {
   packed: Float32Array;
   /** position in `packed` -> item index (-1 for padding) */
   itemAt: Int32Array;
-  /** cluster c's groups: groupStart[c] .. groupStart[c + 1] */
+  /** cluster c's groups: groupStart[c] .. groupStart[c + 1]; clusters by ||c|| + r_c, largest first */
   groupStart: Int32Array;
   /** centers packed as items (groups of 16) for scoring them with the same kernel */
   centersPacked: Float32Array;
@@ -57,31 +57,44 @@ export function clusterItems(model: Model, k: number, iterations: number, seed: 
   const km = kmeans(X, n, d, { k, iterations, rng: seedRng(seed, 0x9c) });
   const K = km.centers.length / d;
   const size = new Int32Array(K);
-  for (let i = 0; i < n; i++) size[km.labels[i]!]!++;
+  const rawRadius = new Float64Array(K);
+  const rawNorm = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    const c = km.labels[i]!;
+    size[c]!++;
+    let s = 0;
+    for (let q = 0; q < d; q++) s += (X[i * d + q]! - km.centers[c * d + q]!) ** 2;
+    rawRadius[c] = Math.max(rawRadius[c]!, Math.sqrt(s));
+  }
+  for (let c = 0; c < K; c++) {
+    let s = 0;
+    for (let q = 0; q < d; q++) s += km.centers[c * d + q]! ** 2;
+    rawNorm[c] = Math.sqrt(s);
+  }
+  // Clusters that can score highest for any user (||c|| + r_c bounds score / ||u||) go first: a
+  // user's clusters to score then tend to sit next to each other, and are scored in one call.
+  const rank = Array.from({ length: K }, (_, c) => c).sort((x, y) => rawNorm[y]! + rawRadius[y]! - (rawNorm[x]! + rawRadius[x]!));
+  const slot = new Int32Array(K);
+  rank.forEach((c, r) => (slot[c] = r));
   const groupStart = new Int32Array(K + 1);
-  for (let c = 0; c < K; c++) groupStart[c + 1] = groupStart[c]! + Math.ceil(size[c]! / GROUP_ITEMS);
+  for (let r = 0; r < K; r++) groupStart[r + 1] = groupStart[r]! + Math.ceil(size[rank[r]!]! / GROUP_ITEMS);
   const nPos = groupStart[K]! * GROUP_ITEMS;
   const packed = sharedFloat32(nPos * d);
   const itemAt = new Int32Array(nPos).fill(-1);
-  const fill = Int32Array.from({ length: K }, (_, c) => groupStart[c]! * GROUP_ITEMS);
-  const radius = new Float64Array(K);
+  const fill = Int32Array.from({ length: K }, (_, r) => groupStart[r]! * GROUP_ITEMS);
   for (let i = 0; i < n; i++) {
-    const c = km.labels[i]!;
-    const pos = fill[c]!++;
+    const pos = fill[slot[km.labels[i]!]!]!++;
     itemAt[pos] = i;
     packRow(packed, pos, X, i, d);
-    let s = 0;
-    for (let q = 0; q < d; q++) s += (X[i * d + q]! - km.centers[c * d + q]!) ** 2;
-    radius[c] = Math.max(radius[c]!, Math.sqrt(s));
   }
   const centerGroups = Math.ceil(K / GROUP_ITEMS);
   const centersPacked = sharedFloat32(centerGroups * GROUP_ITEMS * d);
+  const radius = new Float64Array(K);
   const centerNorm = new Float64Array(K);
-  for (let c = 0; c < K; c++) {
-    packRow(centersPacked, c, km.centers, c, d);
-    let s = 0;
-    for (let q = 0; q < d; q++) s += km.centers[c * d + q]! ** 2;
-    centerNorm[c] = Math.sqrt(s);
+  for (let r = 0; r < K; r++) {
+    packRow(centersPacked, r, km.centers, rank[r]!, d);
+    radius[r] = rawRadius[rank[r]!]!;
+    centerNorm[r] = rawNorm[rank[r]!]!;
   }
   return { k: K, packed, itemAt, groupStart, centersPacked, centerGroups, radius, centerNorm, seconds: (performance.now() - t0) / 1000 };
 }
@@ -101,6 +114,7 @@ export class PrunedTopK {
   private readonly k: Kernels = kernels();
   private readonly users: Float32Array;
   private readonly rows: Float32Array;
+  private readonly maxima: Float32Array;
   private readonly centerScores: Float32Array;
   private readonly heaps: [TopK, TopK];
   private readonly excluded: Uint8Array;
@@ -118,10 +132,11 @@ export class PrunedTopK {
     readonly topK: number,
   ) {
     const d = model.dim;
-    let widest = 0;
-    for (let q = 0; q < c.k; q++) widest = Math.max(widest, c.groupStart[q + 1]! - c.groupStart[q]!);
     this.users = sharedFloat32(2 * d);
-    this.rows = sharedFloat32(2 * widest * GROUP_ITEMS);
+    // A run may be every cluster.
+    const widestRun = Math.ceil((c.groupStart[c.k]! * GROUP_ITEMS) / CHUNK_ITEMS) * CHUNK_ITEMS;
+    this.rows = sharedFloat32(2 * widestRun);
+    this.maxima = sharedFloat32((2 * widestRun) / CHUNK_ITEMS);
     this.centerScores = sharedFloat32(2 * c.centerGroups * GROUP_ITEMS);
     this.heaps = [new TopK(topK), new TopK(topK)];
     this.excluded = new Uint8Array(model.nItems);
@@ -183,11 +198,15 @@ export class PrunedTopK {
     this.thrB = two ? -Infinity : Infinity;
     this.done.fill(0);
     // Each user's most promising clusters first, until its list is full: a high threshold early skips the most.
-    for (let q = this.bestLeft(this.boundA); this.thrA === -Infinity && q >= 0; q = this.bestLeft(this.boundA)) this.score(q, two);
-    for (let q = this.bestLeft(this.boundB); this.thrB === -Infinity && q >= 0; q = this.bestLeft(this.boundB)) this.score(q, two);
-    // The rest in index order: thresholds only rise, so a skipped cluster stays skipped.
+    for (let q = this.bestLeft(this.boundA); this.thrA === -Infinity && q >= 0; q = this.bestLeft(this.boundA)) this.scoreRun(q, q + 1, two);
+    for (let q = this.bestLeft(this.boundB); this.thrB === -Infinity && q >= 0; q = this.bestLeft(this.boundB)) this.scoreRun(q, q + 1, two);
+    // The rest in packed order, runs of consecutive clusters to score in one call; thresholds
+    // only rise, so a skipped cluster stays skipped.
     for (let q = 0; q < c.k; q++) {
-      if (this.done[q] === 0 && (this.boundA[q]! >= this.thrA || this.boundB[q]! >= this.thrB)) this.score(q, two);
+      if (!this.needs(q)) continue;
+      const first = q;
+      while (q + 1 < c.k && this.needs(q + 1)) q++;
+      this.scoreRun(first, q + 1, two);
     }
     this.stats.groupsTotal += c.groupStart[c.k]!;
     for (const e of exclude) {
@@ -201,32 +220,45 @@ export class PrunedTopK {
     return this.heaps[r];
   }
 
-  /** Scores cluster q for the pair and offers its members to the users' lists. */
-  private score(q: number, two: boolean): void {
+  private needs(q: number): boolean {
+    return this.done[q] === 0 && (this.boundA[q]! >= this.thrA || this.boundB[q]! >= this.thrB);
+  }
+
+  /** Scores clusters from .. to-1 (consecutive) for the pair and offers their members to the users' lists. */
+  private scoreRun(from: number, to: number, two: boolean): void {
     const c = this.c;
-    this.done[q] = 1;
-    const g0 = c.groupStart[q]!;
-    const nG = c.groupStart[q + 1]! - g0;
-    const stride = nG * GROUP_ITEMS;
+    this.done.fill(1, from, to);
+    const g0 = c.groupStart[from]!;
+    const nG = c.groupStart[to]! - g0;
+    // Rows padded to whole chunks of the maxima kernel, the padding NaN (never a maximum).
+    const stride = Math.ceil((nG * GROUP_ITEMS) / CHUNK_ITEMS) * CHUNK_ITEMS;
     const d = this.model.dim;
-    this.k.scorePanels(this.users.byteOffset, 1, c.packed.byteOffset + g0 * GROUP_ITEMS * d * 4, nG, d, this.rows.byteOffset, stride);
+    const rows = this.rows;
+    this.k.scorePanels(this.users.byteOffset, 1, c.packed.byteOffset + g0 * GROUP_ITEMS * d * 4, nG, d, rows.byteOffset, stride);
+    rows.fill(NaN, nG * GROUP_ITEMS, stride);
+    rows.fill(NaN, stride + nG * GROUP_ITEMS, 2 * stride);
+    this.k.chunkMax(rows.byteOffset, (2 * stride) / CHUNK_ITEMS, this.maxima.byteOffset);
     this.stats.groupsScored += nG;
     this.thrA = this.offer(this.heaps[0], 0, g0 * GROUP_ITEMS, stride, this.thrA);
     if (two) this.thrB = this.offer(this.heaps[1], 1, g0 * GROUP_ITEMS, stride, this.thrB);
   }
 
-  /** Row r of the scored cluster into `heap`; returns the new threshold. */
+  /** Row r of the scored run into `heap`, chunks below the threshold unread; returns the new threshold. */
   private offer(heap: TopK, r: number, base: number, stride: number, t: number): number {
     const rows = this.rows;
     const itemAt = this.c.itemAt;
     const bit = 1 << r;
     const off = r * stride;
-    for (let p = 0; p < stride; p++) {
-      const s = rows[off + p]!;
-      if (s < t) continue;
-      const item = itemAt[base + p]!;
-      if (item < 0 || (this.excluded[item]! & bit) !== 0) continue;
-      t = heap.offerAny(s, item);
+    const chunks = stride / CHUNK_ITEMS;
+    for (let ch = 0; ch < chunks; ch++) {
+      if (this.maxima[r * chunks + ch]! < t) continue;
+      for (let p = ch * CHUNK_ITEMS; p < (ch + 1) * CHUNK_ITEMS; p++) {
+        const s = rows[off + p]!;
+        if (!(s >= t)) continue;
+        const item = itemAt[base + p]!;
+        if (item < 0 || (this.excluded[item]! & bit) !== 0) continue;
+        t = heap.offerAny(s, item);
+      }
     }
     return t;
   }
