@@ -2,7 +2,7 @@
  * Evaluation speed against the machine's limit (not a test; no thresholds).
  *
  *   npm run build && node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json]
- *   node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--full] [--reps 3]
+ *   node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--blocks 2,8,32] [--full] [--reps 3]
  *
  * Default: a random model (Glorot normal, d = 32) over the real gowalla
  * train/test (LightGCN split: 29,858 users x 40,981 items), so the ranking
@@ -23,7 +23,9 @@
  *   3. evaluations through the pool: gowalla in full at 1 and 2 threads,
  *      with AUC and on a 5,000-user sample; --data on a fixed sample of
  *      --users users (with and without AUC, extrapolated to every user),
- *      and with --full one whole test evaluation as pris train runs it.
+ *      at each --blocks size of users per block (the first is the
+ *      baseline), and with --full one whole test evaluation as pris train
+ *      runs it.
  * Results go to stderr as they come and, as JSON, to stdout and --out.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -42,7 +44,7 @@ import { UserError } from '../src/errors.js';
 import { SHARED_DATASETS } from './lib/datasets.js';
 import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
-import { parseCount } from '../src/cli/args.js';
+import { parseCount, parseCountList } from '../src/cli/args.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { loadModel } from '../src/model/io.js';
 import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
@@ -50,7 +52,7 @@ import { lazyProgress } from '../src/util/progress.js';
 import { measureClockGHz, peakMaddsPerSecond } from './lib/machine-peak.js';
 
 const USAGE = `usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json] [--force]
-       node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--full] [--reps 3] [--out FILE] [--force]`;
+       node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--blocks 2,8,32] [--full] [--reps 3] [--out FILE] [--force]`;
 
 const OUTPUT = benchOutputKind('bench-eval', (j) => 'kernels' in j);
 
@@ -241,7 +243,7 @@ function reportKernels(rates: ReturnType<typeof kernelRates>, ceiling: number, c
  * extrapolated to every user; with `full`, one whole test evaluation as
  * pris train runs it (AUC included), with progress lines.
  */
-async function benchDataset(dir: string, modelDir: string | undefined, sampleUsers: number, full: boolean, reps: number): Promise<Record<string, unknown>> {
+async function benchDataset(dir: string, modelDir: string | undefined, sampleUsers: number, full: boolean, reps: number, blockSizes: number[]): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const ds = loadDataset(dir);
   const model = modelDir ? loadModel(modelDir).model : createModel(ds.nUsers, ds.nItems, 32, { kind: 'glorot', seed: 1 });
@@ -290,6 +292,17 @@ async function benchDataset(dir: string, modelDir: string | undefined, sampleUse
           `${(rate / 1e9).toFixed(1)} G multiply-adds/s, ${((100 * rate) / peakMaddsPerSecond(threads, clock)).toFixed(0)}% of the ${threads}-core peak`,
       );
     }
+    if (blockSizes.length > 0) {
+      // Users per block: each block's pairs sweep the item table once, so blocks of few users
+      // stream it from memory again and again once it outgrows the caches. Rounds interleaved.
+      const secs = new Map<number, number[]>(blockSizes.map((b) => [b, []]));
+      for (let r = 0; r < Math.max(1, Math.min(reps, 3)); r++) {
+        for (const b of blockSizes) secs.get(b)!.push((await pool.evaluate({ ...opts, sampleUsers, sampleSeed: 1, blockUsers: b })).seconds);
+      }
+      const base = fastest(secs.get(blockSizes[0]!)!);
+      evals.blockUsers = Object.fromEntries(blockSizes.map((b) => [b, { seconds: secs.get(b)!, relative: fastest(secs.get(b)!) / base }]));
+      console.error(`users per block (sample of ${sampleUsers}): ${blockSizes.map((b) => `${b}: ${fastest(secs.get(b)!).toFixed(1)} s (${(fastest(secs.get(b)!) / base).toFixed(2)}x)`).join(', ')}`);
+    }
     if (full) {
       const bar = lazyProgress('test', 'lines');
       const r = await pool.evaluate({ ...opts, auc: true, onProgress: bar.onProgress });
@@ -321,6 +334,7 @@ async function main(): Promise<void> {
       model: { type: 'string' },
       users: { type: 'string', default: '20000' },
       full: { type: 'boolean', default: false },
+      blocks: { type: 'string' },
       reps: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean', default: false },
@@ -334,7 +348,8 @@ async function main(): Promise<void> {
   });
   let result: Record<string, unknown>;
   if (values.data) {
-    result = await benchDataset(values.data, values.model, parseCount('users', values.users), values.full, parseCount('reps', values.reps ?? '3'));
+    const blocks = values.blocks ? parseCountList('blocks', values.blocks) : [];
+    result = await benchDataset(values.data, values.model, parseCount('users', values.users), values.full, parseCount('reps', values.reps ?? '3'), blocks);
   } else {
     if (values.model || values.full) throw new UserError('--model and --full go with --data');
     const dir = values.gowalla;

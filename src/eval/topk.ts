@@ -51,13 +51,13 @@ export class TopK {
         const end = Math.min(n, (c + 1) * chunk);
         for (let i = c * chunk; i < end; i++) {
           const s = row[off + i]!;
-          if (s > threshold && s >= floor) threshold = this.offer(s, i);
+          if (s > threshold && s >= floor) threshold = this.offerAny(s, i);
         }
       }
     } else {
       for (let i = 0; i < n; i++) {
         const s = row[off + i]!;
-        if (s > threshold) threshold = this.offer(s, i);
+        if (s > threshold) threshold = this.offerAny(s, i);
       }
     }
     return this.drain();
@@ -115,29 +115,6 @@ export class TopK {
 
   finish(): number {
     return this.drain();
-  }
-
-  /** Adds (s, i), i larger than any index so far; returns the new threshold. */
-  private offer(s: number, i: number): number {
-    const hi = this.hItems;
-    const hs = this.hScores;
-    if (this.size < this.capacity) {
-      // Sift up: the newcomer has the largest index so far, so it is worse
-      // than any parent with an equal score.
-      let pos = this.size++;
-      while (pos > 0) {
-        const parent = (pos - 1) >> 1;
-        if (s > hs[parent]!) break;
-        hs[pos] = hs[parent]!;
-        hi[pos] = hi[parent]!;
-        pos = parent;
-      }
-      hs[pos] = s;
-      hi[pos] = i;
-      return this.size === this.capacity ? hs[0]! : -Infinity;
-    }
-    siftDown(hs, hi, this.size, s, i);
-    return hs[0]!;
   }
 
   /** Pops worst-first into the output from the back: best ends at index 0. */
