@@ -4,11 +4,12 @@
  * docs/metrics.md). Not a test; no thresholds.
  *
  *   npm run build && node dist/scripts/valid-sample.js [--dataset gowalla | --data DIR]
- *     [--epochs 60] [--every 5] [--sizes 1000,2000,5000,10000,20000,50000] [--seeds 50]
- *     [--k 50] [--threads N] [--out runs/valid-sample-<name>.json]
+ *     [--epochs 60] [--every 5 | --model DIR] [--sizes 1000,2000,5000,10000,20000,50000]
+ *     [--seeds 50] [--k 50] [--threads N] [--out runs/valid-sample-<name>.json]
  *
  * Trains with pris train's defaults (no validation inside the run), and at
- * every --every epochs computes every validation user's NDCG@k (top-k of
+ * every --every epochs (or once, for the trained model of --model: no
+ * training, no choice of epoch) computes every validation user's NDCG@k (top-k of
  * the whole catalogue, train items excluded: the validation protocol) and
  * checks that their mean is the full validation figure of the evaluator.
  * A sample's figure is then the mean over its users, for the samples
@@ -26,28 +27,30 @@ import * as path from 'node:path';
 import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
 import { resolveTrainConfig } from '../src/train/options.js';
-import { closeSession, runEpoch, startSession, type TrainSession } from '../src/train/session.js';
-import { defaultThreads } from '../src/pool/pool.js';
+import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { defaultThreads, WorkerPool } from '../src/pool/pool.js';
+import { loadModel } from '../src/model/io.js';
+import { sharedMemory } from '../src/memory/shared.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
 import { UserError } from '../src/errors.js';
 import { preparedDataset } from './lib/datasets.js';
 import { runScript, scriptArgs } from './lib/script.js';
 
-const USAGE = `usage: node dist/scripts/valid-sample.js [--dataset gowalla | --data DIR] [--epochs 60] [--every 5]
+const USAGE = `usage: node dist/scripts/valid-sample.js [--dataset gowalla | --data DIR] [--epochs 60] [--every 5 | --model DIR]
   [--sizes 1000,2000,5000,10000,20000,50000] [--seeds 50] [--k 50] [--threads N] [--out FILE]`;
 
 /** Users scored per recommend call: bounds the top-k lists held at once. */
 const CHUNK_USERS = 20_000;
 
 /** Every validation user's NDCG@k (binary gains, IDCG over min(k, |T|)), by position in `users`. */
-async function perUserNdcg(s: TrainSession, ds: LoadedDataset, users: Int32Array, k: number): Promise<Float64Array> {
+async function perUserNdcg(pool: WorkerPool, ds: LoadedDataset, users: Int32Array, k: number): Promise<Float64Array> {
   const out = new Float64Array(users.length);
   const isTarget = new Uint8Array(ds.nItems);
   const disc = Float64Array.from({ length: k }, (_, r) => 1 / Math.log2(r + 2));
   const v = ds.valid;
   for (let c0 = 0; c0 < users.length; c0 += CHUNK_USERS) {
     const chunk = users.subarray(c0, Math.min(users.length, c0 + CHUNK_USERS));
-    const recs = await s.pool.recommend({ k, exclude: ['train'], users: chunk });
+    const recs = await pool.recommend({ k, exclude: ['train'], users: chunk });
     let row = 0;
     for (let j = 0; j < chunk.length; j++) {
       const u = chunk[j]!;
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '50' },
       k: { type: 'string', default: '50' },
       threads: { type: 'string', default: String(defaultThreads()) },
+      model: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -108,31 +112,47 @@ async function main(): Promise<void> {
   users.forEach((u, j) => (position[u] = j));
   console.error(`${name}: ${ds.nUsers} users (${users.length} with validation items) x ${ds.nItems} items; ${epochs} epochs, per-user NDCG@${k} every ${every}`);
 
-  const cfg = resolveTrainConfig({ threads, epochs, evalEvery: 0, validUsers: 0, k: [k] });
-  const s = startSession(ds, cfg);
   const points: { epoch: number; full: number; userSd: number; perUser: Float64Array; fullSeconds: number }[] = [];
   const cost: Record<string, number> = {};
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const st = await runEpoch(s, epoch);
-      if (epoch % every !== 0 && epoch !== epochs) continue;
-      const t0 = performance.now();
-      const perUser = await perUserNdcg(s, ds, users, k);
-      const fullSeconds = (performance.now() - t0) / 1000;
-      const full = mean(perUser);
-      points.push({ epoch, full, userSd: sd(perUser), perUser, fullSeconds });
-      console.error(`epoch ${epoch}: loss ${st.loss.toFixed(4)}, valid NDCG@${k} ${full.toFixed(5)} (per-user sd ${sd(perUser).toFixed(4)}; ${fullSeconds.toFixed(1)} s)`);
-      if (points.length === 1) {
-        // The per-user figures must add up to the evaluator's own.
-        const ev = await s.pool.evaluate({ target: 'valid', exclude: ['train'], ks: [k] });
-        const diff = Math.abs(ev.perK[0]!.ndcg - full);
-        if (diff > 1e-9) throw new Error(`per-user NDCG mean ${full} differs from the evaluator's ${ev.perK[0]!.ndcg}`);
-        cost.all = ev.seconds;
-      }
+  /** One validation point: every user's NDCG (checked against the evaluator the first time). */
+  const measure = async (pool: WorkerPool, epoch: number, note: string) => {
+    const t0 = performance.now();
+    const perUser = await perUserNdcg(pool, ds, users, k);
+    const fullSeconds = (performance.now() - t0) / 1000;
+    const full = mean(perUser);
+    points.push({ epoch, full, userSd: sd(perUser), perUser, fullSeconds });
+    console.error(`${note}valid NDCG@${k} ${full.toFixed(5)} (per-user sd ${sd(perUser).toFixed(4)}; ${fullSeconds.toFixed(1)} s)`);
+    if (points.length === 1) {
+      // The per-user figures must add up to the evaluator's own.
+      const ev = await pool.evaluate({ target: 'valid', exclude: ['train'], ks: [k] });
+      if (Math.abs(ev.perK[0]!.ndcg - full) > 1e-9) throw new Error(`per-user NDCG mean ${full} differs from the evaluator's ${ev.perK[0]!.ndcg}`);
+      cost.all = ev.seconds;
     }
-    for (const n of sizes) if (n < users.length) cost[String(n)] = (await s.pool.evaluate({ target: 'valid', exclude: ['train'], ks: [k], sampleUsers: n, sampleSeed: 1 })).seconds;
-  } finally {
-    await closeSession(s);
+  };
+  const sampleCosts = async (pool: WorkerPool) => {
+    for (const n of sizes) if (n < users.length) cost[String(n)] = (await pool.evaluate({ target: 'valid', exclude: ['train'], ks: [k], sampleUsers: n, sampleSeed: 1 })).seconds;
+  };
+  if (values.model) {
+    const { model } = loadModel(values.model);
+    if (model.nUsers !== ds.nUsers || model.nItems !== ds.nItems) throw new UserError(`model ${values.model} does not match ${dir}`);
+    const pool = new WorkerPool(threads, { memory: sharedMemory(), model, splits: { train: ds.train, valid: ds.valid, test: ds.test } });
+    try {
+      await measure(pool, 0, `model ${values.model}: `);
+      await sampleCosts(pool);
+    } finally {
+      await pool.close();
+    }
+  } else {
+    const s = startSession(ds, resolveTrainConfig({ threads, epochs, evalEvery: 0, validUsers: 0, k: [k] }));
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const st = await runEpoch(s, epoch);
+        if (epoch % every === 0 || epoch === epochs) await measure(s.pool, epoch, `epoch ${epoch}: loss ${st.loss.toFixed(4)}, `);
+      }
+      await sampleCosts(s.pool);
+    } finally {
+      await closeSession(s);
+    }
   }
 
   const fullBest = points.reduce((b, p, j) => (p.full > points[b]!.full ? j : b), 0);
@@ -184,7 +204,7 @@ async function main(): Promise<void> {
   console.error(`\nfull validation NDCG@${k} by epoch: ${points.map((p) => `${p.epoch}: ${p.full.toFixed(5)}`).join(', ')}; best at epoch ${points[fullBest]!.epoch}\n\n${table}\n`);
   const result = {
     dataset: { name, dir, users: ds.nUsers, items: ds.nItems, validUsers: users.length },
-    config: { epochs, every, k, threads, seeds },
+    config: values.model ? { model: values.model, k, threads, seeds } : { epochs, every, k, threads, seeds },
     validations: points.map((p) => ({ epoch: p.epoch, full: p.full, perUserSd: p.userSd, fullSeconds: p.fullSeconds })),
     bestEpoch: points[fullBest]!.epoch,
     samples: rows,
