@@ -316,8 +316,8 @@ async function benchDataset(dir: string, modelDir: string | undefined, sampleUse
   }
   const clockAfter = await measureClockGHz();
   return {
-    dataset: { dir, users: ds.nUsers, testUsers, items: ds.nItems, dim: d, teraMaddsPerTestEvaluation: (testUsers * perUser) / 1e12 },
-    model: modelDir ?? 'random (Glorot normal, seed 1)',
+    dataset: { dir: path.basename(dir), users: ds.nUsers, testUsers, items: ds.nItems, dim: d, teraMaddsPerTestEvaluation: (testUsers * perUser) / 1e12 },
+    model: modelDir ? path.basename(modelDir) : 'random (Glorot normal, seed 1)',
     machine: { threads, clockGHz: clock, clockGHzAfter: clockAfter, peakGmaddPerSPerThread: peakMaddsPerSecond(1, clock) / 1e9 },
     kernels: kernelResults,
     kernelCeilingGmaddPerS: ceiling / 1e9,

@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   }
   const table = lines.join('\n');
   console.error(`\n${table}\n`);
-  const result = { dataset: { name, dir, users: ds.nUsers, items: ds.nItems, dim: model.dim, testUsers }, model: values.model, sampleUsers: users.length, k, iterations, reps, plainBlockUsers: block, rows, table, node: process.version };
+  const result = { dataset: { name, dir: path.basename(dir), users: ds.nUsers, items: ds.nItems, dim: model.dim, testUsers }, model: path.basename(values.model), sampleUsers: users.length, k, iterations, reps, plainBlockUsers: block, rows, table, node: process.version };
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));

@@ -203,8 +203,8 @@ async function main(): Promise<void> {
   const table = lines.join('\n');
   console.error(`\nfull validation NDCG@${k} by epoch: ${points.map((p) => `${p.epoch}: ${p.full.toFixed(5)}`).join(', ')}; best at epoch ${points[fullBest]!.epoch}\n\n${table}\n`);
   const result = {
-    dataset: { name, dir, users: ds.nUsers, items: ds.nItems, validUsers: users.length },
-    config: values.model ? { model: values.model, k, threads, seeds } : { epochs, every, k, threads, seeds },
+    dataset: { name, dir: path.basename(dir), users: ds.nUsers, items: ds.nItems, validUsers: users.length },
+    config: values.model ? { model: path.basename(values.model), k, threads, seeds } : { epochs, every, k, threads, seeds },
     validations: points.map((p) => ({ epoch: p.epoch, full: p.full, perUserSd: p.userSd, fullSeconds: p.fullSeconds })),
     bestEpoch: points[fullBest]!.epoch,
     samples: rows,
