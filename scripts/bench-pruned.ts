@@ -9,7 +9,7 @@
  * one evaluation worker), the top-k with train and valid items excluded:
  *   - plain: the evaluator's blocks (scorePanels over every item, chunk
  *     maxima, TopK), as pris evaluate runs them;
- *   - pruned, per cluster count: scripts/lib/pruned-topk.ts (the bound
+ *   - pruned, per cluster count: src/eval/pruned-topk.ts (the bound
  *     u·c + ||u|| r_c skips clusters that cannot reach the user's k-th
  *     score), after K-means on the item table (timed apart: once per
  *     evaluation).
@@ -26,7 +26,9 @@ import { loadModel } from '../src/model/io.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
 import { UserError } from '../src/errors.js';
 import { preparedDataset } from './lib/datasets.js';
-import { clusterItems, PrunedTopK } from './lib/pruned-topk.js';
+import { buildItemClusters } from '../src/eval/item-clusters.js';
+import { PrunedTopK } from '../src/eval/pruned-topk.js';
+import { sharedMemory } from '../src/memory/shared.js';
 import { runScript, scriptArgs } from './lib/script.js';
 
 const USAGE = `usage: node dist/scripts/bench-pruned.js (--dataset gowalla | --data DIR) --model DIR
@@ -92,10 +94,15 @@ async function main(): Promise<void> {
   const variants: { name: string; run: () => void; clusters?: number; clusterSeconds?: number; scored?: number }[] = [{ name: 'plain', run: plain }];
   for (const C of clusterCounts) {
     if (C > ds.nItems) continue;
-    const clusters = clusterItems(model, C, iterations, 1);
-    const pruned = new PrunedTopK(model, clusters, k);
+    const t0 = performance.now();
+    const clusters = buildItemClusters(model, sharedMemory(), C, iterations);
+    const clusterSeconds = (performance.now() - t0) / 1000;
+    const pruned = new PrunedTopK();
+    pruned.load(model, clusters, k);
     let mismatched = 0;
     const run = (check: boolean) => {
+      // Variants take turns in this thread: each reloads its own clusters (no repacking).
+      pruned.load(model, clusters, k);
       for (let j = 0; j < users.length; j += 2) {
         const pair = j + 1 < users.length;
         const counts = pruned.pair(users[j]!, pair ? users[j + 1]! : -1, exclude);
@@ -113,8 +120,8 @@ async function main(): Promise<void> {
     run(true);
     if (mismatched > 0) throw new Error(`${C} clusters: ${mismatched} users' lists differ from the plain evaluator's`);
     const scored = pruned.stats.groupsScored / pruned.stats.groupsTotal;
-    console.error(`${C} clusters: K-means (${iterations} iterations) and packing ${clusters.seconds.toFixed(1)} s; every list identical to the plain one; ${(100 * scored).toFixed(1)}% of the item groups scored`);
-    variants.push({ name: `pruned, ${C} clusters`, run: () => run(false), clusters: C, clusterSeconds: clusters.seconds, scored });
+    console.error(`${C} clusters: K-means (${iterations} iterations) and packing ${clusterSeconds.toFixed(1)} s; every list identical to the plain one; ${(100 * scored).toFixed(1)}% of the item groups scored`);
+    variants.push({ name: `pruned, ${C} clusters`, run: () => run(false), clusters: C, clusterSeconds, scored });
   }
 
   const secs = variants.map((): number[] => []);

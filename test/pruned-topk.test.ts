@@ -3,11 +3,15 @@ import { buildCsr, type Csr } from '../src/data/csr.js';
 import { BlockEvaluator, type RecommendBlockResult } from '../src/eval/block-eval.js';
 import { nextFloat, nextInt, seedRng } from '../src/kernels/rng.js';
 import { createModel, type Model } from '../src/model/store.js';
-import { clusterItems, PrunedTopK } from '../scripts/lib/pruned-topk.js';
+import { buildItemClusters } from '../src/eval/item-clusters.js';
+import { PrunedTopK } from '../src/eval/pruned-topk.js';
+import { sharedMemory } from '../src/memory/shared.js';
+import { pruneClusterCount } from '../src/eval/item-clusters.js';
+import { evaluateModelLocal } from '../src/eval/evaluate.js';
+import { WorkerPool } from '../src/pool/pool.js';
 
 /**
- * The cluster-pruned top-K (scripts/lib/pruned-topk.ts, measured in
- * docs/metrics.md) against the plain evaluator: the same items and the same
+ * The cluster-pruned top-K (src/eval/pruned-topk.ts) against the plain evaluator: the same items and the same
  * float32 scores for every user, with exclusions, ties and users alone.
  */
 
@@ -30,7 +34,8 @@ function plainTopK(model: Model, train: Csr, k: number, users: number[]): Recomm
 function check(t: Test, label: string, model: Model, train: Csr, k: number, clusters: number): void {
   const users = Array.from({ length: model.nUsers }, (_, u) => u);
   const ref = plainTopK(model, train, k, users);
-  const pruned = new PrunedTopK(model, clusterItems(model, clusters, 5, 3), k);
+  const pruned = new PrunedTopK();
+  pruned.load(model, buildItemClusters(model, sharedMemory(), clusters, 5, 3), k);
   let same = 0;
   // Pairs, and the last user alone (odd count).
   for (let j = 0; j < users.length; j += 2) {
@@ -72,4 +77,34 @@ t.test('fewer candidates than k: the shorter list', async (t) => {
   const model = createModel(6, 40, 4, { kind: 'glorot', seed: 2 });
   const train = randomExclusions(6, 40, 3);
   check(t, 'tiny catalogue', model, train, 45, 6);
+});
+
+t.test('evaluation and recommendation: pruned or not, the same figures to the bit, on the pool and in this thread', async (t) => {
+  const model = createModel(90, 900, 8, { kind: 'glorot', seed: 11 });
+  const train = randomExclusions(90, 900, 12);
+  const valid = randomExclusions(90, 900, 13);
+  const test = randomExclusions(90, 900, 14);
+  const data = { model, splits: { train, valid, test } };
+  const opts = { target: 'test', exclude: ['train', 'valid'], ks: [5, 20] } as const;
+  const plainLocal = evaluateModelLocal(data, { ...opts, exclude: [...opts.exclude], ks: [...opts.ks], prune: false });
+  const prunedLocal = evaluateModelLocal(data, { ...opts, exclude: [...opts.exclude], ks: [...opts.ks], prune: true });
+  t.same(prunedLocal.perK, plainLocal.perK, 'in this thread');
+  t.ok(prunedLocal.pruned && prunedLocal.pruned.clusters > 1, `pruned with ${prunedLocal.pruned?.clusters} clusters`);
+  t.equal(plainLocal.pruned, undefined);
+  const pool = new WorkerPool(2, { ...data, memory: sharedMemory() });
+  t.teardown(() => pool.close());
+  const prunedPool = await pool.evaluate({ ...opts, exclude: [...opts.exclude], ks: [...opts.ks], prune: true, sampleUsers: 61 });
+  const plainPool = await pool.evaluate({ ...opts, exclude: [...opts.exclude], ks: [...opts.ks], prune: false, sampleUsers: 61 });
+  t.same(prunedPool.perK, plainPool.perK, 'on the pool, a sample of users');
+  const a = await pool.recommend({ k: 15, exclude: ['train'], prune: true });
+  const b = await pool.recommend({ k: 15, exclude: ['train'], prune: false });
+  t.same([a.user, a.item, a.score], [b.user, b.item, b.score], 'recommendations');
+  t.throws(() => evaluateModelLocal(data, { ...opts, exclude: [...opts.exclude], ks: [...opts.ks], prune: true, auc: true }), /AUC needs every score/);
+});
+
+t.test('when pruning is on by default', async (t) => {
+  t.equal(pruneClusterCount(40_981, 1_000_000, false), 0, "gowalla's catalogue: never");
+  t.equal(pruneClusterCount(384_546, 1_000_000, true), 0, 'never with AUC');
+  t.equal(pruneClusterCount(384_546, 1_019_318, false), 1240, 'the Echonest shape: 2 sqrt(items) clusters');
+  t.equal(pruneClusterCount(384_546, 20_000, false), 0, 'too few users to pay for the clustering');
 });
