@@ -110,7 +110,8 @@ async function main(): Promise<void> {
   if (users.length === 0) throw new UserError(`${dir} has no validation split`);
   const position = new Int32Array(ds.nUsers).fill(-1);
   users.forEach((u, j) => (position[u] = j));
-  console.error(`${name}: ${ds.nUsers} users (${users.length} with validation items) x ${ds.nItems} items; ${epochs} epochs, per-user NDCG@${k} every ${every}`);
+  const what = values.model ? `the model in ${values.model}` : `${epochs} epochs, per-user NDCG@${k} every ${every}`;
+  console.error(`${name}: ${ds.nUsers} users (${users.length} with validation items) x ${ds.nItems} items; ${what}`);
 
   const points: { epoch: number; full: number; userSd: number; perUser: Float64Array; fullSeconds: number }[] = [];
   const cost: Record<string, number> = {};
