@@ -14,15 +14,17 @@
  * items excluded).
  *
  * Reports, each beside the machine's peak (scripts/lib/machine-peak.ts:
- * cores x the clock measured in the same run x 8 float32 multiply-adds
- * per cycle without FMA):
+ * the clock measured in the same run x 8 float32 multiply-adds per cycle
+ * without FMA, per core), rates per second of wall time and per second of
+ * CPU time (which a shared machine does not dilute):
  *   1. the scoring kernel alone, in this thread, on a slice of users (G
  *      multiply-adds/s), and on operands that stay in L1 (its ceiling);
  *   2. the per-block pipeline in this thread (scoring + exclusion + top-K +
  *      metrics), extrapolated to all users;
  *   3. evaluations through the pool: gowalla in full at 1 and 2 threads,
  *      with AUC and on a 5,000-user sample; --data on a fixed sample of
- *      --users users (with and without AUC, extrapolated to every user),
+ *      --users users, plain, with AUC, and skipping clusters (forced; its
+ *      K-means timed apart), extrapolated to every user,
  *      at each --blocks size of users per block (the first is the
  *      baseline), and with --full one whole test evaluation as pris train
  *      runs it.
@@ -49,7 +51,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { loadModel } from '../src/model/io.js';
 import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
 import { lazyProgress } from '../src/util/progress.js';
-import { measureClockGHz, peakMaddsPerSecond } from './lib/machine-peak.js';
+import { measureClockGHz, peakMaddsPerSecond, timed, timedAsync } from './lib/machine-peak.js';
 
 const USAGE = `usage: node dist/scripts/bench-eval.js [--gowalla DIR] [--reps 5] [--out runs/bench-eval.json] [--force]
        node dist/scripts/bench-eval.js --data DIR [--model DIR] [--users 20000] [--blocks 2,8,32] [--full] [--reps 3] [--out FILE] [--force]`;
@@ -88,19 +90,20 @@ function gowalla(dir: string): { train: Csr; test: Csr; nUsers: number; nItems: 
 
 /**
  * scorePanels on operands that stay in L1 (16 users, 256 items, d of the
- * model): what the kernel reaches when memory is no limit.
+ * model): what the kernel reaches when memory is no limit, per CPU second.
  */
 function kernelCeiling(d: number, reps: number): number {
   const tiny = createModel(16, 256, d, { kind: 'glorot', seed: 2 });
   const s = new WasmScorer(16);
   s.loadItems(tiny);
   const ids = Int32Array.from({ length: 16 }, (_, k) => k);
-  const calls = 2000;
+  const calls = 4000;
   let best = Infinity;
   for (let r = 0; r <= reps; r++) {
-    const t0 = performance.now();
-    for (let c = 0; c < calls; c++) s.score(tiny, ids, 16);
-    if (r > 0) best = Math.min(best, (performance.now() - t0) / 1000);
+    const t = timed(() => {
+      for (let c = 0; c < calls; c++) s.score(tiny, ids, 16);
+    });
+    if (r > 0) best = Math.min(best, t.cpu);
   }
   return (calls * 16 * 256 * d) / best;
 }
@@ -132,18 +135,18 @@ function kernelRates(model: Model, users: number, reps: number, withJs = true) {
     variants.push({ name: 'js 4x2 tile', run: blockRun(js) });
   }
   const secs = variants.map((): number[] => []);
+  const cpu = variants.map((): number[] => []);
   for (let r = 0; r <= reps; r++) {
     variants.forEach((v, j) => {
-      const t0 = performance.now();
-      v.run();
+      const t = timed(v.run);
       // The first round warms up (JIT, page faults) and does not count.
-      if (r > 0) secs[j]!.push((performance.now() - t0) / 1000);
+      if (r > 0) (secs[j]!.push(t.wall), cpu[j]!.push(t.cpu));
     });
   }
-  const out: Record<string, { gmaddPerS: number; medianGmaddPerS: number; extrapolatedFullSeconds: number }> = {};
+  const out: Record<string, { gmaddPerS: number; medianGmaddPerS: number; gmaddPerCpuS: number; extrapolatedFullSeconds: number }> = {};
   variants.forEach((v, j) => {
     const best = fastest(secs[j]!);
-    out[v.name] = { gmaddPerS: madds / best / 1e9, medianGmaddPerS: madds / median(secs[j]!) / 1e9, extrapolatedFullSeconds: (full * best) / madds };
+    out[v.name] = { gmaddPerS: madds / best / 1e9, medianGmaddPerS: madds / median(secs[j]!) / 1e9, gmaddPerCpuS: madds / fastest(cpu[j]!) / 1e9, extrapolatedFullSeconds: (full * best) / madds };
   });
   return out;
 }
@@ -185,14 +188,15 @@ async function benchGowalla(dir: string, reps: number): Promise<Record<string, u
   let ndcg50 = 0;
   // One pool per thread count, all alive, runs interleaved: a busy spell on
   // a shared machine then hits every thread count alike.
-  const pools = threadCounts.map((threads) => ({ threads, pool: new WorkerPool(threads, { ...data, memory: sharedMemory() }), secs: [] as number[] }));
+  const pools = threadCounts.map((threads) => ({ threads, pool: new WorkerPool(threads, { ...data, memory: sharedMemory() }), secs: [] as number[], cpu: [] as number[] }));
   try {
     for (const p of pools) await p.pool.evaluate({ ...opts, sampleUsers: 256 }); // warm up: JIT, kernel compile
     for (let r = 0; r < reps; r++) {
       for (const p of pools) {
-        const res = await p.pool.evaluate(opts);
-        p.secs.push(res.seconds);
-        ndcg50 = res.perK[1]!.ndcg;
+        const t = await timedAsync(() => p.pool.evaluate(opts));
+        p.secs.push(t.value.seconds);
+        p.cpu.push(t.cpu);
+        ndcg50 = t.value.perK[1]!.ndcg;
       }
     }
     for (const p of pools) {
@@ -219,22 +223,22 @@ async function benchGowalla(dir: string, reps: number): Promise<Record<string, u
     kernelCeilingGmaddPerS: ceiling / 1e9,
     inThreadPipelineSecondsAllUsers: (localT * g.nUsers) / 6000,
     fullEvaluation: full,
-    // Scoring multiply-adds per second of wall time, whole evaluations, against the peak of their threads.
-    fullEvaluationShareOfPeak: Object.fromEntries(pools.map((p) => [`${p.threads} thread(s)`, madds / fastest(p.secs) / peakMaddsPerSecond(p.threads, clock)])),
+    // Scoring multiply-adds per CPU second (every thread), whole evaluations, against a core's peak.
+    fullEvaluationShareOfPeak: Object.fromEntries(pools.map((p) => [`${p.threads} thread(s)`, madds / fastest(p.cpu) / peakMaddsPerSecond(1, clock)])),
   };
 }
 
 /** The kernel figures beside the peak of one core at the measured clock. */
 function reportKernels(rates: ReturnType<typeof kernelRates>, ceiling: number, clock: number): void {
   const peak = peakMaddsPerSecond(1, clock);
-  console.error(`clock ${clock.toFixed(2)} GHz (measured): peak ${(peak / 1e9).toFixed(1)} G multiply-adds/s per core (f32x4 multiply + add, 8 per cycle)`);
+  console.error(`clock ${clock.toFixed(2)} GHz (measured, cycles per CPU second): peak ${(peak / 1e9).toFixed(1)} G multiply-adds/s per core (f32x4 multiply + add, 8 per cycle)`);
   for (const [k, v] of Object.entries(rates)) {
     console.error(
-      `kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s (median ${v.medianGmaddPerS.toFixed(2)}), ${((100 * v.gmaddPerS * 1e9) / peak).toFixed(0)}% of peak ` +
+      `kernel ${k}: ${v.gmaddPerS.toFixed(2)} G multiply-adds/s (median ${v.medianGmaddPerS.toFixed(2)}); per CPU second ${v.gmaddPerCpuS.toFixed(2)}, ${((100 * v.gmaddPerCpuS * 1e9) / peak).toFixed(0)}% of peak ` +
         `-> ${v.extrapolatedFullSeconds.toFixed(1)} s for all users (scoring only, 1 thread)`,
     );
   }
-  console.error(`kernel on operands in L1: ${(ceiling / 1e9).toFixed(2)} G multiply-adds/s, ${((100 * ceiling) / peak).toFixed(0)}% of peak`);
+  console.error(`kernel on operands in L1: ${(ceiling / 1e9).toFixed(2)} G multiply-adds per CPU second, ${((100 * ceiling) / peak).toFixed(0)}% of peak`);
 }
 
 /**
@@ -281,15 +285,37 @@ async function benchDataset(dir: string, modelDir: string | undefined, sampleUse
   try {
     const opts: EvalOptions = { target: 'test', exclude: ['train', 'valid'], ks: [20, 50] };
     await pool.evaluate({ ...opts, sampleUsers: 256 }); // warm up
-    for (const [label, extra] of [['sample', {}], ['sample with AUC', { auc: true }]] as const) {
-      const secs: number[] = [];
-      for (let r = 0; r < Math.max(1, Math.min(reps, 3)); r++) secs.push((await pool.evaluate({ ...opts, ...extra, sampleUsers, sampleSeed: r + 1 })).seconds);
-      const best = fastest(secs);
-      const rate = (sampleUsers * perUser) / best;
-      evals[label] = { users: sampleUsers, seconds: secs, extrapolatedAllSeconds: (best * testUsers) / sampleUsers, gmaddPerS: rate / 1e9, shareOfPeak: rate / peakMaddsPerSecond(threads, clock) };
+    // Plain (every item scored), with AUC (pris train's test evaluation), and skipping clusters
+    // (forced on the sample; what pris evaluate does for every user at this size): rounds
+    // interleaved, the pruned one's K-means timed apart (once per evaluation).
+    const kinds = [
+      ['sample', { prune: false }],
+      ['sample with AUC', { auc: true }],
+      ['sample, pruned', { prune: true }],
+    ] as const;
+    const wall = kinds.map((): number[] => []);
+    const cpu = kinds.map((): number[] => []);
+    let clustering: { clusters: number; seconds: number } | undefined;
+    for (let r = 0; r < Math.max(1, Math.min(reps, 3)); r++) {
+      for (const [j, [, extra]] of kinds.entries()) {
+        const t = await timedAsync(() => pool.evaluate({ ...opts, ...extra, sampleUsers, sampleSeed: r + 1 }));
+        const kmeans = t.value.pruned?.seconds ?? 0;
+        if (t.value.pruned) clustering = t.value.pruned;
+        // K-means runs in this thread alone: its CPU time is its wall time.
+        wall[j]!.push(t.wall - kmeans);
+        cpu[j]!.push(t.cpu - kmeans);
+      }
+    }
+    for (const [j, [label]] of kinds.entries()) {
+      const best = fastest(wall[j]!);
+      const madds = sampleUsers * perUser;
+      const perCpu = madds / fastest(cpu[j]!);
+      const all = (best * testUsers) / sampleUsers + (clustering && j === 2 ? clustering.seconds : 0);
+      evals[label] = { users: sampleUsers, seconds: wall[j], cpuSeconds: cpu[j], extrapolatedAllSeconds: all, gmaddPerS: madds / best / 1e9, gmaddPerCpuS: perCpu / 1e9, shareOfPeak: perCpu / peakMaddsPerSecond(1, clock), ...(j === 2 ? { clustering } : {}) };
       console.error(
-        `${label} of ${sampleUsers} users, ${threads} threads: ${secs.map((x) => x.toFixed(1)).join(', ')} s -> ${((best * testUsers) / sampleUsers / 60).toFixed(1)} min for every test user; ` +
-          `${(rate / 1e9).toFixed(1)} G multiply-adds/s, ${((100 * rate) / peakMaddsPerSecond(threads, clock)).toFixed(0)}% of the ${threads}-core peak`,
+        `${label} of ${sampleUsers} users, ${threads} threads: ${wall[j]!.map((x) => x.toFixed(1)).join(', ')} s -> ${(all / 60).toFixed(1)} min for every test user` +
+          (clustering && j === 2 ? ` (K-means of ${clustering.clusters} clusters: ${clustering.seconds.toFixed(0)} s)` : '') +
+          `; ${(madds / best / 1e9).toFixed(1)} G multiply-adds/s${j === 2 ? ' (skipped scores counted)' : ''}, per CPU second ${(perCpu / 1e9).toFixed(1)}, ${((100 * perCpu) / peakMaddsPerSecond(1, clock)).toFixed(0)}% of a core's peak`,
       );
     }
     if (blockSizes.length > 0) {
@@ -305,11 +331,12 @@ async function benchDataset(dir: string, modelDir: string | undefined, sampleUse
     }
     if (full) {
       const bar = lazyProgress('test', 'lines');
-      const r = await pool.evaluate({ ...opts, auc: true, onProgress: bar.onProgress });
+      const t = await timedAsync(() => pool.evaluate({ ...opts, auc: true, onProgress: bar.onProgress }));
       bar.stop();
-      const rate = (r.evaluated * perUser) / r.seconds;
-      evals.full = { seconds: r.seconds, evaluated: r.evaluated, metrics: r.perK, auc: r.auc, gmaddPerS: rate / 1e9, shareOfPeak: rate / peakMaddsPerSecond(threads, clock) };
-      console.error(`full test evaluation with AUC, ${threads} threads: ${(r.seconds / 60).toFixed(1)} min, ${(rate / 1e9).toFixed(1)} G multiply-adds/s, ${((100 * rate) / peakMaddsPerSecond(threads, clock)).toFixed(0)}% of peak`);
+      const r = t.value;
+      const madds = r.evaluated * perUser;
+      evals.full = { seconds: r.seconds, cpuSeconds: t.cpu, evaluated: r.evaluated, metrics: r.perK, auc: r.auc, gmaddPerS: madds / r.seconds / 1e9, gmaddPerCpuS: madds / t.cpu / 1e9, shareOfPeak: madds / t.cpu / peakMaddsPerSecond(1, clock) };
+      console.error(`full test evaluation with AUC, ${threads} threads: ${(r.seconds / 60).toFixed(1)} min, ${(madds / r.seconds / 1e9).toFixed(1)} G multiply-adds/s, per CPU second ${(madds / t.cpu / 1e9).toFixed(1)}, ${((100 * madds) / t.cpu / peakMaddsPerSecond(1, clock)).toFixed(0)}% of a core's peak`);
     }
   } finally {
     await pool.close();
