@@ -17,7 +17,6 @@
  * one first; then rounds of all variants, interleaved, give each pruned
  * variant's time as a ratio to the plain one in the same round.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
 import { BlockEvaluator, type RecommendBlockResult } from '../src/eval/block-eval.js';
@@ -29,10 +28,13 @@ import { preparedDataset } from './lib/datasets.js';
 import { buildItemClusters } from '../src/eval/item-clusters.js';
 import { PrunedTopK } from '../src/eval/pruned-topk.js';
 import { sharedMemory } from '../src/memory/shared.js';
-import { runScript, scriptArgs } from './lib/script.js';
+import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
+import { jsonOutput, openOutputFile } from '../src/util/output.js';
 
 const USAGE = `usage: node dist/scripts/bench-pruned.js (--dataset gowalla | --data DIR) --model DIR
-  [--users 2000] [--clusters 100,316,1000,3162] [--iterations 10] [--k 50] [--reps 3] [--out FILE]`;
+  [--users 2000] [--clusters 100,316,1000,3162] [--iterations 10] [--k 50] [--reps 3] [--out FILE] [--force]`;
+
+const OUTPUT = benchOutputKind('bench-pruned');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       k: { type: 'string', default: '50' },
       reps: { type: 'string', default: '3' },
       out: { type: 'string' },
+      force: { type: 'boolean', default: false },
     },
   });
   if ((values.dataset === undefined) === (values.data === undefined)) throw new UserError('give --dataset NAME or --data DIR (one of them)');
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
   const iterations = parseCount('iterations', values.iterations);
   const k = parseCount('k', values.k);
   const reps = parseCount('reps', values.reps);
-  const outFile = values.out ?? path.join('runs', `bench-pruned-${name}.json`);
+  using out = await openOutputFile({ path: values.out ?? path.join('runs', `bench-pruned-${name}.json`), kind: OUTPUT, force: values.force, reads: [dir, ...(values.model ? [values.model] : [])] });
 
   const ds = loadDataset(dir);
   const { model } = loadModel(values.model);
@@ -152,8 +155,7 @@ async function main(): Promise<void> {
   const table = lines.join('\n');
   console.error(`\n${table}\n`);
   const result = { dataset: { name, dir: path.basename(dir), users: ds.nUsers, items: ds.nItems, dim: model.dim, testUsers }, model: path.basename(values.model), sampleUsers: users.length, k, iterations, reps, plainBlockUsers: block, rows, table, node: process.version };
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  out.write(jsonOutput(OUTPUT, result));
   console.log(JSON.stringify(result, null, 2));
 }
 

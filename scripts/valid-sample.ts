@@ -22,7 +22,6 @@
  *     sample (what keeping "the best validated state" loses);
  *   - cost: seconds of one validation on the sample and on every user.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
@@ -34,10 +33,13 @@ import { sharedMemory } from '../src/memory/shared.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
 import { UserError } from '../src/errors.js';
 import { preparedDataset } from './lib/datasets.js';
-import { runScript, scriptArgs } from './lib/script.js';
+import { benchOutputKind, runScript, scriptArgs } from './lib/script.js';
+import { jsonOutput, openOutputFile } from '../src/util/output.js';
 
 const USAGE = `usage: node dist/scripts/valid-sample.js [--dataset gowalla | --data DIR] [--epochs 60] [--every 5 | --model DIR]
-  [--sizes 1000,2000,5000,10000,20000,50000] [--seeds 50] [--k 50] [--threads N] [--out FILE]`;
+  [--sizes 1000,2000,5000,10000,20000,50000] [--seeds 50] [--k 50] [--threads N] [--out FILE] [--force]`;
+
+const OUTPUT = benchOutputKind('valid-sample');
 
 /** Users scored per recommend call: bounds the top-k lists held at once. */
 const CHUNK_USERS = 20_000;
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: String(defaultThreads()) },
       model: { type: 'string' },
       out: { type: 'string' },
+      force: { type: 'boolean', default: false },
     },
   });
   if ((values.dataset === undefined) === (values.data === undefined)) throw new UserError('give --dataset NAME or --data DIR (one of them)');
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   const seeds = parseCount('seeds', values.seeds);
   const k = parseCount('k', values.k);
   const threads = parseCount('threads', values.threads);
-  const outFile = values.out ?? path.join('runs', `valid-sample-${name}.json`);
+  using out = await openOutputFile({ path: values.out ?? path.join('runs', `valid-sample-${name}.json`), kind: OUTPUT, force: values.force, reads: [dir, ...(values.model ? [values.model] : [])] });
 
   const ds = loadDataset(dir);
   const users = usersWithItems(ds.valid);
@@ -213,8 +216,7 @@ async function main(): Promise<void> {
     table,
     node: process.version,
   };
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  out.write(jsonOutput(OUTPUT, result));
   console.log(JSON.stringify(result, null, 2));
 }
 
