@@ -101,9 +101,9 @@ t.test('--test-users: pris train and pris evaluate draw the same sample', async 
   const wrong = await prisHere('evaluate', out, dsDir, '--valid-users', '25');
   t.equal(wrong.code, 2);
   t.match(wrong.err, /--valid-users samples the valid split, but this evaluates --split test: use --test-users/);
-  const bad = await prisHere('train', dsDir, '--out', path.join(work, 'never'), '--test-users', '0');
+  const bad = await prisHere('train', dsDir, '--out', path.join(work, 'never'), '--test-users', '-1');
   t.equal(bad.code, 2);
-  t.match(bad.err, /--test-users must be an integer >= 1/);
+  t.match(bad.err, /--test-users must be an integer between 0 and/);
   t.notOk(existsSync(path.join(work, 'never')), 'checked before training');
 });
 
