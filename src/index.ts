@@ -15,6 +15,7 @@ export { TrainingInterrupted, type RunState } from './train/train.js';
 export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, findOption, parseValue, checkValue, type TrainConfig, type OptionSpec, type OptionKey } from './train/options.js';
 export type { EpochStats } from './train/session.js';
 export type { EvalResult } from './eval/evaluate.js';
+export { EvaluationInterrupted } from './eval/run-blocks.js';
 export type { MetricsAtK } from './eval/metrics.js';
 export { LOSS_KINDS, OPTIMIZERS, type LossKind, type OptimizerKind } from './kernels/codes.js';
 export { SAMPLER_KINDS, type SamplerKind } from './samplers/index.js';

@@ -146,7 +146,7 @@ t.test('clear errors: exit 2, a message naming the problem, no stack', async (t)
     [['evaluate', model, data, '--k', '2.5'], /--k must be a positive integer/],
     [['evaluate', model, data, '--threads', '0'], /--threads must be an integer >= 1/],
     [['evaluate', model, data, '--split', 'train'], /Invalid values[\s\S]*split/],
-    [['evaluate', model, data, '--sample-users', '-3'], /--sample-users must be an integer >= 1/],
+    [['evaluate', model, data, '--test-users', '-3'], /--test-users must be an integer >= 1/],
     [['baseline', 'random', data], /Invalid values[\s\S]*kind/],
     [['recommend', model, data], /name the users \(--users a,b or --users-file F\), new users' items \(--items\), or give --out/],
     [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', '0'], /--k must be a positive integer/],

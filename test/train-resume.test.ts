@@ -23,16 +23,17 @@ t.before(() => {
 // everything a checkpoint must carry for a resumed run to end bit for bit where an uninterrupted one does.
 const RUN = ['--threads', '1', '--seed', '3', '--epochs', '30', '--eval-every', '2', '--sampler', 'cluster-popularity', '--clusters', '8', '--dim', '8'];
 
-/** Starts `pris train`, sends `signal` once the log shows epoch `after`, resolves with the exit code and stderr. */
-function interrupt(out: string, signal: NodeJS.Signals, after: number): Promise<{ code: number | null; sig: NodeJS.Signals | null; stderr: string }> {
+/** Starts `pris train`, sends `signal` once the log shows epoch `after` (or matches it), resolves with the exit code and stderr. */
+function interrupt(out: string, signal: NodeJS.Signals, after: number | RegExp, run = RUN): Promise<{ code: number | null; sig: NodeJS.Signals | null; stderr: string }> {
+  const when = typeof after === 'number' ? new RegExp(`^epoch ${after}/`, 'm') : after;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'train', ds, '--out', out, ...RUN], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'train', ds, '--out', out, ...run], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
       stderr += s;
-      if (!sent && new RegExp(`^epoch ${after}/`, 'm').test(stderr)) {
+      if (!sent && when.test(stderr)) {
         sent = true;
         child.kill(signal);
       }
@@ -79,6 +80,22 @@ t.test('SIGTERM exits 143 with a checkpoint; SIGKILL mid-run loses at most the r
   const from = Number(/resuming from epoch (\d+)/.exec(resumed.stderr)?.[1]);
   t.ok(from >= 5, `resumed from epoch ${from}: at most the running epoch was lost`);
   t.equal(JSON.parse(resumed.stdout).epochs_run, 30);
+});
+
+t.test('SIGINT during the test evaluation: exit 130, the trained model is saved', async (t) => {
+  const out = path.join(work, 'during-test');
+  const r = await interrupt(out, 'SIGINT', /test evaluation on/, RUN.map((a) => (a === '30' ? '4' : a)));
+  t.equal(r.code, 130);
+  t.match(r.stderr, /interrupted after training; the model is saved in/);
+  t.ok(existsSync(path.join(out, 'item_embeddings.arrow')), 'the model is there');
+  t.notOk(existsSync(path.join(out, 'checkpoint.pris')), 'and the checkpoint is gone: the model holds the run');
+  const m = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+  t.equal(m.epochs_run, 4);
+  t.comment(`test_status: ${m.test_status}`);
+  // The evaluation of this small model may end before the signal lands; either way nothing is lost.
+  t.ok(m.test_status === 'interrupted' || m.test !== null, `test_status ${m.test_status}`);
+  const e = pris(['evaluate', out, ds, '--json']);
+  t.equal(e.code, 0, e.stderr);
 });
 
 t.test('--resume checks: nothing to resume, options that would change the result, options that may change', async (t) => {

@@ -11,10 +11,13 @@ export interface EvaluateOptions {
   /** relevant items: test (train and valid items left out of the ranking) or valid (train items left out) */
   split?: 'test' | 'valid';
   auc?: boolean;
-  /** a fixed random sample of this many users with relevant items */
+  /** a fixed random sample of this many users with relevant items (pris train's --test-users / --valid-users sample) */
   sampleUsers?: number;
+  /** seed of that sample (default: the model's training seed, so the sample is the one its training drew) */
   sampleSeed?: number;
   onProgress?: (done: number, total: number) => void;
+  /** aborting stops handing out blocks: the promise rejects with EvaluationInterrupted once the running ones end */
+  signal?: AbortSignal;
 }
 
 /** NDCG, Recall, Precision and MAP at each k (and AUC) of `model` on `ds`, the protocol of docs/metrics.md. */
@@ -25,7 +28,8 @@ export function evaluate(model: PrisModel, ds: LoadedDataset, opts: EvaluateOpti
     exclude: split === 'test' ? ['train', 'valid'] : ['train'],
     ks: opts.k ?? [50],
     auc: opts.auc ?? false,
-    ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? 1 } : {}),
+    ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? model.config.seed } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { loadDataset, type LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { flatMetrics } from '../eval/evaluate.js';
+import { EvaluationInterrupted } from '../eval/run-blocks.js';
 import { nnz } from '../data/csr.js';
 import { MODEL_FILES, MODEL_OUTPUT } from '../model/io.js';
 import { lazyProgress } from '../util/progress.js';
@@ -17,7 +18,7 @@ import type { PrisModel } from './model.js';
 export const CHECKPOINT_FILE = 'checkpoint.pris';
 
 /** Options a resumed run may change: how long it goes on and how it runs, never what it computes. */
-const RESUMABLE_CHANGES = new Set<keyof TrainConfig>(['epochs', 'patience', 'threads', 'k', 'clusterSync']);
+const RESUMABLE_CHANGES = new Set<keyof TrainConfig>(['epochs', 'patience', 'threads', 'k', 'clusterSync', 'testUsers']);
 
 export interface TrainJob {
   dataset: string;
@@ -46,7 +47,7 @@ export function resumeConfig(saved: TrainConfig, given: Partial<TrainConfig>): T
     if (JSON.stringify(value) === JSON.stringify(saved[key])) continue;
     const flag = TRAIN_OPTIONS.find((o) => o.key === key)!.flag;
     if (!RESUMABLE_CHANGES.has(key)) {
-      throw new UserError(`--${flag} ${String(value)} differs from the interrupted run's ${JSON.stringify(saved[key])}: a resumed run keeps its options (only --epochs, --patience, --threads and --k may change)`);
+      throw new UserError(`--${flag} ${String(value)} differs from the interrupted run's ${JSON.stringify(saved[key])}: a resumed run keeps its options (only --epochs, --patience, --threads, --k and --test-users may change)`);
     }
     out[key] = value;
   }
@@ -148,15 +149,26 @@ async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainCon
     job.log(`note: ${ds.dir} has no test interactions: no test metrics`);
     return { test: null, test_status: 'no test split' };
   }
+  if (job.signal?.aborted) return { test: null, test_status: 'interrupted' };
+  const sampled = config.testUsers > 0;
+  const sample = sampled ? { sampleUsers: config.testUsers, sampleSeed: config.seed } : {};
+  if (job.progress !== 'quiet') {
+    const what = sampled ? `a sample of ${config.testUsers.toLocaleString('en-US')} users` : `${ds.nUsers.toLocaleString('en-US')} users`;
+    job.log(`model saved in ${job.out}; test evaluation on ${what} x ${ds.nItems.toLocaleString('en-US')} items (an interrupt stops it; the model stays)`);
+  }
   const bar = lazyProgress('test', job.progress);
   try {
-    const test = await model.evaluate(ds, { target: 'test', exclude: ['train', 'valid'], ks: config.k, auc: true, onProgress: bar.onProgress });
+    const test = await model.evaluate(ds, { target: 'test', exclude: ['train', 'valid'], ks: config.k, auc: true, ...sample, onProgress: bar.onProgress, ...(job.signal ? { signal: job.signal } : {}) });
     return {
       test: flatMetrics(test),
       test_users: test.evaluated,
+      ...(sampled ? { test_sample: { users: config.testUsers, seed: config.seed } } : {}),
       test_users_skipped: test.skipped,
       test_eval_seconds: test.seconds,
     };
+  } catch (e) {
+    if (!(e instanceof EvaluationInterrupted)) throw e;
+    return { test: null, test_status: 'interrupted' };
   } finally {
     bar.stop();
   }

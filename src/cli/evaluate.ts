@@ -27,30 +27,44 @@ interface EvalArgs {
   threads: unknown;
   json: boolean;
   auc: boolean;
-  'sample-users'?: unknown;
-  'sample-seed': number;
+  'test-users'?: unknown;
+  'valid-users'?: unknown;
+  seed?: unknown;
   quiet: boolean;
 }
 
-function parseSample(v: unknown): number | undefined {
-  return v === undefined ? undefined : parseCount('sample-users', v);
+/**
+ * --test-users / --valid-users: the one name, in pris train and here, for
+ * "a fixed sample of N users of that split, drawn with --seed".
+ */
+function parseSample(a: EvalArgs): number | undefined {
+  const own = `${a.split}-users` as const;
+  const other = a.split === 'test' ? 'valid-users' : 'test-users';
+  if (a[other] !== undefined) throw new UserError(`--${other} samples the ${other.slice(0, -6)} split, but this evaluates --split ${a.split}: use --${own}`);
+  return a[own] === undefined ? undefined : parseCount(own, a[own]);
 }
 
 /** The flags, checked before anything is loaded. */
 function evalFlags(a: EvalArgs) {
-  return { threads: parseThreads(a.threads), k: parseKs(a.k), sampleUsers: parseSample(a['sample-users']) };
+  return {
+    threads: parseThreads(a.threads),
+    k: parseKs(a.k),
+    sampleUsers: parseSample(a),
+    sampleSeed: a.seed === undefined ? undefined : parseCount('seed', a.seed, 0),
+  };
 }
 
 /** Evaluates, closes the model whatever happens, and refuses a split nobody has items in. */
 async function evaluateOn(model: PrisModel, ds: Dataset, a: EvalArgs, f: ReturnType<typeof evalFlags>): Promise<EvalResult> {
-  const { k, sampleUsers } = f;
+  const { k, sampleUsers, sampleSeed } = f;
   const progress = progressFor(`evaluate ${a.split}`, a.quiet || a.json);
   try {
     const result = await evaluate(model, ds, {
       k,
       split: a.split,
       auc: a.auc,
-      ...(sampleUsers !== undefined ? { sampleUsers, sampleSeed: a['sample-seed'] } : {}),
+      ...(sampleUsers !== undefined ? { sampleUsers } : {}),
+      ...(sampleSeed !== undefined ? { sampleSeed } : {}),
       onProgress: progress.onProgress,
     });
     if (result.evaluated === 0) {
@@ -88,8 +102,9 @@ function evalOptions(c: Argv): Argv<EvalArgs> {
     .option('threads', THREADS_OPTION)
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON to stdout (no table, no progress)' })
     .option('auc', { type: 'boolean', default: false, describe: 'also compute AUC over all candidate items (one more pass per user)' })
-    .option('sample-users', { type: 'number', describe: 'evaluate a fixed random sample of N users with relevant items (faster, approximate)' })
-    .option('sample-seed', { type: 'number', default: 1, describe: 'seed of the --sample-users sample' })
+    .option('test-users', { type: 'number', requiresArg: true, describe: 'with --split test: evaluate a fixed sample of N users with test items, drawn with --seed (faster, approximate; the same flag and sample as pris train --test-users)' })
+    .option('valid-users', { type: 'number', requiresArg: true, describe: "with --split valid: a fixed sample of N users with validation items, drawn with --seed (pris train's --valid-users sample)" })
+    .option('seed', { type: 'number', requiresArg: true, defaultDescription: "the model's training seed (1 for a baseline)", describe: 'seed of the --test-users / --valid-users sample' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }) as unknown as Argv<EvalArgs>;
 }
 

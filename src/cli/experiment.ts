@@ -64,7 +64,7 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
         })
         .option('skip', { type: 'string', requiresArg: true, describe: 'leave out configurations by name (repeatable or comma-separated; e.g. --skip exact)' })
         .option('paper', { type: 'string', requiresArg: true, defaultDescription: 'CiteULike for citeulike-t, Gowalla for gowalla', describe: `paper dataset whose Table 2/3 values go beside ours: ${PAPER_DATASETS.join(', ')}, none` })
-        .option('valid-users', { type: 'string', requiresArg: true, defaultDescription: 'all', describe: 'validate on a fixed random subset of N users' })
+        .option('valid-users', { type: 'string', requiresArg: true, defaultDescription: "pris train's", describe: 'validate on at most N users, a fixed sample drawn with the seed when more have validation items (0 = all)' })
         .option('keep-models', { type: 'boolean', default: false, describe: "keep each run's model directory (under --out, in models/)" })
         .option('verbose', { type: 'boolean', default: false, describe: "print each run's per-epoch lines" })
         .example('$0 experiment samplers --dataset citeulike-t --epochs 30', "Table 3 on CiteULike, the paper's values beside ours")

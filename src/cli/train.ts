@@ -28,7 +28,7 @@ export function registerTrainCommands(y: Argv): Argv {
     async (a) => {
       const given = givenTrainOptions(a);
       const checkpointEvery = parseCount('checkpoint-every', a['checkpoint-every'], 0);
-      const stop = interruptible('stopping at the next user and keeping a checkpoint');
+      const stop = interruptible('stopping (training: at the next user, keeping a checkpoint; the test evaluation: at once, the model is saved already)');
       let result;
       try {
         result = await runTrainJob({

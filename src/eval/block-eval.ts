@@ -5,6 +5,8 @@ import { AucCounter } from './auc.js';
 import { UserMetrics, addExact, aucSlot, emptySums, type MetricSums } from './metrics.js';
 import { createScorer, type BlockScorer, type ScorerKind } from './create-scorer.js';
 import { TopK } from './topk.js';
+import type { ItemClusters } from './item-clusters.js';
+import { PrunedTopK } from './pruned-topk.js';
 
 /** What evaluation reads: the model and the splits whose items are targets or exclusions. */
 export interface EvalData {
@@ -39,6 +41,12 @@ export interface EvalTask {
   ks: number[];
   auc: boolean;
   scorer: ScorerKind;
+  /**
+   * The item table by cluster (shared memory, built once per run): top-K
+   * skips clusters that cannot reach a user's list (pruned-topk.ts). Never
+   * with AUC, which needs every score.
+   */
+  clusters?: ItemClusters;
 }
 
 export interface MetricsBlockResult extends MetricSums {
@@ -72,6 +80,8 @@ export class BlockEvaluator {
   private readonly isTest: Uint8Array;
   private userBuf = new Int32Array(0);
   private nMasked = new Int32Array(0);
+  private pruned: PrunedTopK | undefined;
+  private prunedRun = -1;
 
   constructor(private readonly data: EvalData) {
     this.isTest = new Uint8Array(data.model.nItems);
@@ -80,6 +90,17 @@ export class BlockEvaluator {
   run(task: EvalTask): EvalBlockResult {
     const { model } = this.data;
     const blockLen = task.users ? task.users.length : task.to - task.from;
+    const K = task.ks[task.ks.length - 1]!;
+    if (task.clusters) {
+      if (task.auc) throw new Error('pris: AUC needs every score; a pruned evaluation cannot give it');
+      if (this.prunedRun !== task.runId || this.pruned?.heap(0).capacity !== K) {
+        this.pruned ??= new PrunedTopK();
+        this.pruned.load(model, task.clusters, K);
+        this.prunedRun = task.runId;
+      }
+      if (this.userBuf.length < blockLen) this.userBuf = new Int32Array(blockLen);
+      return task.kind === 'metrics' ? this.runMetrics(task) : this.runRecommend(task, K);
+    }
     if (!this.scorer || this.scorer.kind !== task.scorer || this.scorer.maxUsers < blockLen) {
       this.scorer = createScorer(task.scorer, blockLen);
       this.loadedRun = -1;
@@ -88,7 +109,6 @@ export class BlockEvaluator {
       this.scorer.loadItems(model);
       this.loadedRun = task.runId;
     }
-    const K = task.ks[task.ks.length - 1]!;
     if (!this.topk || this.topk.capacity !== K) this.topk = new TopK(K);
     if (this.userBuf.length < blockLen) this.userBuf = new Int32Array(blockLen);
     if (this.nMasked.length < this.scorer.maxUsers) this.nMasked = new Int32Array(this.scorer.maxUsers);
@@ -123,6 +143,44 @@ export class BlockEvaluator {
     return masked;
   }
 
+  /**
+   * The top-K list of each of userBuf[0..n), in order, through `fn(j, list,
+   * count, row)`: from the plain scorer (every item scored; `row` is the
+   * user's masked row, for AUC) or from the pruned one (clusters skipped).
+   */
+  private eachTopK(task: EvalTask, n: number, fn: (j: number, list: TopK, count: number, row?: { rows: Float32Array; off: number; nMasked: number; b: number }) => void): void {
+    const users = this.userBuf;
+    if (task.clusters) {
+      const pruned = this.pruned!;
+      const exclude = task.exclude.map((name) => this.data.splits[name]);
+      for (let j = 0; j < n; j += 2) {
+        const two = j + 1 < n;
+        const [ca, cb] = pruned.pair(users[j]!, two ? users[j + 1]! : -1, exclude);
+        fn(j, pruned.heap(0), ca);
+        if (two) fn(j + 1, pruned.heap(1), cb);
+      }
+      return;
+    }
+    const topk = this.topk!;
+    const scorer = this.scorer!;
+    const { model } = this.data;
+    for (let start = 0; start < n; start += scorer.maxUsers) {
+      const m = Math.min(scorer.maxUsers, n - start);
+      const block = users.subarray(start, start + m);
+      const rows = scorer.score(model, block, m);
+      const stride = scorer.stride;
+      // Mask first: the chunk maxima must be those of the masked rows.
+      for (let b = 0; b < m; b++) this.nMasked[b] = this.maskExcluded(rows, b * stride, block[b]!, task.exclude);
+      const maxima = scorer.chunkMaxima?.();
+      const chunk = scorer.chunkItems ?? 1;
+      for (let b = 0; b < m; b++) {
+        const off = b * stride;
+        const count = topk.select(rows, off, model.nItems, maxima, off / chunk, chunk);
+        fn(start + b, topk, count, { rows, off, nMasked: this.nMasked[b]!, b });
+      }
+    }
+  }
+
   private runMetrics(task: EvalTask): MetricsBlockResult {
     const key = task.ks.join(',');
     if (!this.metrics || this.metricsKey !== key) {
@@ -130,9 +188,6 @@ export class BlockEvaluator {
       this.metricsKey = key;
     }
     const metrics = this.metrics;
-    const topk = this.topk!;
-    const scorer = this.scorer!;
-    const { model } = this.data;
     const target = this.data.splits[task.target];
     const out: MetricsBlockResult = { kind: 'metrics', ...emptySums(metrics.ks.length) };
     const auc = aucSlot(metrics.ks.length);
@@ -140,50 +195,34 @@ export class BlockEvaluator {
     out.evaluated = n;
     out.skipped = (task.users ? task.users.length : task.to - task.from) - n;
     const isTest = this.isTest;
-    const nItems = model.nItems;
-    for (let start = 0; start < n; start += scorer.maxUsers) {
-      const m = Math.min(scorer.maxUsers, n - start);
-      const users = this.userBuf.subarray(start, start + m);
-      const rows = scorer.score(model, users, m);
-      const stride = scorer.stride;
-      // Mask first: the chunk maxima must be those of the masked rows.
-      for (let b = 0; b < m; b++) this.nMasked[b] = this.maskExcluded(rows, b * stride, users[b]!, task.exclude);
-      const maxima = scorer.chunkMaxima?.();
-      const chunk = scorer.chunkItems ?? 1;
-      for (let b = 0; b < m; b++) {
-        const u = users[b]!;
-        const off = b * stride;
-        const nMasked = this.nMasked[b]!;
-        const from = target.indptr[u]!;
-        const to = target.indptr[u + 1]!;
-        let nTest = 0;
-        for (let k = from; k < to; k++) {
-          const i = target.indices[k]!;
-          if (isTest[i] === 0) {
-            isTest[i] = 1;
-            nTest++;
-          }
+    const nItems = this.data.model.nItems;
+    this.eachTopK(task, n, (j, list, count, row) => {
+      const u = this.userBuf[j]!;
+      const from = target.indptr[u]!;
+      const to = target.indptr[u + 1]!;
+      let nTest = 0;
+      for (let k = from; k < to; k++) {
+        const i = target.indices[k]!;
+        if (isTest[i] === 0) {
+          isTest[i] = 1;
+          nTest++;
         }
-        const nRanked = topk.select(rows, off, nItems, maxima, off / chunk, chunk);
-        metrics.add(topk.items, nRanked, isTest, nTest, out.sums);
-        if (task.auc) {
-          // Last: it overwrites the test items' scores.
-          this.auc.count(rows, off, nItems, target.indices, from, to, nMasked, scorer, b);
-          if (this.auc.candidates > 0) {
-            addExact(out.sums, auc, this.auc.wins / (nTest * this.auc.candidates));
-            out.aucUsers++;
-          }
-        }
-        for (let k = from; k < to; k++) isTest[target.indices[k]!] = 0;
       }
-    }
+      metrics.add(list.items, count, isTest, nTest, out.sums);
+      if (task.auc && row) {
+        // Last: it overwrites the test items' scores.
+        this.auc.count(row.rows, row.off, nItems, target.indices, from, to, row.nMasked, this.scorer!, row.b);
+        if (this.auc.candidates > 0) {
+          addExact(out.sums, auc, this.auc.wins / (nTest * this.auc.candidates));
+          out.aucUsers++;
+        }
+      }
+      for (let k = from; k < to; k++) isTest[target.indices[k]!] = 0;
+    });
     return out;
   }
 
   private runRecommend(task: EvalTask, K: number): RecommendBlockResult {
-    const topk = this.topk!;
-    const scorer = this.scorer!;
-    const { model } = this.data;
     const n = this.collectUsers(task, undefined);
     const res: RecommendBlockResult = {
       kind: 'recommend',
@@ -193,24 +232,11 @@ export class BlockEvaluator {
       items: new Int32Array(n * K),
       scores: new Float32Array(n * K),
     };
-    for (let start = 0; start < n; start += scorer.maxUsers) {
-      const m = Math.min(scorer.maxUsers, n - start);
-      const users = this.userBuf.subarray(start, start + m);
-      const rows = scorer.score(model, users, m);
-      for (let b = 0; b < m; b++) this.maskExcluded(rows, b * scorer.stride, users[b]!, task.exclude);
-      const maxima = scorer.chunkMaxima?.();
-      const chunk = scorer.chunkItems ?? 1;
-      for (let b = 0; b < m; b++) {
-        const off = b * scorer.stride;
-        const count = topk.select(rows, off, model.nItems, maxima, off / chunk, chunk);
-        const at = (start + b) * K;
-        res.counts[start + b] = count;
-        for (let r = 0; r < count; r++) {
-          res.items[at + r] = topk.items[r]!;
-          res.scores[at + r] = topk.scores[r]!;
-        }
-      }
-    }
+    this.eachTopK(task, n, (j, list, count) => {
+      res.counts[j] = count;
+      res.items.set(list.items.subarray(0, count), j * K);
+      for (let r = 0; r < count; r++) res.scores[j * K + r] = list.scores[r]!;
+    });
     return res;
   }
 }

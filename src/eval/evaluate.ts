@@ -5,6 +5,9 @@ import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type Me
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
 import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
+import { runBlocks } from './run-blocks.js';
+import { buildItemClusters, pruneClusterCount, type ItemClusters } from './item-clusters.js';
+import { sharedMemory } from '../memory/shared.js';
 
 export interface EvalOptions {
   /** Split whose items are each user's relevant items. */
@@ -30,6 +33,14 @@ export interface EvalOptions {
   scorer?: ScorerKind;
   /** Called after each finished block. */
   onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+  /** Aborting stops handing out blocks: the evaluation rejects with EvaluationInterrupted once the running ones end. */
+  signal?: AbortSignal;
+  /**
+   * Skip K-means clusters of items that cannot reach a user's top k (the
+   * same lists, fewer scores): by default when it pays (large catalogues,
+   * many users, no AUC: pruneClusterCount); true or false to force.
+   */
+  prune?: boolean;
 }
 
 export interface EvalResult {
@@ -48,6 +59,8 @@ export interface EvalResult {
   /** Mean per-user AUC over users with at least one candidate negative, when asked. */
   auc?: number;
   aucUsers?: number;
+  /** Clusters of items the top-k skipped by (pruned evaluations), and the seconds their K-means took. */
+  pruned?: { clusters: number; seconds: number };
   seconds: number;
 }
 
@@ -82,9 +95,21 @@ interface Plan {
   ks: number[];
   blocks: UserBlock[];
   tasks: EvalTask[];
+  pruned?: { clusters: number; seconds: number };
 }
 
-function plan(data: EvalData, opts: EvalOptions, threads: number): Plan {
+/**
+ * The item clusters for a pruned evaluation of `users` users, or undefined
+ * for the plain one (opts.prune forces either way).
+ */
+export function clustersFor(data: EvalData, opts: { prune?: boolean; auc?: boolean }, users: number, arena: WebAssembly.Memory): ItemClusters | undefined {
+  const { nItems } = data.model;
+  if (opts.prune === false || (opts.prune && opts.auc)) return undefined;
+  const k = opts.prune ? Math.max(1, Math.min(nItems, Math.round(2 * Math.sqrt(nItems)))) : pruneClusterCount(nItems, users, opts.auc ?? false);
+  return k > 0 ? buildItemClusters(data.model, arena, k) : undefined;
+}
+
+function plan(data: EvalData, opts: EvalOptions, threads: number, arena: WebAssembly.Memory): Plan {
   const { model, splits } = data;
   const ks = normalizeKs(opts.ks);
   if (opts.exclude.includes(opts.target)) throw new RangeError(`the target split '${opts.target}' cannot also be excluded`);
@@ -99,6 +124,10 @@ function plan(data: EvalData, opts: EvalOptions, threads: number): Plan {
   const blocks = planBlocks(model.nUsers, blockUsers, users);
   const runId = nextRunId++;
   const scorer = opts.scorer ?? defaultScorerKind();
+  if (opts.prune && opts.auc) throw new RangeError('prune and auc cannot go together: AUC needs every score');
+  const t0 = performance.now();
+  const clusters = clustersFor(data, opts, users ? users.length : model.nUsers, arena);
+  const pruned = clusters ? { clusters: clusters.k, seconds: (performance.now() - t0) / 1000 } : undefined;
   const tasks = blocks.map((b): EvalTask => ({
     kind: 'metrics',
     runId,
@@ -110,11 +139,13 @@ function plan(data: EvalData, opts: EvalOptions, threads: number): Plan {
     ks,
     auc: opts.auc ?? false,
     scorer,
+    ...(clusters ? { clusters } : {}),
   }));
-  return { ks, blocks, tasks };
+  return { ks, blocks, tasks, ...(pruned ? { pruned } : {}) };
 }
 
-function finish(data: EvalData, opts: EvalOptions, ks: number[], results: MetricsBlockResult[], seconds: number): EvalResult {
+function finish(data: EvalData, opts: EvalOptions, p: Plan, results: MetricsBlockResult[], seconds: number): EvalResult {
+  const { ks } = p;
   // Exact sums: the means are the same bits whatever the blocks or threads.
   const total = emptySums(ks.length);
   for (const r of results) addSums(total, r);
@@ -136,6 +167,7 @@ function finish(data: EvalData, opts: EvalOptions, ks: number[], results: Metric
     seconds,
   };
   if (opts.sampleUsers !== undefined) result.sampleUsers = total.evaluated;
+  if (p.pruned) result.pruned = p.pruned;
   if (opts.auc) {
     result.auc = meanAuc(ks.length, total);
     result.aucUsers = total.aucUsers;
@@ -148,31 +180,24 @@ function finish(data: EvalData, opts: EvalOptions, ks: number[], results: Metric
  * `run` (a pool's workers, see src/pool). The model must not change while
  * this runs (call it between epochs).
  */
-export async function evaluateWith(run: BlockRunner, data: EvalData, opts: EvalOptions, threads: number): Promise<EvalResult> {
+export async function evaluateWith(run: BlockRunner, data: EvalData, opts: EvalOptions, threads: number, arena: WebAssembly.Memory): Promise<EvalResult> {
   const t0 = performance.now();
   assertFiniteModel(data.model);
-  const { ks, tasks } = plan(data, opts, threads);
-  let done = 0;
-  const results = await Promise.all(
-    tasks.map(async (task) => {
-      const r = (await run(task)) as MetricsBlockResult;
-      opts.onProgress?.(++done, tasks.length);
-      return r;
-    }),
-  );
-  return finish(data, opts, ks, results, (performance.now() - t0) / 1000);
+  const p = plan(data, opts, threads, arena);
+  const results = await runBlocks<MetricsBlockResult>(p.tasks, run, 2 * threads, opts);
+  return finish(data, opts, p, results, (performance.now() - t0) / 1000);
 }
 
 /** The same evaluation in the calling thread (tests, tiny models, no pool at hand). */
 export function evaluateModelLocal(data: EvalData, opts: EvalOptions): EvalResult {
   const t0 = performance.now();
   assertFiniteModel(data.model);
-  const { ks, tasks } = plan(data, opts, 1);
+  const p = plan(data, opts, 1, sharedMemory());
   const ev = new BlockEvaluator(data);
-  const results = tasks.map((task, k) => {
+  const results = p.tasks.map((task, k) => {
     const r = ev.run(task) as MetricsBlockResult;
-    opts.onProgress?.(k + 1, tasks.length);
+    opts.onProgress?.(k + 1, p.tasks.length);
     return r;
   });
-  return finish(data, opts, ks, results, (performance.now() - t0) / 1000);
+  return finish(data, opts, p, results, (performance.now() - t0) / 1000);
 }

@@ -48,10 +48,18 @@ export function planBlocks(nUsers: number, blockUsers: number, users?: Int32Arra
  * epochs on one sample). Sorted, so blocks read the embeddings in order.
  */
 export function sampleUsersWithItems(target: Csr, count: number, seed: number): Int32Array {
-  const eligible: number[] = [];
-  for (let u = 0; u < target.nUsers; u++) if (target.indptr[u + 1]! > target.indptr[u]!) eligible.push(u);
-  const all = Int32Array.from(eligible);
+  const all = usersWithItems(target);
   if (count >= all.length) return all;
   shuffleRange(seedRng(seed, 0x5a3e), all, 0, all.length);
   return all.subarray(0, count).sort();
+}
+
+/** The users with at least one item in `target`, ascending. */
+export function usersWithItems(target: Csr): Int32Array {
+  let n = 0;
+  for (let u = 0; u < target.nUsers; u++) if (target.indptr[u + 1]! > target.indptr[u]!) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let u = 0; u < target.nUsers; u++) if (target.indptr[u + 1]! > target.indptr[u]!) out[n++] = u;
+  return out;
 }

@@ -1,8 +1,10 @@
 import type { SplitName } from '../data/dataset.js';
 import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type RecommendBlockResult } from './block-eval.js';
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
-import { assertFiniteModel } from './evaluate.js';
+import { assertFiniteModel, clustersFor } from './evaluate.js';
+import { sharedMemory } from '../memory/shared.js';
 import { defaultBlockUsers, planBlocks } from './plan.js';
+import { runBlocks } from './run-blocks.js';
 
 export interface RecommendOptions {
   /** List length per user. */
@@ -14,6 +16,10 @@ export interface RecommendOptions {
   blockUsers?: number;
   scorer?: ScorerKind;
   onProgress?: (doneBlocks: number, totalBlocks: number) => void;
+  /** Aborting stops handing out blocks (rejects with EvaluationInterrupted). */
+  signal?: AbortSignal;
+  /** Skip K-means clusters that cannot reach a user's list (the same lists): by default when it pays; true or false to force. */
+  prune?: boolean;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface Recommendations {
 
 let nextRunId = 1 << 30; // disjoint from evaluation run ids
 
-function tasksFor(data: EvalData, opts: RecommendOptions, threads: number): EvalTask[] {
+function tasksFor(data: EvalData, opts: RecommendOptions, threads: number, arena: WebAssembly.Memory): EvalTask[] {
   if (!Number.isInteger(opts.k) || opts.k < 1) throw new RangeError(`k must be a positive integer, got ${opts.k}`);
   const { model } = data;
   const blockUsers = opts.blockUsers ?? defaultBlockUsers(model.nUsers, model.nItems, threads);
@@ -39,6 +45,7 @@ function tasksFor(data: EvalData, opts: RecommendOptions, threads: number): Eval
   if (opts.users) {
     for (const u of opts.users) if (!Number.isInteger(u) || u < 0 || u >= model.nUsers) throw new RangeError(`user index ${u} outside 0..${model.nUsers - 1}`);
   }
+  const clusters = clustersFor(data, opts, opts.users ? opts.users.length : model.nUsers, arena);
   return planBlocks(model.nUsers, blockUsers, opts.users).map((b) => ({
     kind: 'recommend',
     runId,
@@ -50,6 +57,7 @@ function tasksFor(data: EvalData, opts: RecommendOptions, threads: number): Eval
     ks: [opts.k],
     auc: false,
     scorer,
+    ...(clusters ? { clusters } : {}),
   }));
 }
 
@@ -81,17 +89,9 @@ function assemble(k: number, blocks: RecommendBlockResult[]): Recommendations {
 }
 
 /** Top-k recommendations for every user of `data.model`, block by block through `run` (a pool's workers). */
-export async function recommendWith(run: BlockRunner, data: EvalData, opts: RecommendOptions, threads: number): Promise<Recommendations> {
+export async function recommendWith(run: BlockRunner, data: EvalData, opts: RecommendOptions, threads: number, arena: WebAssembly.Memory): Promise<Recommendations> {
   assertFiniteModel(data.model);
-  const tasks = tasksFor(data, opts, threads);
-  let done = 0;
-  const blocks = await Promise.all(
-    tasks.map(async (task) => {
-      const r = (await run(task)) as RecommendBlockResult;
-      opts.onProgress?.(++done, tasks.length);
-      return r;
-    }),
-  );
+  const blocks = await runBlocks<RecommendBlockResult>(tasksFor(data, opts, threads, arena), run, 2 * threads, opts);
   return assemble(opts.k, blocks);
 }
 
@@ -99,6 +99,6 @@ export async function recommendWith(run: BlockRunner, data: EvalData, opts: Reco
 export function recommendLocal(data: EvalData, opts: RecommendOptions): Recommendations {
   assertFiniteModel(data.model);
   const ev = new BlockEvaluator(data);
-  const blocks = tasksFor(data, opts, 1).map((t) => ev.run(t) as RecommendBlockResult);
+  const blocks = tasksFor(data, opts, 1, sharedMemory()).map((t) => ev.run(t) as RecommendBlockResult);
   return assemble(opts.k, blocks);
 }

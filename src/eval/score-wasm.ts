@@ -42,9 +42,13 @@ interface Buffers {
 }
 let buffers: Buffers | undefined;
 
-function grown(a: Float32Array | undefined, n: number): Float32Array {
+/**
+ * `a` when it holds n values, else a new shared array of at least n and half
+ * as large again as `a`: buffers in an arena, which never frees, only grow.
+ */
+export function grown<T extends Float32Array | Float64Array | Int32Array>(a: T | undefined, n: number, make: (n: number) => T): T {
   if (a && a.length >= n) return a;
-  return sharedFloat32(Math.max(n, Math.ceil((a?.length ?? 0) * 1.5)));
+  return make(Math.max(n, Math.ceil((a?.length ?? 0) * 1.5)));
 }
 
 export class WasmScorer implements BlockScorer {
@@ -68,10 +72,10 @@ export class WasmScorer implements BlockScorer {
     const nIp = Math.max(CHUNK_ITEMS, Math.ceil(model.nItems / CHUNK_ITEMS) * CHUNK_ITEMS);
     const b = buffers;
     buffers = {
-      items: grown(b?.items, nIp * d),
-      users: grown(b?.users, this.maxUsers * d),
-      scores: grown(b?.scores, this.maxUsers * nIp),
-      maxima: grown(b?.maxima, (this.maxUsers * nIp) / CHUNK_ITEMS),
+      items: grown(b?.items, nIp * d, sharedFloat32),
+      users: grown(b?.users, this.maxUsers * d, sharedFloat32),
+      scores: grown(b?.scores, this.maxUsers * nIp, sharedFloat32),
+      maxima: grown(b?.maxima, (this.maxUsers * nIp) / CHUNK_ITEMS, sharedFloat32),
       counts: b?.counts ?? sharedInt32(2),
       itemsOwner: undefined,
     };

@@ -51,13 +51,13 @@ export class TopK {
         const end = Math.min(n, (c + 1) * chunk);
         for (let i = c * chunk; i < end; i++) {
           const s = row[off + i]!;
-          if (s > threshold && s >= floor) threshold = this.offer(s, i);
+          if (s > threshold && s >= floor) threshold = this.offerAny(s, i);
         }
       }
     } else {
       for (let i = 0; i < n; i++) {
         const s = row[off + i]!;
-        if (s > threshold) threshold = this.offer(s, i);
+        if (s > threshold) threshold = this.offerAny(s, i);
       }
     }
     return this.drain();
@@ -82,27 +82,39 @@ export class TopK {
 
   private size = 0;
 
-  /** Adds (s, i), i larger than any index so far; returns the new threshold. */
-  private offer(s: number, i: number): number {
+  /**
+   * Selection from items offered in any order (a scorer that visits items
+   * out of index order): `begin`, then `offerAny` per item, then `finish`,
+   * which fills `items`/`scores` best first and returns the count. The same
+   * order and ties as `select`.
+   */
+  begin(): void {
+    this.size = 0;
+  }
+
+  /** Offers item i with score s; returns the K-th best score so far (-Infinity until K items). */
+  offerAny(s: number, i: number): number {
     const hi = this.hItems;
     const hs = this.hScores;
     if (this.size < this.capacity) {
-      // Sift up: the newcomer has the largest index so far, so it is worse
-      // than any parent with an equal score.
       let pos = this.size++;
       while (pos > 0) {
         const parent = (pos - 1) >> 1;
-        if (s > hs[parent]!) break;
+        if (!worse(s, i, hs[parent]!, hi[parent]!)) break;
         hs[pos] = hs[parent]!;
         hi[pos] = hi[parent]!;
         pos = parent;
       }
       hs[pos] = s;
       hi[pos] = i;
-      return this.size === this.capacity ? hs[0]! : -Infinity;
+    } else if (worse(hs[0]!, hi[0]!, s, i)) {
+      siftDown(hs, hi, this.size, s, i);
     }
-    siftDown(hs, hi, this.size, s, i);
-    return hs[0]!;
+    return this.size === this.capacity ? hs[0]! : -Infinity;
+  }
+
+  finish(): number {
+    return this.drain();
   }
 
   /** Pops worst-first into the output from the back: best ends at index 0. */

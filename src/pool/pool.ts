@@ -75,12 +75,12 @@ export class WorkerPool {
 
   /** Ranking metrics of the pool's model (src/eval/evaluate.ts). */
   evaluate(opts: EvalOptions): Promise<EvalResult> {
-    return evaluateWith((t) => this.evalBlock(t), this.data, opts, this.threads);
+    return evaluateWith((t) => this.evalBlock(t), this.data, opts, this.threads, this.data.memory);
   }
 
   /** Every user's top-k of the pool's model. */
   recommend(opts: RecommendOptions): Promise<Recommendations> {
-    return recommendWith((t) => this.evalBlock(t), this.data, opts, this.threads);
+    return recommendWith((t) => this.evalBlock(t), this.data, opts, this.threads, this.data.memory);
   }
 
   /** Stops the workers; the arena is freed once nothing references it. */

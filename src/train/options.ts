@@ -28,8 +28,10 @@ export interface TrainConfig {
   initStd: number;
   evalEvery: number;
   patience: number;
-  /** validate on a fixed random subset of this many users (0 = all) */
+  /** validate on at most this many users: all with validation items when there are at most this many, else a fixed sample drawn with the seed (0 = all) */
   validUsers: number;
+  /** pris train's test evaluation on a fixed sample of this many users with test items, drawn with the seed (0 = every user, exact) */
+  testUsers: number;
   k: number[];
   /** 'train+valid' trains on both (the final refit once the epoch count is chosen); no validation then */
   trainOn: TrainOn;
@@ -118,7 +120,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { key: 'jointAnneal', flag: 'joint-anneal', type: 'boolean', default: false, group: 'joint samplers', help: 'anneal T geometrically from 1 to 0.1 over the run instead' },
   { key: 'jointLr', flag: 'joint-lr', type: 'number', default: 0.001, min: 0, max: 1e6, exclusiveMin: true, group: 'joint samplers', help: "Adam learning rate of the clustering's parameters" },
   { key: 'trainOn', flag: 'train-on', type: 'choice', choices: TRAIN_ON, default: 'train', group: 'run', help: 'train+valid: final refit on both, with the epoch count chosen on validation' },
-  { key: 'validUsers', flag: 'valid-users', type: 'int', default: 0, min: 0, max: MAX_INT, group: 'validation', help: 'validate on a fixed random subset of N users (0 = all)' },
+  {
+    key: 'validUsers', flag: 'valid-users', type: 'int', default: 20_000, min: 0, max: MAX_INT, group: 'validation',
+    help: 'validate on at most N users: every user with validation items when there are at most N, else a fixed sample of N drawn with --seed, the same at every validation (0 = always every user; docs/metrics.md says why this size)',
+  },
+  {
+    key: 'testUsers', flag: 'test-users', type: 'int', default: 0, min: 0, max: MAX_INT, group: 'validation',
+    help: 'evaluate the test split after training on a fixed sample of N users with test items, drawn with --seed (0 = every user, exact); the same sample as pris evaluate --test-users N --seed S',
+  },
   {
     key: 'threads', flag: 'threads', aliases: ['t'], type: 'int', default: 1, min: 1, max: 4096, group: 'run',
     help: 'worker threads (more than the cores is lowered to the cores)',

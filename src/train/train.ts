@@ -1,4 +1,5 @@
 import { emptyCsr, nnz, unionCsr, type Csr } from '../data/csr.js';
+import { usersWithItems } from '../eval/plan.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { availableCores } from '../pool/pool.js';
@@ -147,6 +148,12 @@ class TrainingRun {
   async epochs(): Promise<Outcome> {
     const cfg = this.cfg;
     if (cfg.evalEvery > 0 && !this.validates && cfg.trainOn === 'train') this.hooks.log?.('note: the validation split is empty; training without validation');
+    if (this.validates && cfg.validUsers > 0) {
+      const eligible = usersWithItems(this.data.valid).length;
+      if (eligible > cfg.validUsers) {
+        this.hooks.log?.(`note: validating on a fixed sample of ${cfg.validUsers.toLocaleString('en-US')} of the ${eligible.toLocaleString('en-US')} users with validation items (--valid-users; 0 = all)`);
+      }
+    }
     const perEpoch = nnz(this.data.train);
     const bar = epochProgress(cfg, perEpoch, this.hooks.progress ?? 'quiet');
     const abort = () => Atomics.store(this.s.shared.abort, 0, 1);
@@ -217,7 +224,8 @@ class TrainingRun {
       target: 'valid',
       exclude: ['train'],
       ks: [k],
-      ...(this.cfg.validUsers > 0 ? { sampleUsers: this.cfg.validUsers } : {}),
+      // The same users at every validation (and for every run with this seed).
+      ...(this.cfg.validUsers > 0 ? { sampleUsers: this.cfg.validUsers, sampleSeed: this.cfg.seed } : {}),
     });
     this.state.evalSeconds += v.seconds;
     st.valid = v.perK[0]!.ndcg;

@@ -53,17 +53,29 @@ export function createProgress(opts: ProgressOptions): Progress {
   }
   const every = opts.lineIntervalMs ?? 5000;
   let last = 0;
+  const start = Date.now();
   return {
     update(v, f) {
       const now = Date.now();
       if (every === 0 || (now - last < every && v < opts.total)) return;
       last = now;
       const extra = f ? Object.entries(f).map(([k, x]) => ` ${k}=${x}`).join('') : '';
-      process.stderr.write(`${opts.label} ${v}/${opts.total}${extra}\n`);
+      // A log file shows how far a long pass is and when it ends, as the bar would.
+      const pct = opts.total > 0 ? (100 * v) / opts.total : 100;
+      const left = v > 0 && v < opts.total ? `, ${duration(((now - start) / v) * (opts.total - v))} left` : '';
+      process.stderr.write(`${opts.label} ${v}/${opts.total} (${pct.toFixed(1)}%${left})${extra}\n`);
     },
     log: (line) => process.stderr.write(line + '\n'),
     stop() {},
   };
+}
+
+/** 95 s -> "1m 35s", 4000 s -> "1h 6m". */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
 /** Progress over a count known only when the work starts (evaluation blocks): the bar is made on the first report. */
