@@ -34,7 +34,7 @@ import { UserError } from '../src/errors.js';
 import { runScript, scriptArgs } from './lib/script.js';
 import { parseCount } from '../src/cli/args.js';
 import { SHARED_DATASETS } from './lib/datasets.js';
-import { parseParams, shapeOf, writeTriplets } from './gen-echonest.js';
+import { parseParams, shapeOf, writeTriplets } from '../src/experiment/echonest-shape.js';
 
 const root = packageRoot();
 const CLI = path.join(root, 'dist', 'src', 'cli.js');

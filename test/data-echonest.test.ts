@@ -16,7 +16,7 @@ import {
   tripletChunks,
   writeTriplets,
   type EchonestParams,
-} from '../scripts/gen-echonest.js';
+} from '../src/experiment/echonest-shape.js';
 import { FILES, readMeta } from '../src/data/dataset.js';
 import { readIdMap, readInteractions } from '../src/data/interactions.js';
 

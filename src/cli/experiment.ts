@@ -1,9 +1,11 @@
+import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { DATASET_NAMES } from '../experiment/datasets.js';
 import { PAPER_DATASETS } from '../experiment/paper.js';
 import { STUDY_NAMES } from '../experiment/studies.js';
 import { rewriteReport, runStudy } from '../experiment/study.js';
+import { runScaleExperiment, SCALE_DEFAULTS } from '../experiment/scale.js';
 import { commandLine } from '../util/shell.js';
 import { parseCount, parseCountList } from './args.js';
 
@@ -28,6 +30,11 @@ interface ExperimentArgs {
   'valid-users'?: string;
   'keep-models': boolean;
   verbose: boolean;
+  scales?: string;
+  'test-users'?: string;
+  seed?: string;
+  'keep-data': boolean;
+  'c-reference': boolean;
 }
 
 const many = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -42,14 +49,15 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
       c
         .usage(
           '$0 experiment <study> --dataset <dir | name> [options]\n' +
-            '$0 experiment report <dir> [--paper NAME]     rewrite the tables and plots of a study from its results.json\n\n' +
+            '$0 experiment report <dir> [--paper NAME]     rewrite the tables and plots of a study from its results.json\n' +
+            '$0 experiment scale [--scales 0.01,0.03,0.1,0.3,1] [--out DIR]   import, split, train and evaluate Echonest-shaped data at growing sizes\n\n' +
             `Studies: ${STUDY_NAMES.join(', ')} (docs/experiments.md says what each reproduces). Each runs its ` +
             'configurations one after another, every one on all the threads, and rewrites its results after every run. ' +
             'It writes only under --out: table.md, results.csv, results.json, history.csv and SVG plots (plots need the ' +
             'optional packages vega and vega-lite; without them the tables are written and a note says so). ' +
             `A known dataset (${DATASET_NAMES.join(', ')}) is read from ../shared/datasets beside pris (or $PRIS_DATASETS) and imported once into runs/datasets/ of the working directory.`,
         )
-        .positional('study', { type: 'string', choices: [...STUDY_NAMES, 'report'], describe: "the study, or 'report'" })
+        .positional('study', { type: 'string', choices: [...STUDY_NAMES, 'report', 'scale'], describe: "the study, 'report', or 'scale'" })
         .positional('dir', { type: 'string', describe: "report: the study's output directory" })
         .option('dataset', { type: 'string', requiresArg: true, describe: `a dataset directory (pris data import + split) or a known dataset: ${DATASET_NAMES.join(', ')}` })
         .option('epochs', { type: 'string', requiresArg: true, defaultDescription: "pris train's", describe: 'epochs per run' })
@@ -67,11 +75,22 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
         .option('valid-users', { type: 'string', requiresArg: true, defaultDescription: "pris train's", describe: 'validate on at most N users, a fixed sample drawn with the seed when more have validation items (0 = all)' })
         .option('keep-models', { type: 'boolean', default: false, describe: "keep each run's model directory (under --out, in models/)" })
         .option('verbose', { type: 'boolean', default: false, describe: "print each run's per-epoch lines" })
+        .group(['scales', 'test-users', 'seed', 'keep-data', 'c-reference'], 'scale (docs/scale.md):')
+        .option('scales', { type: 'string', requiresArg: true, defaultDescription: SCALE_DEFAULTS.scales.join(','), describe: 'scale: fractions of the full Echonest set (1 = 1,019,318 users, 384,546 songs, 48,373,586 triplets)' })
+        .option('test-users', { type: 'string', requiresArg: true, defaultDescription: String(SCALE_DEFAULTS.testUsers), describe: 'scale: users of the sampled test evaluation (0 = every user)' })
+        .option('seed', { type: 'string', requiresArg: true, defaultDescription: String(SCALE_DEFAULTS.seed), describe: 'scale: seed of the generated data, the split and the training' })
+        .option('keep-data', { type: 'boolean', default: false, describe: "scale: keep each scale's triplets, dataset and model under --out/work" })
+        .option('c-reference', { type: 'boolean', default: true, describe: 'scale: time the C reference loop (../shared/bench/hogwild_ref.c, needs gcc) on the same pairs; --no-c-reference to skip' })
         .example('$0 experiment samplers --dataset citeulike-t --epochs 30', "Table 3 on CiteULike, the paper's values beside ours")
         .example('$0 experiment losses --dataset data/mine --seeds 1,2,3 --out runs/losses', 'PRIS vs SA vs BPR on your data, three seeds')
-        .example('$0 experiment report runs/losses --paper gowalla', 'the tables again, with another paper column'),
+        .example('$0 experiment report runs/losses --paper gowalla', 'the tables again, with another paper column')
+        .example('$0 experiment scale --scales 0.01,0.1 --out runs/scale', 'the scaling experiment at two sizes'),
     async (argv) => {
       const a = argv as unknown as ExperimentArgs;
+      if (a.study === 'scale') return void (await scale(a, rawArgs));
+      for (const flag of ['scales', 'test-users', 'seed'] as const) {
+        if (a[flag] !== undefined) throw new UserError(`--${flag} applies only to 'pris experiment scale'`);
+      }
       if (a.study === 'report') {
         if (a.dir === undefined) throw new UserError('pris experiment report <dir>: name the output directory of a study');
         for (const flag of ['dataset', 'epochs', 'threads', 'seeds', 'out', 'set', 'skip', 'valid-users'] as const) {
@@ -103,4 +122,30 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
       if (outcome.failed === outcome.records.length) throw new UserError('every run of the study failed (see the messages above)', 1);
     },
   );
+}
+
+async function scale(a: ExperimentArgs, rawArgs: readonly string[]): Promise<void> {
+  for (const flag of ['dataset', 'seeds', 'set', 'skip', 'paper', 'valid-users'] as const) {
+    if (a[flag] !== undefined) throw new UserError(`--${flag} does not apply to 'pris experiment scale' (it generates its own data)`);
+  }
+  if (a.dir !== undefined) throw new UserError(`unexpected argument '${a.dir}': the scale experiment takes its output as --out`);
+  const scales = a.scales === undefined ? SCALE_DEFAULTS.scales : a.scales.split(',').map((v) => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new UserError(`--scales takes fractions separated by commas, e.g. 0.01,0.1,1 (got '${a.scales}')`);
+    return x;
+  });
+  const outcome = await runScaleExperiment({
+    scales,
+    epochs: a.epochs !== undefined ? parseCount('epochs', a.epochs) : SCALE_DEFAULTS.epochs,
+    ...(a.threads !== undefined ? { threads: parseCount('threads', a.threads) } : {}),
+    seed: a.seed !== undefined ? parseCount('seed', a.seed, 0) : SCALE_DEFAULTS.seed,
+    testUsers: a['test-users'] !== undefined ? parseCount('test-users', a['test-users'], 0) : SCALE_DEFAULTS.testUsers,
+    out: a.out ?? path.join('runs', 'experiments', 'scale'),
+    force: a.force,
+    keepData: a['keep-data'],
+    cLoop: a['c-reference'],
+    command: commandLine(['pris', ...rawArgs]),
+    log,
+  });
+  process.stdout.write(outcome.table);
 }

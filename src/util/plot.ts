@@ -41,8 +41,8 @@ export async function canPlot(): Promise<boolean> {
 
 export interface ChartAxis {
   title: string;
-  /** 'log2' suits parameters that double (the embedding dimension). Default 'linear'. */
-  scale?: 'linear' | 'log2';
+  /** 'log2' suits parameters that double (the embedding dimension), 'log10' quantities over decades (costs against data size). Default 'linear'. */
+  scale?: 'linear' | 'log2' | 'log10';
   /** Start the axis at zero (default: only for bar heights). */
   zero?: boolean;
   /** d3-format string for tick labels, e.g. '.3f' or '~s'. */
@@ -101,7 +101,8 @@ function distinct<T>(xs: T[]): T[] {
 
 function quantitative(field: string, a: ChartAxis): Record<string, unknown> {
   // A log scale has no zero; Vega-Lite would warn on the console.
-  const scale: Record<string, unknown> = a.scale === 'log2' ? { type: 'log', base: 2 } : { zero: a.zero ?? false };
+  const scale: Record<string, unknown> =
+    a.scale === 'log2' ? { type: 'log', base: 2 } : a.scale === 'log10' ? { type: 'log', base: 10 } : { zero: a.zero ?? false };
   return { field, type: 'quantitative', title: a.title, scale, axis: a.format ? { format: a.format } : {} };
 }
 
