@@ -47,6 +47,8 @@ export interface EvalTask {
    * with AUC, which needs every score.
    */
   clusters?: ItemClusters;
+  /** The item table packed for the wasm scorer (shared memory, packed once per run by the coordinator for every thread). */
+  packedItems?: Float32Array;
 }
 
 export interface MetricsBlockResult extends MetricSums {
@@ -66,8 +68,8 @@ export interface RecommendBlockResult {
 export type EvalBlockResult = MetricsBlockResult | RecommendBlockResult;
 
 /**
- * Per-thread state for block tasks: the scorer (with its copy of the item
- * table), the top-K heap, the test-item marks. Allocated once, reused for
+ * Per-thread state for block tasks: the scorer (reading the run's packed
+ * item table, or its own copy), the top-K heap, the test-item marks. Allocated once, reused for
  * every user of every task.
  */
 export class BlockEvaluator {
@@ -106,7 +108,7 @@ export class BlockEvaluator {
       this.loadedRun = -1;
     }
     if (this.loadedRun !== task.runId) {
-      this.scorer.loadItems(model);
+      this.scorer.loadItems(model, task.packedItems);
       this.loadedRun = task.runId;
     }
     if (!this.topk || this.topk.capacity !== K) this.topk = new TopK(K);

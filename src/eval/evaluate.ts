@@ -3,6 +3,7 @@ import type { Model } from '../model/store.js';
 import { UserError } from '../errors.js';
 import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type MetricsBlockResult } from './block-eval.js';
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
+import { packedItemTable } from './score-wasm.js';
 import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
 import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
 import { runBlocks } from './run-blocks.js';
@@ -128,6 +129,7 @@ function plan(data: EvalData, opts: EvalOptions, threads: number, arena: WebAsse
   const t0 = performance.now();
   const clusters = clustersFor(data, opts, users ? users.length : model.nUsers, arena);
   const pruned = clusters ? { clusters: clusters.k, seconds: (performance.now() - t0) / 1000 } : undefined;
+  const packedItems = !clusters && scorer === 'wasm' ? packedItemTable(model, arena) : undefined;
   const tasks = blocks.map((b): EvalTask => ({
     kind: 'metrics',
     runId,
@@ -140,6 +142,7 @@ function plan(data: EvalData, opts: EvalOptions, threads: number, arena: WebAsse
     auc: opts.auc ?? false,
     scorer,
     ...(clusters ? { clusters } : {}),
+    ...(packedItems ? { packedItems } : {}),
   }));
   return { ks, blocks, tasks, ...(pruned ? { pruned } : {}) };
 }

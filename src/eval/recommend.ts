@@ -1,6 +1,7 @@
 import type { SplitName } from '../data/dataset.js';
 import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type RecommendBlockResult } from './block-eval.js';
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
+import { packedItemTable } from './score-wasm.js';
 import { assertFiniteModel, clustersFor } from './evaluate.js';
 import { sharedMemory } from '../memory/shared.js';
 import { defaultBlockUsers, planBlocks } from './plan.js';
@@ -46,6 +47,7 @@ function tasksFor(data: EvalData, opts: RecommendOptions, threads: number, arena
     for (const u of opts.users) if (!Number.isInteger(u) || u < 0 || u >= model.nUsers) throw new RangeError(`user index ${u} outside 0..${model.nUsers - 1}`);
   }
   const clusters = clustersFor(data, opts, opts.users ? opts.users.length : model.nUsers, arena);
+  const packedItems = !clusters && scorer === 'wasm' ? packedItemTable(model, arena) : undefined;
   return planBlocks(model.nUsers, blockUsers, opts.users).map((b) => ({
     kind: 'recommend',
     runId,
@@ -58,6 +60,7 @@ function tasksFor(data: EvalData, opts: RecommendOptions, threads: number, arena
     auc: false,
     scorer,
     ...(clusters ? { clusters } : {}),
+    ...(packedItems ? { packedItems } : {}),
   }));
 }
 

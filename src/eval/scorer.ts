@@ -12,9 +12,10 @@ export interface BlockScorer {
   readonly maxUsers: number;
   /**
    * Takes the current item table. Call once per evaluation: training changes
-   * the model between evaluations, and a kernel may keep its own copy.
+   * the model between evaluations, and a kernel may keep its own copy, or
+   * read `packed`, the table already in its layout (one copy for every thread).
    */
-  loadItems(model: Model): void;
+  loadItems(model: Model, packed?: Float32Array): void;
   /**
    * Scores `users[0..n)` against all items. Row b (user `users[b]`) is
    * `result[b * stride .. b * stride + nItems)`; the row is writable scratch

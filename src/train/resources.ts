@@ -58,8 +58,9 @@ export function planResources(s: DataShape, c: TrainConfig): ResourcePlan {
     (c.sampler === 'exact' ? s.nItems * F32 : 0) +
     (c.optimizer === 'adam' ? rows * 4 + c.batchSize * (c.negatives + 2) * (d * F32 + 4) : 0);
   arena.sgd_threads = threads * perThread;
-  // Per thread during evaluation: a packed copy of the item table and a block of scores (<= 4 MB).
-  arena.evaluation = threads * (Math.ceil(s.nItems / 64) * 64 * d * F32 + 4 * 2 ** 20);
+  // Evaluation: the item table packed once for every thread, and a second copy in cluster order
+  // when top-K skips clusters (src/eval/item-clusters.ts); per thread a block of scores (<= 4 MB).
+  arena.evaluation = 2 * Math.ceil(s.nItems / 64) * 64 * d * F32 + threads * 4 * 2 ** 20;
   const heap: Record<string, number> = {
     splits: 3 * (s.nUsers + 1) * 4 + (s.train + s.valid + s.test) * 4,
     // The best validated state and the last good epoch, for early stopping and divergence.
