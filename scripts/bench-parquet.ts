@@ -1,14 +1,15 @@
 /**
  * Which library writes pris's Parquet files: parquet-wasm (arrow-rs in
- * WebAssembly) against hyparquet-writer (pure JavaScript), on gowalla-sized
- * embedding tables (29,858 users and 40,981 items, d = 32, string ids: the
- * table pris saves as Arrow) and a gowalla-sized recommendations table (k =
+ * WebAssembly) against hyparquet-writer (pure JavaScript), on a model's
+ * embedding tables as pris saves them (--model DIR, e.g. one trained on
+ * gowalla: 29,858 users and 40,981 items, d = 32, string ids; without it,
+ * random tables of that shape) and a gowalla-sized recommendations table (k =
  * 50), in interleaved rounds in one process. Every file is read back by Polars
  * and compared with what was written, value for value. Prints a Markdown
  * table (recorded in docs/formats.md). parquet-wasm is loaded before the first
  * round (pris loads it on first use; that one-off cost is reported apart).
  *
- *   npm run build && node dist/scripts/bench-parquet.js [--rounds 7] [--codec snappy|uncompressed]
+ *   npm run build && node dist/scripts/bench-parquet.js [--model DIR] [--rounds 7] [--codec snappy|uncompressed]
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -18,13 +19,14 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parseCount } from '../src/cli/args.js';
 import { UserError } from '../src/errors.js';
 import { nextGaussian, nextInt, seedRng } from '../src/kernels/rng.js';
-import { embeddingTable } from '../src/model/io.js';
+import { embeddingTable, MODEL_FILES } from '../src/model/io.js';
+import { readTable } from '../src/data/arrow-io.js';
 import { recommendationsTable } from '../src/eval/recs-io.js';
 import { parquetBytes } from '../src/data/parquet-io.js';
 import { polarsParquet } from './lib/other-readers.js';
 import { runScript, scriptArgs } from './lib/script.js';
 
-const USAGE = 'usage: node dist/scripts/bench-parquet.js [--rounds 7] [--codec snappy|uncompressed]';
+const USAGE = 'usage: node dist/scripts/bench-parquet.js [--model DIR] [--rounds 7] [--codec snappy|uncompressed]';
 
 /**
  * The same file by hyparquet-writer (pure JavaScript): each column is handed
@@ -102,13 +104,20 @@ function sameValues(a: unknown, b: unknown): boolean {
 }
 
 async function main(): Promise<void> {
-  const { values } = scriptArgs(USAGE, { options: { rounds: { type: 'string', default: '7' }, codec: { type: 'string', default: 'snappy' } } });
+  const { values } = scriptArgs(USAGE, { options: { model: { type: 'string' }, rounds: { type: 'string', default: '7' }, codec: { type: 'string', default: 'snappy' } } });
   const rounds = parseCount('rounds', values.rounds);
   const codec = values.codec;
   if (codec !== 'snappy' && codec !== 'uncompressed') throw new UserError(`--codec must be snappy or uncompressed (got '${codec}')`);
+  const model = values.model;
+  const saved = (file: string): [string, Table] => {
+    const table = readTable(path.join(model!, file));
+    const d = (table.schema.fields.find((f) => f.name === 'embedding')?.type as FixedSizeList | undefined)?.listSize ?? 0;
+    return [`${file.split('_')[0]} embeddings ${table.numRows.toLocaleString('en-US')} x ${d} (${path.basename(path.resolve(model!))})`, table];
+  };
   const tables: [string, Table][] = [
-    ['user embeddings 29,858 x 32', embeddings(29_858, 32, 1)],
-    ['item embeddings 40,981 x 32', embeddings(40_981, 32, 2)],
+    ...(model !== undefined
+      ? [saved(MODEL_FILES.users), saved(MODEL_FILES.items)]
+      : [['user embeddings 29,858 x 32 (random)', embeddings(29_858, 32, 1)] as [string, Table], ['item embeddings 40,981 x 32 (random)', embeddings(40_981, 32, 2)] as [string, Table]]),
     ['recommendations 29,858 x 50', recommendations(29_858, 40_981, 50)],
   ];
   const writers: [string, (t: Table) => Uint8Array | Promise<Uint8Array>][] = [
@@ -126,7 +135,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       for (const [tname, table] of tables) {
         for (const [wname, write] of r % 2 === 0 ? writers : [...writers].reverse()) {
-          const file = path.join(dir, `${wname}-${tname.split(' ')[0]}-${tname.split(' ')[1]}.parquet`);
+          const file = path.join(dir, `${wname}-${tname.split(' ')[0]}.parquet`);
           const started = process.hrtime.bigint();
           writeFileSync(file, await write(table));
           const key = `${tname}|${wname}`;

@@ -120,10 +120,15 @@ t.test('columnar mistakes: missing column, null id, unusable types, not a file o
   await fails({ format: 'arrow', inputs: [file], userCol: 'item_id', itemCol: 'ts', weightCol: 'user_id' }, /x\.arrow: the weight column has type Utf8; expected numbers/);
   const withNull = path.join(dir, 'null.arrow');
   writeFileSync(withNull, tableToIPC(new Table({ u: vectorFromArray(['a', null, 'c'], new Utf8()), i: vectorFromArray([1, 2, 3], new Int32()) })));
-  await fails({ format: 'arrow', inputs: [withNull] }, /null\.arrow: row 1: user id is null/);
+  await fails({ format: 'arrow', inputs: [withNull] }, /null\.arrow: row 2: user id is null/);
   const emptyId = path.join(dir, 'empty.arrow');
   writeFileSync(emptyId, tableToIPC(new Table({ u: vectorFromArray(['a', '  '], new Utf8()), i: makeVector(BigInt64Array.of(1n, 2n)) }), 'file'));
-  await fails({ format: 'arrow', inputs: [emptyId] }, /empty\.arrow: row 1: empty user id/);
+  await fails({ format: 'arrow', inputs: [emptyId] }, /empty\.arrow: row 2: empty user id/);
+  const badUtf8 = path.join(dir, 'utf8.arrow');
+  const bytes = Buffer.concat([Buffer.from('okú'), Buffer.from([0x75, 0xff])]);
+  const ids = makeVector(makeData({ type: new Utf8(), length: 2, nullCount: 0, valueOffsets: Int32Array.of(0, 4, 6), data: bytes }));
+  writeFileSync(badUtf8, tableToIPC(new Table({ u: ids, i: makeVector(BigInt64Array.of(1n, 2n)) }), 'file'));
+  await fails({ format: 'arrow', inputs: [badUtf8] }, /utf8\.arrow: row 2: user id is not valid UTF-8/);
   const notArrow = path.join(dir, 'n.arrow');
   writeFileSync(notArrow, 'user,item\n1,2\n');
   await fails({ format: 'arrow', inputs: [notArrow] }, /n\.arrow: not a readable Arrow IPC file or stream/);

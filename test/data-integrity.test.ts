@@ -116,6 +116,8 @@ t.test('numeric formats take only non-negative integer ids within Int32, and ref
   };
   const f1 = w('a.txt', '0 1 2\n1 x2 3\n');
   await importFails(t, { format: 'lightgcn', inputs: [f1] }, `${f1}:2: item id is not a non-negative integer ("x2"): "1 x2 3"`);
+  const f1b = w('a2.txt', '0 1 2\n1 1.5\n');
+  await importFails(t, { format: 'lightgcn', inputs: [f1b] }, `${f1b}:2: item id is not a non-negative integer ("1.5"): "1 1.5"`);
   const f2 = w('b.txt', '0 1 2\n-1 2\n');
   await importFails(t, { format: 'lightgcn', inputs: [f2] }, /b\.txt:2: user id is not a non-negative integer \("-1"\)/);
   const f3 = w('c.txt', '0 2147483648\n');

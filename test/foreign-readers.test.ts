@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import pl from 'nodejs-polars';
@@ -122,4 +122,14 @@ t.test('pris data import parquet | arrow: files Polars writes (Utf8View text ids
   const written = tableFromIPC(readFileSync(path.join(dir, 'r.arrow')));
   t.equal(String(written.schema.fields[0]!.type), 'Utf8View', 'Polars wrote the user ids as views');
   t.match(String(written.schema.fields[1]!.type), /Int64/, 'and the item ids as 64-bit integers');
+});
+
+t.test('the Parquet library is loaded on first use only: no module of the CLI imports it statically', async (t) => {
+  const dist = path.join(import.meta.dirname, '..', 'dist', 'src');
+  const files = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  const users = files.filter((f) => readFileSync(path.join(dist, f), 'utf8').includes('parquet-wasm'));
+  t.same(users, [path.join('data', 'parquet-io.js')], 'one module knows the library');
+  const text = readFileSync(path.join(dist, 'data', 'parquet-io.js'), 'utf8');
+  t.notMatch(text, /^\s*import\b[^(]*['"]parquet-wasm['"]/m, 'no static import');
+  t.match(text, /import\(['"]parquet-wasm['"]\)/, 'a dynamic import');
 });

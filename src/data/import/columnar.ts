@@ -45,7 +45,8 @@ function pickColumns(file: string, table: Table, opts: FormatOptions): Partial<R
   return out;
 }
 
-const rowError = (file: string, row: number, problem: string) => new UserError(`${file}: row ${row}: ${problem}`);
+/** `row`: 0-based; said counted from 1, as lines are. */
+const rowError = (file: string, row: number, problem: string) => new UserError(`${file}: row ${row + 1}: ${problem}`);
 
 /** Decimal digits of an integer id, written into `scratch` (no string per row). */
 function digitsOf(v: number | bigint, scratch: Uint8Array): number {
