@@ -8,7 +8,11 @@
  * same rounds, interleaved, `wc -l` and a plain read of the same file
  * (bytes/s of each). Writes docs/data-pipeline.md.
  *
- *   npm run build && node dist/scripts/bench-data.js [--repeat 3] [--echonest-scale 0.1 | --echonest FILE] [--no-large] [--out docs/data-pipeline.md] [--force]
+ *   npm run build && node dist/scripts/bench-data.js [--repeat 3] [--echonest-scale 0.1 | --echonest FILE] [--no-large | --only-echonest] [--out docs/data-pipeline.md] [--force]
+ *
+ * The full-size Echonest shape is measured apart (its imports take minutes):
+ *
+ *   node dist/scripts/bench-data.js --only-echonest --echonest-scale 1 --repeat 2 --out docs/data-pipeline-1x.md
  *
  * `--echonest FILE` reuses a file written by gen-echonest (say which scale
  * with --echonest-scale, for the labels); without it the file is generated
@@ -152,11 +156,12 @@ const fmtSeconds = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
 
 async function main(): Promise<void> {
   const { values } = scriptArgs(
-    'usage: node dist/scripts/bench-data.js [--repeat 3] [--echonest-scale 0.1 | --echonest FILE --echonest-scale S] [--no-large] [--out docs/data-pipeline.md] [--force]',
+    'usage: node dist/scripts/bench-data.js [--repeat 3] [--echonest-scale 0.1 | --echonest FILE --echonest-scale S] [--no-large | --only-echonest] [--out docs/data-pipeline.md] [--force]',
     {
       options: {
         repeat: { type: 'string', default: '3' },
         'no-large': { type: 'boolean', default: false },
+        'only-echonest': { type: 'boolean', default: false },
         'echonest-scale': { type: 'string', default: '0.1' },
         echonest: { type: 'string' },
         out: { type: 'string', default: 'docs/data-pipeline.md' },
@@ -166,6 +171,7 @@ async function main(): Promise<void> {
   );
   const repeat = parseCount('repeat', values.repeat);
   const scale = parseParams({ scale: values['echonest-scale'] }).scale;
+  if (values['no-large'] && values['only-echonest']) throw new UserError('--no-large and --only-echonest leave nothing to measure; give one');
   if (!existsSync(CLI)) throw new UserError(`${CLI} missing: run 'npm run build' first`);
   if (values.echonest !== undefined && !existsSync(values.echonest)) throw new UserError(`--echonest ${values.echonest}: file not found`);
   using report = await openOutputFile({ path: values.out, kind: OUTPUT, force: values.force });
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
       startup.cpu.push(m.cpu);
     }
     steps.push(startup);
-    const runs = [...DATASETS_TO_RUN];
+    const runs = values['only-echonest'] ? [] : [...DATASETS_TO_RUN];
     if (!values['no-large']) {
       const name = `echonest-${scale}x`;
       let file = values.echonest;
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
           s.seconds.push(m.seconds);
           s.peakMiB.push(m.peakMiB);
           s.cpu.push(m.cpu);
-          if (step === 'stats') stats = m.stdout.replace(out, 'DIR').split(SHARED_DATASETS).join('../shared/datasets').split(scratch + path.sep).join('');
+          if (step === 'stats') stats = m.stdout.replace(out, 'DIR').split(SHARED_DATASETS).join('../shared/datasets').split(scratch + path.sep).join('').split(inputs[0]!).join(shown(inputs[0]!));
         }
       }
       for (const s of measured.values()) {

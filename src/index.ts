@@ -11,6 +11,7 @@ export { evaluate, flatMetrics, type EvaluateOptions } from './api/evaluate.js';
 export { baselineModel, BASELINES, type BaselineKind } from './api/baseline.js';
 export { PrisModel, UnknownIds, type Exclusion, type FoldInQuery, type ModelInfo, type NewUserRecommendations, type RecommendQuery, type ScoredItem, type SimilarItems, type UserRecommendations } from './api/model.js';
 export type { Recommendations } from './eval/recommend.js';
+export { EMBEDDING_FORMATS, type EmbeddingFormat } from './model/io.js';
 export { TrainingInterrupted, type RunState } from './train/train.js';
 export { TRAIN_OPTIONS, DEFAULTS, resolveTrainConfig, findOption, parseValue, checkValue, type TrainConfig, type OptionSpec, type OptionKey } from './train/options.js';
 export type { EpochStats } from './train/session.js';

@@ -182,7 +182,7 @@ t.test('options that do not apply are refused before reading', async (t) => {
     message: /--min-rating filters on ratings\/counts, and this countlist import has none/,
   });
   await t.rejects(run(t, { format: 'lightgcn', inputs: [fx('lightgcn-train.txt')], userCol: '0' }), {
-    message: '--user-col applies to the csv format(s), not lightgcn',
+    message: '--user-col applies to the csv, parquet, arrow format(s), not lightgcn',
   });
   await t.rejects(run(t, { format: 'countlist', inputs: [fx('countlist-users.dat'), fx('countlist-users.dat')] }), {
     message: /countlist takes users\.dat; got 2/,

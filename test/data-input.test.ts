@@ -2,17 +2,17 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { forEachLine, lineError, peekLines } from '../src/data/input.js';
-import { parseInteger, parseNumber, splitDelimited, splitWhitespace } from '../src/data/fields.js';
+import { forEachLineBytes, lineError, peekLines, LineRef } from '../src/data/input.js';
+import { Fields, integerField, parseNumber, splitBlankBytes, splitBytes, splitDelimited } from '../src/data/fields.js';
 import { UserError } from '../src/errors.js';
 
 async function lines(file: string): Promise<[number, string][]> {
   const out: [number, string][] = [];
-  await forEachLine(file, (text, line) => out.push([line, text]), { progress: 'quiet' });
+  await forEachLineBytes(file, (ref) => out.push([ref.line, ref.text]), { progress: 'quiet' });
   return out;
 }
 
-t.test('forEachLine: LF, CRLF, BOM, missing final newline, blank lines keep their numbers', async (t) => {
+t.test('forEachLineBytes: LF, CRLF, BOM, missing final newline, blank lines keep their numbers', async (t) => {
   const dir = t.testdir({
     'lf.txt': 'a b\n\nc\n',
     'crlf.txt': '\uFEFFa b\r\n\r\nc',
@@ -21,7 +21,7 @@ t.test('forEachLine: LF, CRLF, BOM, missing final newline, blank lines keep thei
   t.same(await lines(path.join(dir, 'crlf.txt')), [[1, 'a b'], [2, ''], [3, 'c']]);
 });
 
-t.test('forEachLine reads gzip by its magic bytes, whatever the name', async (t) => {
+t.test('forEachLineBytes reads gzip by its magic bytes, whatever the name', async (t) => {
   const dir = t.testdir();
   const text = Array.from({ length: 5000 }, (_, k) => `${k} ${k * 2}`).join('\n') + '\n';
   writeFileSync(path.join(dir, 'x.gz'), gzipSync(text));
@@ -57,8 +57,18 @@ t.test('peekLines skips blank lines and stops early', async (t) => {
 
 t.test('field splitting', async (t) => {
   const where = { file: 'f.csv', line: 7, text: '' };
-  t.same(splitWhitespace('  3 1\t2  '), ['3', '1', '2']);
-  t.same(splitWhitespace('   '), []);
+  const tokens = (text: string, split: (ref: LineRef, f: Fields) => void) => {
+    const ref = new LineRef('f.txt');
+    ref.buf = Buffer.from(text);
+    ref.end = ref.buf.length;
+    const f = new Fields();
+    split(ref, f);
+    return Array.from({ length: f.n }, (_, k) => f.text(k));
+  };
+  t.same(tokens('  3 1\t2  ', splitBlankBytes), ['3', '1', '2']);
+  t.same(tokens('   ', splitBlankBytes), []);
+  t.same(tokens('a::b::::c', (r, f) => splitBytes(r, Buffer.from('::'), f)), ['a', 'b', '', 'c']);
+  t.same(tokens('a\tb\t', (r, f) => splitBytes(r, Buffer.from('\t'), f)), ['a', 'b', '']);
   t.same(splitDelimited({ ...where, text: 'a,b,,c' }, ',', '"'), ['a', 'b', '', 'c']);
   t.same(splitDelimited({ ...where, text: '"a,1",b,"say ""hi"""' }, ',', '"'), ['a,1', 'b', 'say "hi"']);
   t.same(splitDelimited({ ...where, text: '1::2::5' }, '::', null), ['1', '2', '5']);
@@ -71,11 +81,18 @@ t.test('field splitting', async (t) => {
 t.test('numbers: errors name file, line, column and text', async (t) => {
   const where = { file: 'r.tsv', line: 3, text: '1\t2\tfive' };
   t.equal(parseNumber('4.5', 'rating', where), 4.5);
-  t.equal(parseInteger('881250949', 'timestamp', where), 881250949);
+  const field = (text: string) => {
+    const f = new Fields();
+    f.buf = Buffer.from(text);
+    f.n = 0;
+    f.push(0, f.buf.length);
+    return f;
+  };
+  t.equal(integerField(field('881250949'), 0, 'timestamp', where as unknown as LineRef), 881250949);
   for (const bad of ['five', '', ' ', 'NaN', 'Infinity']) {
     t.throws(() => parseNumber(bad, 'rating', where), { name: 'UserError', message: /^r\.tsv:3: rating is not a number .*: "1\\t2\\tfive"$/ });
   }
-  t.throws(() => parseInteger('1.5', 'timestamp', where), { message: /^r\.tsv:3: timestamp is not an integer/ });
+  t.throws(() => integerField(field('1.5'), 0, 'timestamp', where as unknown as LineRef), { message: /^r\.tsv:3: timestamp is not an integer/ });
 });
 
 t.test('lineError truncates long text to 200 characters', async (t) => {

@@ -8,6 +8,7 @@ import { writeIdMap, writeInteractions } from '../src/data/interactions.js';
 import { splitDataset } from '../src/data/split.js';
 import { datasetStats } from '../src/data/stats.js';
 import { writeRecommendations } from '../src/eval/recs-io.js';
+import { prisHere } from './helpers/cli.js';
 
 /**
  * What a dataset directory promises and what the readers hold it to: row
@@ -116,6 +117,8 @@ t.test('numeric formats take only non-negative integer ids within Int32, and ref
   };
   const f1 = w('a.txt', '0 1 2\n1 x2 3\n');
   await importFails(t, { format: 'lightgcn', inputs: [f1] }, `${f1}:2: item id is not a non-negative integer ("x2"): "1 x2 3"`);
+  const f1b = w('a2.txt', '0 1 2\n1 1.5\n');
+  await importFails(t, { format: 'lightgcn', inputs: [f1b] }, `${f1b}:2: item id is not a non-negative integer ("1.5"): "1 1.5"`);
   const f2 = w('b.txt', '0 1 2\n-1 2\n');
   await importFails(t, { format: 'lightgcn', inputs: [f2] }, /b\.txt:2: user id is not a non-negative integer \("-1"\)/);
   const f3 = w('c.txt', '0 2147483648\n');
@@ -136,4 +139,19 @@ t.test('--catalog-items beyond Int32 or beyond memory is refused at once, before
   const missing = path.join(tmp(t), 'not-there.dat');
   await importFails(t, { format: 'countlist', inputs: [missing], catalogItems: 2 ** 31 }, '--catalog-items 2147483648 is beyond Int32: pris numbers items with 32-bit integers (at most 2147483647)');
   await importFails(t, { format: 'countlist', inputs: [missing], catalogItems: 2 ** 31 - 1 }, /^--catalog-items 2147483647 needs about \d+\.\d GiB for the item ids, more than the/);
+});
+
+t.test('a model trained on one split refuses the dataset split again with another seed (evaluate, recommend)', async (t) => {
+  const ds = await splitDir(t, 1);
+  const model = path.join(path.dirname(ds), 'model');
+  const run = ['--epochs', '2', '--dim', '4', '--threads', '1', '--seed', '1', '-q'];
+  const trained = await prisHere('train', ds, '--out', model, ...run);
+  t.equal(trained.code, 0, trained.err);
+  t.equal((await prisHere('evaluate', model, ds)).code, 0, 'the split it was trained on');
+  await splitDataset(ds, { seed: 2, force: true });
+  for (const args of [['evaluate', model, ds], ['recommend', model, ds, '--users', '0']]) {
+    const r = await prisHere(...args);
+    t.equal(r.code, 2, args[0]!);
+    t.match(r.err, /was split differently from the split the model was trained on .*fingerprint sha256:/, `${args[0]}: one line naming the fingerprints`);
+  }
 });

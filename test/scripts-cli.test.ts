@@ -17,6 +17,8 @@ const mistakes: [string, string[], RegExp][] = [
   ['bench-throughput', ['--threads', '1,two'], /^bench-throughput: --threads takes integers >= 1, comma-separated \(got '1,two'\)/],
   ['bench-eval', ['--reps', '0'], /^bench-eval: --reps must be an integer >= 1/],
   ['bench-data', ['--repeat'], /^bench-data: Option '--repeat <value>' argument missing/],
+  ['bench-data', ['--no-large', '--only-echonest'], /^bench-data: --no-large and --only-echonest leave nothing to measure/],
+  ['bench-parquet', ['--codec', 'lz4'], /^bench-parquet: --codec must be snappy or uncompressed \(got 'lz4'\)/],
 ];
 
 for (const [script, args, pattern] of mistakes) {
@@ -28,7 +30,7 @@ for (const [script, args, pattern] of mistakes) {
   });
 }
 
-for (const script of ['bench-epoch', 'bench-throughput', 'bench-eval', 'bench-data']) {
+for (const script of ['bench-epoch', 'bench-throughput', 'bench-eval', 'bench-data', 'bench-parquet']) {
   t.test(`${script} --help`, async (t) => {
     const r = run(script, ['--help']);
     t.equal(r.code, 0);

@@ -4,7 +4,7 @@ import { readItemIds, readUserIds, type LoadedDataset, type SplitName } from '..
 import { UserError } from '../errors.js';
 import type { EvalOptions, EvalResult } from '../eval/evaluate.js';
 import type { Recommendations } from '../eval/recommend.js';
-import { MODEL_FILES, MODEL_OUTPUT, saveEmbeddings, writeJson } from '../model/io.js';
+import { MODEL_FILES, MODEL_OUTPUT, saveEmbeddings, writeJson, type EmbeddingFormat } from '../model/io.js';
 import type { Model } from '../model/store.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { arenaBytesUsed, withArena } from '../memory/shared.js';
@@ -340,22 +340,23 @@ export class PrisModel {
   }
 
   /**
-   * Writes the model directory (embeddings as Arrow, config.json, and
-   * metrics.json when `metrics` is given), replaced as a whole in one step.
+   * Writes the model directory (embeddings as Arrow, and as Parquet too with
+   * `format: 'parquet'`; config.json, and metrics.json when `metrics` is
+   * given), replaced as a whole in one step.
    * A path goes through the output contract (src/util/output.ts): an earlier
    * model there is replaced only with `force`; an output already open
    * (pris train's, checked and locked before training) is committed.
    */
-  async save(to: string | OutputDir, metrics?: Record<string, unknown>, opts: { force?: boolean } = {}): Promise<void> {
+  async save(to: string | OutputDir, metrics?: Record<string, unknown>, opts: { force?: boolean; format?: EmbeddingFormat } = {}): Promise<void> {
     this.live();
     this.learned('saving');
     if (typeof to === 'string') {
       using out = await openOutput({ path: to, kind: MODEL_OUTPUT, force: opts.force, reads: this.info.dataset ? [this.info.dataset.dir] : [] });
-      return this.save(out, metrics);
+      return this.save(out, metrics, { ...(opts.format ? { format: opts.format } : {}) });
     }
     const prov = provenance();
     await to.commit(async (tmp) => {
-      await saveEmbeddings(tmp, this.store, this.userIds, this.itemIds);
+      await saveEmbeddings(tmp, this.store, this.userIds, this.itemIds, opts.format);
       await writeJson(path.join(tmp, MODEL_FILES.config), {
         pris: 'model',
         version: 2,

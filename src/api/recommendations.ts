@@ -1,4 +1,4 @@
-import { recommendationsFile, RECOMMENDATIONS_OUTPUT } from '../eval/recs-io.js';
+import { recommendationsFile, recommendationsParquet, RECOMMENDATIONS_OUTPUT, RECOMMENDATIONS_PARQUET_OUTPUT } from '../eval/recs-io.js';
 import type { Recommendations } from '../eval/recommend.js';
 import { UserError } from '../errors.js';
 import type { OutputKind } from '../util/output.js';
@@ -12,11 +12,12 @@ import type { PrisModel } from './model.js';
  */
 export interface RecommendationFormat {
   kind: OutputKind;
-  encode(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Uint8Array;
+  encode(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Uint8Array | Promise<Uint8Array>;
 }
 
 export const RECOMMENDATION_FORMATS: Record<string, RecommendationFormat> = {
   arrow: { kind: RECOMMENDATIONS_OUTPUT, encode: recommendationsFile },
+  parquet: { kind: RECOMMENDATIONS_PARQUET_OUTPUT, encode: recommendationsParquet },
 };
 
 export function recommendationFormat(name: string): RecommendationFormat {
@@ -26,6 +27,6 @@ export function recommendationFormat(name: string): RecommendationFormat {
 }
 
 /** The file's bytes for `recs` (from PrisModel.recommendAll), ids from the model. */
-export function encodeRecommendations(format: RecommendationFormat, recs: Recommendations, model: PrisModel): Uint8Array {
-  return format.encode(recs, model.userIds, model.itemIds);
+export async function encodeRecommendations(format: RecommendationFormat, recs: Recommendations, model: PrisModel): Promise<Uint8Array> {
+  return await format.encode(recs, model.userIds, model.itemIds);
 }

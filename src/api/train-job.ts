@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { flatMetrics } from '../eval/evaluate.js';
 import { EvaluationInterrupted } from '../eval/run-blocks.js';
 import { nnz } from '../data/csr.js';
-import { MODEL_FILES, MODEL_OUTPUT } from '../model/io.js';
+import { MODEL_FILES, MODEL_OUTPUT, type EmbeddingFormat } from '../model/io.js';
 import { lazyProgress } from '../util/progress.js';
 import { openOutput, type OutputDir } from '../util/output.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
@@ -30,6 +30,8 @@ export interface TrainJob {
   resume: boolean;
   /** replace an earlier model at `out` (a resumed run continues its own) */
   force?: boolean;
+  /** embeddings also as Parquet ('parquet'); Arrow is always written */
+  format?: EmbeddingFormat;
   progress: 'auto' | 'lines' | 'quiet';
   log: (line: string) => void;
   signal?: AbortSignal;
@@ -128,14 +130,14 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   } catch (e) {
     if (!(e instanceof TrainingDiverged)) throw e;
     // The best state reached is worth keeping; the run still fails.
-    await e.model.save(output, { ...e.summary, dataset: datasetInfo.dir });
+    await e.model.save(output, { ...e.summary, dataset: datasetInfo.dir }, { ...(job.format ? { format: job.format } : {}) });
     await e.model.close();
     throw new UserError(`${e.message} Saved it to ${job.out}.`);
   }
   try {
     const summary = { ...model.info.summary, dataset: datasetInfo.dir, shared_memory_mb: model.sharedMemoryBytes / 2 ** 20 };
     // The model is on disk before the (possibly long) test evaluation starts.
-    await model.save(output, { ...summary, test: null, test_status: 'pending' });
+    await model.save(output, { ...summary, test: null, test_status: 'pending' }, { ...(job.format ? { format: job.format } : {}) });
     const metrics = { ...summary, ...(await testMetrics(model, ds, config, job)), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
     output.writeFile(MODEL_FILES.metrics, JSON.stringify(metrics, null, 2) + '\n');
     return { config: model.config, metrics };

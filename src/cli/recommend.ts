@@ -161,7 +161,7 @@ async function recommendKnownUsers(a: RecommendArgs, users: string[] | undefined
       } finally {
         progress.stop();
       }
-      out.write(encodeRecommendations(format, recs, m));
+      out.write(await encodeRecommendations(format, recs, m));
       const n = users ? users.length : m.nUsers;
       const excluded = exclude === 'none' ? 'nothing excluded' : `${(exclude === 'known' ? ['train', 'valid', 'test'] : exclude).join(' + ')} items excluded`;
       process.stdout.write(

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseCount } from './args.js';
 import { runTrainJob } from '../api/train-job.js';
-import { TrainingInterrupted, type TrainConfig } from '../index.js';
+import { EMBEDDING_FORMATS, TrainingInterrupted, type TrainConfig } from '../index.js';
 import { addTrainOptions, givenTrainOptions } from './train-options.js';
 import { interruptible } from './interrupt.js';
 
@@ -19,6 +19,7 @@ export function registerTrainCommands(y: Argv): Argv {
           .option('checkpoint-every', { type: 'number', default: 1, describe: 'write a checkpoint into --out every N epochs (0 = never); an interrupted run continues with --resume' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an earlier pris model at --out (or the checkpoint of an interrupted run)' })
           .option('resume', { type: 'boolean', default: false, describe: "continue the interrupted run whose checkpoint is in --out (its options are kept; --epochs, --patience, --threads may change)" })
+          .option('format', { choices: EMBEDDING_FORMATS, default: 'arrow' as const, describe: 'embeddings file format: parquet writes user_ and item_embeddings.parquet besides the Arrow files pris loads' })
           .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }),
       )
@@ -38,6 +39,7 @@ export function registerTrainCommands(y: Argv): Argv {
           checkpointEvery,
           resume: a.resume,
           force: a.force,
+          format: a.format,
           progress: a.quiet ? 'quiet' : 'auto',
           log: (line) => process.stderr.write(line + '\n'),
           signal: stop.signal,

@@ -14,12 +14,6 @@ export interface Where {
   text: string;
 }
 
-/** Whitespace-separated tokens (LightGCN lists, CiteULike count lists). */
-export function splitWhitespace(text: string): string[] {
-  const t = text.trim();
-  return t === '' ? [] : t.split(/\s+/);
-}
-
 /**
  * Fields of a delimited line. Lines without a quote character are split
  * directly (the fast path, nearly every line of real interaction data); a line
@@ -44,20 +38,6 @@ export function parseNumber(s: string, what: string, where: Where): number {
   const v = s.trim() === '' ? NaN : Number(s);
   if (!Number.isFinite(v)) throw lineError(where.file, where.line, `${what} is not a number (${JSON.stringify(s)})`, where.text);
   return v;
-}
-
-/** An integer that fits a double exactly (timestamps, counts). */
-export function parseInteger(s: string, what: string, where: Where): number {
-  const v = parseNumber(s, what, where);
-  if (!Number.isSafeInteger(v)) throw lineError(where.file, where.line, `${what} is not an integer (${JSON.stringify(s)})`, where.text);
-  return v;
-}
-
-/** A raw id: any non-empty text, surrounding blanks removed. */
-export function parseId(s: string, what: string, where: Where): string {
-  const id = s.trim();
-  if (id === '') throw lineError(where.file, where.line, `empty ${what} id`, where.text);
-  return id;
 }
 
 export function expectFields(fields: readonly string[], n: number, layout: string, where: Where): void {
@@ -174,25 +154,38 @@ export function splitQuoted(ref: LineRef, delimiter: string, quote: string, out:
   out.setStrings(splitDelimited(ref, delimiter, quote));
 }
 
+/** internIdBytes's answers for ids it refuses. */
+export const EMPTY_ID = -1;
+export const NOT_UTF8 = -2;
+
 /**
- * Interns field `k` as a raw id: surrounding blanks removed (as String#trim
- * does), empty refused, and bytes that are not UTF-8 refused, so two
- * different byte strings never become one id.
+ * Interns bytes `buf[s, e)` as a raw id: surrounding blanks removed (as
+ * String#trim does), empty refused (EMPTY_ID), and bytes that are not UTF-8
+ * refused (NOT_UTF8), so two different byte strings never become one id.
  */
-export function internField(interner: Interner, f: Fields, k: number, what: string, ref: LineRef): number {
-  const buf = f.buf;
-  let s = f.start(k);
-  let e = f.end(k);
+export function internIdBytes(interner: Interner, buf: Uint8Array, s: number, e: number): number {
   while (s < e && isBlank(buf[s]!)) s++;
   while (e > s && isBlank(buf[e - 1]!)) e--;
   if (s < e && buf[s]! < 0x80 && buf[e - 1]! < 0x80) {
     const id = interner.internBytes(buf, s, e);
     if (id >= 0) return id;
   }
-  if (s === e) throw lineError(ref.file, ref.line, `empty ${what} id`, ref.text);
-  if (!isUtf8(buf.subarray(s, e))) throw lineError(ref.file, ref.line, `${what} id is not valid UTF-8`, ref.text);
+  if (s === e) return EMPTY_ID;
+  const view = Buffer.from(buf.buffer, buf.byteOffset + s, e - s);
+  if (!isUtf8(view)) return NOT_UTF8;
   // Non-ASCII at an edge: Unicode blanks (no-break space, ...) are trimmed as text.
-  return interner.intern(parseId(buf.toString('utf8', s, e), what, ref));
+  const text = view.toString('utf8').trim();
+  return text === '' ? EMPTY_ID : interner.intern(text);
+}
+
+/** The message for an id internIdBytes refused. */
+export const refusedId = (code: number, what: string): string => (code === EMPTY_ID ? `empty ${what} id` : `${what} id is not valid UTF-8`);
+
+/** Interns field `k` of a line as a raw id (internIdBytes), a refused one failing with file:line. */
+export function internField(interner: Interner, f: Fields, k: number, what: string, ref: LineRef): number {
+  const id = internIdBytes(interner, f.buf, f.start(k), f.end(k));
+  if (id < 0) throw lineError(ref.file, ref.line, refusedId(id, what), ref.text);
+  return id;
 }
 
 /**

@@ -193,11 +193,6 @@ export async function forEachLineBytes(file: string, fn: (ref: LineRef) => void,
   return ref.line;
 }
 
-/** The same lines as text (invalid UTF-8 becomes U+FFFD): for readers that want strings. */
-export function forEachLine(file: string, fn: (text: string, line: number) => void, opts: LineOptions = {}): Promise<number> {
-  return forEachLineBytes(file, (ref) => fn(ref.text, ref.line), opts);
-}
-
 /** The first `n` non-empty lines (fewer if the file is shorter), for format detection. */
 export async function peekLines(file: string, n: number): Promise<string[]> {
   const input = await openInput(file);

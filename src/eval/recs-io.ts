@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { UserError } from '../errors.js';
 import { RecordBatchReader, Table, Utf8, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { columnFloat32, columnInt32, columnUtf8, float32Vector, int32Vector, readTable, writeTable } from '../data/arrow-io.js';
+import { parquetBytes, parquetFileMetadata } from '../data/parquet-io.js';
 import type { OutputKind } from '../util/output.js';
 import type { Recommendations } from './recommend.js';
 
@@ -82,6 +83,18 @@ export const RECOMMENDATIONS_OUTPUT: OutputKind = {
   name: 'recommendations',
   what: 'a recommendations file',
   identify: async (file) => (await arrowOutputKind(file)) === 'recommendations',
+};
+
+/** The same table as Parquet; the schema's `pris_output` lands in the file's key-value metadata. */
+export function recommendationsParquet(recs: Recommendations, userIds: readonly string[], itemIds: readonly string[]): Promise<Uint8Array> {
+  return parquetBytes(recommendationsTable(recs, userIds, itemIds));
+}
+
+/** `pris recommend --format parquet --out`: a Parquet file marked in its footer's metadata. */
+export const RECOMMENDATIONS_PARQUET_OUTPUT: OutputKind = {
+  name: 'recommendations',
+  what: 'a recommendations file',
+  identify: async (file) => (await parquetFileMetadata(file))?.get(KIND_KEY) === 'recommendations',
 };
 
 export interface RecommendationRows {

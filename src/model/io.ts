@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Table } from 'apache-arrow';
 import { UserError } from '../errors.js';
 import { columnEmbedding, columnInt32, embeddingVector, int32Vector, readTable, utf8Vector, writeTable } from '../data/arrow-io.js';
+import { writeParquetTable } from '../data/parquet-io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { legacyByJson, type OutputKind } from '../util/output.js';
 import { toShared } from '../memory/shared.js';
@@ -11,12 +12,16 @@ import { wrapModel, type Model } from './store.js';
 /**
  * A saved model directory:
  *   user_embeddings.arrow, item_embeddings.arrow   index Int32, id Utf8, embedding FixedSizeList<Float32>[d]
+ *   user_embeddings.parquet, item_embeddings.parquet   the same tables as Parquet, when saved with format 'parquet'
+ *                  (for other tools; pris itself loads the Arrow files)
  *   config.json    the run's full configuration (and the dataset it was trained on)
  *   metrics.json   final metrics and timings
  */
 export const MODEL_FILES = {
   users: 'user_embeddings.arrow',
   items: 'item_embeddings.arrow',
+  usersParquet: 'user_embeddings.parquet',
+  itemsParquet: 'item_embeddings.parquet',
   config: 'config.json',
   metrics: 'metrics.json',
 } as const;
@@ -31,7 +36,7 @@ export const MODEL_OUTPUT: OutputKind = {
   legacyFiles: legacyByJson(MODEL_FILES.config, (j) => j.pris === 'model', (dir) => Object.values(MODEL_FILES).filter((f) => existsSync(path.join(dir, f)))),
 };
 
-function embeddingTable(values: Float32Array, n: number, d: number, ids: readonly string[]): Table {
+export function embeddingTable(values: Float32Array, n: number, d: number, ids: readonly string[]): Table {
   const index = new Int32Array(n);
   for (let k = 0; k < n; k++) index[k] = k;
   // Arrow builders need a plain (non-shared) buffer they can own.
@@ -39,18 +44,29 @@ function embeddingTable(values: Float32Array, n: number, d: number, ids: readonl
   return new Table({ index: int32Vector(index), id: utf8Vector(ids), embedding: embeddingVector(copy, n, d) });
 }
 
-/** Writes both embedding tables (each file atomically). */
+/** The file formats embeddings are saved in: Arrow always (what pris loads), Parquet besides on request. */
+export const EMBEDDING_FORMATS = ['arrow', 'parquet'] as const;
+export type EmbeddingFormat = (typeof EMBEDDING_FORMATS)[number];
+
+/** Writes both embedding tables (each file atomically); `format` 'parquet' adds the Parquet copies. */
 export async function saveEmbeddings(
   dir: string,
   model: Model,
   userIds: readonly string[],
   itemIds: readonly string[],
+  format: EmbeddingFormat = 'arrow',
 ): Promise<void> {
   if (userIds.length !== model.nUsers || itemIds.length !== model.nItems) {
     throw new Error(`id maps (${userIds.length}/${itemIds.length}) do not match the model (${model.nUsers}/${model.nItems})`);
   }
-  await writeTable(path.join(dir, MODEL_FILES.users), embeddingTable(model.user, model.nUsers, model.dim, userIds));
-  await writeTable(path.join(dir, MODEL_FILES.items), embeddingTable(model.item, model.nItems, model.dim, itemIds));
+  const users = embeddingTable(model.user, model.nUsers, model.dim, userIds);
+  const items = embeddingTable(model.item, model.nItems, model.dim, itemIds);
+  await writeTable(path.join(dir, MODEL_FILES.users), users);
+  await writeTable(path.join(dir, MODEL_FILES.items), items);
+  if (format === 'parquet') {
+    await writeParquetTable(path.join(dir, MODEL_FILES.usersParquet), users);
+    await writeParquetTable(path.join(dir, MODEL_FILES.itemsParquet), items);
+  }
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {

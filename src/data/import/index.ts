@@ -1,3 +1,4 @@
+import { arrow, parquet } from './columnar.js';
 import { countlist } from './countlist.js';
 import { csv } from './csv.js';
 import type { Format } from './format.js';
@@ -8,7 +9,7 @@ import { triplets } from './triplets.js';
 
 /** Every raw format `pris data import` reads, by name. */
 export const FORMATS: Readonly<Record<string, Format>> = Object.fromEntries(
-  [lightgcn, countlist, movielens, triplets, lastfm, csv].map((f) => [f.name, f]),
+  [lightgcn, countlist, movielens, triplets, lastfm, csv, parquet, arrow].map((f) => [f.name, f]),
 );
 
 export const FORMAT_NAMES = Object.keys(FORMATS);
