@@ -354,7 +354,7 @@ async function benchDataset(dir: string, modelDir: string | undefined, sampleUse
     if (full) {
       // As pris train runs it: AUC on its sample beside the ranking metrics of every user (pruned where it pays).
       const bar = lazyProgress('test', 'lines');
-      const t = await timedAsync(() => pool.evaluate({ ...opts, auc: true, aucUsers: TEST_AUC_USERS, sampleSeed: 1, onProgress: bar.onProgress }));
+      const t = await timedAsync(() => pool.evaluate({ ...opts, auc: true, aucSample: TEST_AUC_USERS, sampleSeed: 1, onProgress: bar.onProgress }));
       bar.stop();
       const r = t.value;
       evals.full = { seconds: r.seconds, cpuSeconds: t.cpu, evaluated: r.evaluated, metrics: r.perK, auc: r.auc, aucSample: r.aucSample, pruned: r.pruned };

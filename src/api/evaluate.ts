@@ -16,8 +16,8 @@ export interface EvaluateOptions {
   /** seed of that sample (default: the model's training seed, so the sample is the one its training drew) */
   sampleSeed?: number;
   onProgress?: (done: number, total: number) => void;
-  /** with auc on a large catalogue: AUC on a fixed sample of at most this many users, scored in full, and the ranking metrics over every user skipping item clusters (EvalOptions.aucUsers) */
-  aucUsers?: number;
+  /** with auc on a large catalogue: AUC on a fixed sample of at most this many users, scored in full, and the ranking metrics over every user skipping item clusters (EvalOptions.aucSample) */
+  aucSample?: number;
   /** aborting stops handing out blocks: the promise rejects with EvaluationInterrupted once the running ones end */
   signal?: AbortSignal;
 }
@@ -33,6 +33,6 @@ export function evaluate(model: PrisModel, ds: LoadedDataset, opts: EvaluateOpti
     ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? model.config.seed } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.aucUsers !== undefined ? { aucUsers: opts.aucUsers } : {}),
+    ...(opts.aucSample !== undefined ? { aucSample: opts.aucSample } : {}),
   });
 }

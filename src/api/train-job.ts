@@ -158,7 +158,7 @@ async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainCon
   }
   if (job.signal?.aborted) return { test: null, test_status: 'interrupted' };
   const sampled = config.testUsers > 0;
-  const sample = { ...(sampled ? { sampleUsers: config.testUsers } : {}), sampleSeed: config.seed, aucUsers: TEST_AUC_USERS };
+  const sample = { ...(sampled ? { sampleUsers: config.testUsers } : {}), sampleSeed: config.seed, aucSample: TEST_AUC_USERS };
   if (job.progress !== 'quiet') {
     const what = sampled ? `a sample of ${config.testUsers.toLocaleString('en-US')} users` : `${ds.nUsers.toLocaleString('en-US')} users`;
     job.log(`model saved in ${job.out}; test evaluation on ${what} x ${ds.nItems.toLocaleString('en-US')} items (an interrupt stops it; the model stays)`);

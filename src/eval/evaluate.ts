@@ -48,7 +48,7 @@ export interface EvalOptions {
    * skip clusters; they stay exact over every user. AUC needs every score,
    * so exact AUC would cost the plain pass the clusters save.
    */
-  aucUsers?: number;
+  aucSample?: number;
 }
 
 export interface EvalResult {
@@ -157,19 +157,19 @@ function plan(data: EvalData, opts: EvalOptions, threads: number, arena: WebAsse
 }
 
 /**
- * One plan, or two when AUC is sampled (opts.aucUsers): the ranking metrics
+ * One plan, or two when AUC is sampled (opts.aucSample): the ranking metrics
  * of every user without AUC (skipping clusters), then AUC on the sample.
  */
 function plans(data: EvalData, opts: EvalOptions, threads: number, arena: WebAssembly.Memory): { main: Plan; auc?: { plan: Plan; opts: EvalOptions } } {
-  if (!opts.auc || opts.aucUsers === undefined) return { main: plan(data, opts, threads, arena) };
-  if (!Number.isInteger(opts.aucUsers) || opts.aucUsers < 1) throw new RangeError(`aucUsers must be a positive integer, got ${opts.aucUsers}`);
-  if (opts.users) throw new RangeError('aucUsers samples every user or the sampleUsers sample, not a list of users');
+  if (!opts.auc || opts.aucSample === undefined) return { main: plan(data, opts, threads, arena) };
+  if (!Number.isInteger(opts.aucSample) || opts.aucSample < 1) throw new RangeError(`aucSample must be a positive integer, got ${opts.aucSample}`);
+  if (opts.users) throw new RangeError('aucSample samples every user or the sampleUsers sample, not a list of users');
   const eligible = usersWithItems(data.splits[opts.target]).length;
   const evaluated = Math.min(eligible, opts.sampleUsers ?? eligible);
   const prunes = opts.prune ?? pruneClusterCount(data.model.nItems, evaluated, false) > 0;
-  if (!prunes || evaluated <= opts.aucUsers) return { main: plan(data, { ...opts, prune: false }, threads, arena) };
+  if (!prunes || evaluated <= opts.aucSample) return { main: plan(data, { ...opts, prune: false }, threads, arena) };
   // A seed's sample of n users is the first n of one shuffle: this one lies within the sampleUsers sample.
-  const aucOpts: EvalOptions = { ...opts, prune: false, sampleUsers: opts.aucUsers };
+  const aucOpts: EvalOptions = { ...opts, prune: false, sampleUsers: opts.aucSample };
   return { main: plan(data, { ...opts, auc: false }, threads, arena), auc: { plan: plan(data, aucOpts, threads, arena), opts: aucOpts } };
 }
 
