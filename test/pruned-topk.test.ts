@@ -106,7 +106,8 @@ t.test('when pruning is on by default', async (t) => {
   t.equal(pruneClusterCount(40_981, 1_000_000, false), 0, "gowalla's catalogue: never");
   t.equal(pruneClusterCount(384_546, 1_000_000, true), 0, 'never with AUC');
   t.equal(pruneClusterCount(384_546, 1_019_318, false), 1240, 'the Echonest shape: 2 sqrt(items) clusters');
-  t.equal(pruneClusterCount(384_546, 20_000, false), 0, 'too few users to pay for the clustering');
+  t.equal(pruneClusterCount(384_546, 20_000, false), 1240, "pris train's validation sample at that size");
+  t.equal(pruneClusterCount(384_546, 12_399, false), 0, 'too few users to pay for the clustering');
 });
 
 t.test('AUC on a sample beside pruned ranking metrics (aucSample)', async (t) => {
