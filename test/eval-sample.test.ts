@@ -2,6 +2,8 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { groupedCsv, pris, prisHere } from './helpers/cli.js';
 import { evaluate, fit, loadDataset } from '../src/index.js';
 import { loadModel as readModelDir } from '../src/model/io.js';
@@ -136,4 +138,34 @@ t.test('an interrupt during the test evaluation stops it; the model is saved alr
   t.equal(loaded.model.nUsers, 400, 'the model loads');
   const e = await prisHere('evaluate', out, dsDir, '--json', '--threads', '1');
   t.equal(e.code, 0, 'and evaluates');
+});
+
+t.test('pris train killed (SIGKILL) as the test evaluation starts: the trained model is on disk and usable', async (t) => {
+  const out = path.join(work, 'model-killed');
+  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'cli.js');
+  let err = '';
+  const attempt = () => {
+    const child = spawn(process.execPath, [cli, 'train', dsDir, '--out', out, '--force', '--epochs', '2', '--dim', '8', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    err = '';
+    return new Promise<boolean>((resolve) => {
+      let sent = false;
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+        // No chance to clean up or finish: what a crash or the OOM killer does.
+        if (!sent && /test evaluation on/.test(err)) (sent = true), child.kill('SIGKILL');
+      });
+      child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL'));
+    });
+  };
+  // The evaluation of 400 users is short: on a busy machine it may end before the kill lands; then again.
+  let killed = false;
+  for (let a = 0; a < 4 && !killed; a++) killed = await attempt();
+  t.ok(killed, `killed during the test evaluation (${err.trim().split('\n').at(-1)})`);
+  const saved = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+  t.equal(saved.epochs_run, 2, 'the training is recorded');
+  t.equal(saved.test_status, 'pending', 'and the test evaluation as not done');
+  t.equal(readModelDir(out).model.nUsers, 400, 'the model loads');
+  const e = await prisHere('evaluate', out, dsDir, '--json', '--threads', '1');
+  t.equal(e.code, 0, e.err);
+  t.equal(JSON.parse(e.out).evaluated, 400, 'and evaluates');
 });

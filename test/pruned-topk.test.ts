@@ -106,5 +106,34 @@ t.test('when pruning is on by default', async (t) => {
   t.equal(pruneClusterCount(40_981, 1_000_000, false), 0, "gowalla's catalogue: never");
   t.equal(pruneClusterCount(384_546, 1_000_000, true), 0, 'never with AUC');
   t.equal(pruneClusterCount(384_546, 1_019_318, false), 1240, 'the Echonest shape: 2 sqrt(items) clusters');
-  t.equal(pruneClusterCount(384_546, 20_000, false), 0, 'too few users to pay for the clustering');
+  t.equal(pruneClusterCount(384_546, 20_000, false), 1240, "pris train's validation sample at that size");
+  t.equal(pruneClusterCount(384_546, 12_399, false), 0, 'too few users to pay for the clustering');
+});
+
+t.test('AUC on a sample beside pruned ranking metrics (aucSample)', async (t) => {
+  const model = createModel(90, 900, 8, { kind: 'glorot', seed: 21 });
+  const data = { model, splits: { train: randomExclusions(90, 900, 22), valid: randomExclusions(90, 900, 23), test: randomExclusions(90, 900, 24) } };
+  const opts = () => ({ target: 'test', exclude: ['train', 'valid'], ks: [5, 20], sampleSeed: 7 }) as const;
+  const exact = evaluateModelLocal(data, { ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, prune: false });
+  const split = evaluateModelLocal(data, { ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, prune: true, aucSample: 30 });
+  const sampleAuc = evaluateModelLocal(data, { ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, prune: false, sampleUsers: 30 });
+  t.same(split.perK, exact.perK, 'ranking metrics over every user, exact, from the pruned scorer');
+  t.equal(split.evaluated, exact.evaluated);
+  t.ok(split.pruned, 'pruned');
+  t.equal(split.aucSample, 30);
+  t.equal(split.auc, sampleAuc.auc, 'AUC: the mean over the sample of 30 drawn with sampleSeed, to the bit');
+  t.not(split.auc, exact.auc, 'not the mean over every user');
+  const whole = evaluateModelLocal(data, { ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, aucSample: 1000 });
+  t.equal(whole.auc, exact.auc, 'a sample as large as the users: exact AUC in one pass');
+  t.equal(whole.aucSample, undefined);
+  t.equal(whole.pruned, undefined);
+  const pool = new WorkerPool(2, { ...data, memory: sharedMemory() });
+  t.teardown(() => pool.close());
+  const seen: number[] = [];
+  const p = await pool.evaluate({ ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, prune: true, sampleUsers: 61, aucSample: 20, onProgress: (d, n) => seen.push(d / n) });
+  const q = await pool.evaluate({ ...opts(), exclude: ['train', 'valid'], ks: [5, 20], auc: true, prune: false, sampleUsers: 20 });
+  t.equal(p.auc, q.auc, 'on the pool: AUC of the first 20 of the 61-user sample');
+  t.equal(p.evaluated, 61);
+  t.equal(seen.at(-1), 1, 'one progress count over both passes');
+  t.ok(seen.every((x, j) => j === 0 || x >= seen[j - 1]!), 'never going back');
 });

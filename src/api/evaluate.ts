@@ -16,6 +16,8 @@ export interface EvaluateOptions {
   /** seed of that sample (default: the model's training seed, so the sample is the one its training drew) */
   sampleSeed?: number;
   onProgress?: (done: number, total: number) => void;
+  /** with auc on a large catalogue: AUC on a fixed sample of at most this many users, scored in full, and the ranking metrics over every user skipping item clusters (EvalOptions.aucSample) */
+  aucSample?: number;
   /** aborting stops handing out blocks: the promise rejects with EvaluationInterrupted once the running ones end */
   signal?: AbortSignal;
 }
@@ -31,5 +33,6 @@ export function evaluate(model: PrisModel, ds: LoadedDataset, opts: EvaluateOpti
     ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? model.config.seed } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.aucSample !== undefined ? { aucSample: opts.aucSample } : {}),
   });
 }

@@ -146,6 +146,13 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   }
 }
 
+/**
+ * AUC needs every score, so when the ranking metrics skip clusters (large
+ * catalogues) AUC goes on a fixed sample of this many test users, like
+ * validation (docs/metrics.md: its error and what it saves).
+ */
+export const TEST_AUC_USERS = 20_000;
+
 async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainConfig, job: TrainJob): Promise<Record<string, unknown>> {
   if (nnz(ds.test) === 0) {
     job.log(`note: ${ds.dir} has no test interactions: no test metrics`);
@@ -153,7 +160,7 @@ async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainCon
   }
   if (job.signal?.aborted) return { test: null, test_status: 'interrupted' };
   const sampled = config.testUsers > 0;
-  const sample = sampled ? { sampleUsers: config.testUsers, sampleSeed: config.seed } : {};
+  const sample = { ...(sampled ? { sampleUsers: config.testUsers } : {}), sampleSeed: config.seed, aucSample: TEST_AUC_USERS };
   if (job.progress !== 'quiet') {
     const what = sampled ? `a sample of ${config.testUsers.toLocaleString('en-US')} users` : `${ds.nUsers.toLocaleString('en-US')} users`;
     job.log(`model saved in ${job.out}; test evaluation on ${what} x ${ds.nItems.toLocaleString('en-US')} items (an interrupt stops it; the model stays)`);
@@ -161,11 +168,16 @@ async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainCon
   const bar = lazyProgress('test', job.progress);
   try {
     const test = await model.evaluate(ds, { target: 'test', exclude: ['train', 'valid'], ks: config.k, auc: true, ...sample, onProgress: bar.onProgress, ...(job.signal ? { signal: job.signal } : {}) });
+    if (test.aucSample !== undefined && job.progress !== 'quiet') {
+      job.log(`note: ranking metrics over every test user, skipping item clusters (${test.pruned!.clusters} by K-means, ${test.pruned!.seconds.toFixed(1)} s); AUC on a fixed sample of ${test.aucSample.toLocaleString('en-US')} of them (docs/metrics.md)`);
+    }
     return {
       test: flatMetrics(test),
       test_users: test.evaluated,
       ...(sampled ? { test_sample: { users: config.testUsers, seed: config.seed } } : {}),
       test_users_skipped: test.skipped,
+      ...(test.aucSample !== undefined ? { test_auc_sample: { users: test.aucSample, seed: config.seed } } : {}),
+      ...(test.pruned ? { test_pruned: test.pruned } : {}),
       test_eval_seconds: test.seconds,
     };
   } catch (e) {

@@ -5,7 +5,7 @@ import { findOption, loadDataset, parseValue, resolveTrainConfig, type TrainConf
 import { checkTunable, FIRST_STEP, trialConfig, tune, type Trial, type TuneSpace } from '../experiment/tune.js';
 import { trainCommand, trialRows, trialsCsv, trialsJson, TUNE_OUTPUT } from '../experiment/tune-report.js';
 import { openOutput } from '../util/output.js';
-import { createProgress } from '../util/progress.js';
+import { createProgress, duration } from '../util/progress.js';
 import { commandLine } from '../util/shell.js';
 import { parseCount } from './args.js';
 import { interruptible } from './interrupt.js';
@@ -53,12 +53,6 @@ function listOf<K extends 'lr' | 'reg' | 'dim' | 'sampler'>(key: K, v: unknown):
 function describeList(key: string, what: string): string {
   const o = findOption(key)!;
   return `${what} (comma-separated values of --${o.flag}: ${o.help})`;
-}
-
-function duration(s: number): string {
-  if (s < 60) return `${s.toFixed(0)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
 function trialLine(t: Trial, k: number): string {

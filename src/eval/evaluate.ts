@@ -5,7 +5,7 @@ import { BlockEvaluator, type BlockRunner, type EvalData, type EvalTask, type Me
 import { defaultScorerKind, type ScorerKind } from './create-scorer.js';
 import { packedItemTable } from './score-wasm.js';
 import { addSums, emptySums, meanAuc, meansAtK, normalizeKs, type MetricsAtK } from './metrics.js';
-import { defaultBlockUsers, planBlocks, sampleUsersWithItems, type UserBlock } from './plan.js';
+import { defaultBlockUsers, planBlocks, sampleUsersWithItems, usersWithItems, type UserBlock } from './plan.js';
 import { runBlocks } from './run-blocks.js';
 import { buildItemClusters, pruneClusterCount, type ItemClusters } from './item-clusters.js';
 import { sharedMemory } from '../memory/shared.js';
@@ -42,6 +42,13 @@ export interface EvalOptions {
    * many users, no AUC: pruneClusterCount); true or false to force.
    */
   prune?: boolean;
+  /**
+   * With auc: AUC over a fixed sample of at most this many of the evaluated
+   * users (drawn with sampleSeed), scored in full, when the ranking metrics
+   * skip clusters; they stay exact over every user. AUC needs every score,
+   * so exact AUC would cost the plain pass the clusters save.
+   */
+  aucSample?: number;
 }
 
 export interface EvalResult {
@@ -60,6 +67,8 @@ export interface EvalResult {
   /** Mean per-user AUC over users with at least one candidate negative, when asked. */
   auc?: number;
   aucUsers?: number;
+  /** The users AUC was sampled from (aucUsers asked and the ranking metrics pruned): AUC is a sample's mean then, the rest exact. */
+  aucSample?: number;
   /** Clusters of items the top-k skipped by (pruned evaluations), and the seconds their K-means took. */
   pruned?: { clusters: number; seconds: number };
   seconds: number;
@@ -147,6 +156,35 @@ function plan(data: EvalData, opts: EvalOptions, threads: number, arena: WebAsse
   return { ks, blocks, tasks, ...(pruned ? { pruned } : {}) };
 }
 
+/**
+ * One plan, or two when AUC is sampled (opts.aucSample): the ranking metrics
+ * of every user without AUC (skipping clusters), then AUC on the sample.
+ */
+function plans(data: EvalData, opts: EvalOptions, threads: number, arena: WebAssembly.Memory): { main: Plan; auc?: { plan: Plan; opts: EvalOptions } } {
+  if (!opts.auc || opts.aucSample === undefined) return { main: plan(data, opts, threads, arena) };
+  if (!Number.isInteger(opts.aucSample) || opts.aucSample < 1) throw new RangeError(`aucSample must be a positive integer, got ${opts.aucSample}`);
+  if (opts.users) throw new RangeError('aucSample samples every user or the sampleUsers sample, not a list of users');
+  const eligible = usersWithItems(data.splits[opts.target]).length;
+  const evaluated = Math.min(eligible, opts.sampleUsers ?? eligible);
+  const prunes = opts.prune ?? pruneClusterCount(data.model.nItems, evaluated, false) > 0;
+  if (!prunes || evaluated <= opts.aucSample) return { main: plan(data, { ...opts, prune: false }, threads, arena) };
+  // A seed's sample of n users is the first n of one shuffle: this one lies within the sampleUsers sample.
+  const aucOpts: EvalOptions = { ...opts, prune: false, sampleUsers: opts.aucSample };
+  return { main: plan(data, { ...opts, auc: false }, threads, arena), auc: { plan: plan(data, aucOpts, threads, arena), opts: aucOpts } };
+}
+
+/** The main plan's result, with AUC from the sample's when there is one. */
+function finishAll(data: EvalData, opts: EvalOptions, p: ReturnType<typeof plans>, results: MetricsBlockResult[], seconds: number): EvalResult {
+  const n = p.main.tasks.length;
+  if (!p.auc) return finish(data, opts, p.main, results, seconds);
+  const result = finish(data, { ...opts, auc: false }, p.main, results.slice(0, n), seconds);
+  const a = finish(data, p.auc.opts, p.auc.plan, results.slice(n), seconds);
+  result.auc = a.auc!;
+  result.aucUsers = a.aucUsers!;
+  result.aucSample = a.evaluated;
+  return result;
+}
+
 function finish(data: EvalData, opts: EvalOptions, p: Plan, results: MetricsBlockResult[], seconds: number): EvalResult {
   const { ks } = p;
   // Exact sums: the means are the same bits whatever the blocks or threads.
@@ -186,21 +224,23 @@ function finish(data: EvalData, opts: EvalOptions, p: Plan, results: MetricsBloc
 export async function evaluateWith(run: BlockRunner, data: EvalData, opts: EvalOptions, threads: number, arena: WebAssembly.Memory): Promise<EvalResult> {
   const t0 = performance.now();
   assertFiniteModel(data.model);
-  const p = plan(data, opts, threads, arena);
-  const results = await runBlocks<MetricsBlockResult>(p.tasks, run, 2 * threads, opts);
-  return finish(data, opts, p, results, (performance.now() - t0) / 1000);
+  const p = plans(data, opts, threads, arena);
+  const tasks = p.auc ? [...p.main.tasks, ...p.auc.plan.tasks] : p.main.tasks;
+  const results = await runBlocks<MetricsBlockResult>(tasks, run, 2 * threads, opts);
+  return finishAll(data, opts, p, results, (performance.now() - t0) / 1000);
 }
 
 /** The same evaluation in the calling thread (tests, tiny models, no pool at hand). */
 export function evaluateModelLocal(data: EvalData, opts: EvalOptions): EvalResult {
   const t0 = performance.now();
   assertFiniteModel(data.model);
-  const p = plan(data, opts, 1, sharedMemory());
+  const p = plans(data, opts, 1, sharedMemory());
+  const tasks = p.auc ? [...p.main.tasks, ...p.auc.plan.tasks] : p.main.tasks;
   const ev = new BlockEvaluator(data);
-  const results = p.tasks.map((task, k) => {
+  const results = tasks.map((task, k) => {
     const r = ev.run(task) as MetricsBlockResult;
-    opts.onProgress?.(k + 1, p.tasks.length);
+    opts.onProgress?.(k + 1, tasks.length);
     return r;
   });
-  return finish(data, opts, p, results, (performance.now() - t0) / 1000);
+  return finishAll(data, opts, p, results, (performance.now() - t0) / 1000);
 }

@@ -29,24 +29,30 @@ export interface ItemClusters {
 }
 
 /**
- * When skipping clusters pays, measured by scripts/bench-pruned.ts (docs/metrics.md):
- * not on gowalla's 41 K items (0.8x to 1.6x the plain time), 8 to 14 times
- * faster on the Echonest shape's 385 K. Below this many items: never.
+ * When skipping clusters pays, measured by scripts/bench-pruned.ts and
+ * scripts/bench-eval.ts (docs/metrics.md): not on gowalla's 41 K items
+ * (0.8x to 1.6x the plain time), 8 to 14 times faster per user on the
+ * Echonest shape's 385 K. Below this many items: never.
  */
 export const PRUNE_MIN_ITEMS = 100_000;
 /** Lloyd iterations: the clustering's quality only changes how much is skipped, never the result. */
 export const PRUNE_ITERATIONS = 4;
+/**
+ * The clustering costs about (iterations + 1) x clusters passes of a user's
+ * kind over the items, in one thread, while a user saves nine tenths of
+ * its pass: on the Echonest shape K-means took 18 s and saved 2.1 ms per
+ * user at 2 threads, even at 7 users per cluster; 10 leaves a margin.
+ */
+export const PRUNE_USERS_PER_CLUSTER = 10;
 
 /**
  * Clusters for an evaluation of `users` users over `nItems` items, or 0 for
- * the plain scorer. AUC needs every score, so it never prunes. The
- * clustering costs about (iterations + 1) x clusters passes of the users'
- * kind over the items; with at least 20 x clusters users it is a small part.
+ * the plain scorer. AUC needs every score, so it never prunes.
  */
 export function pruneClusterCount(nItems: number, users: number, auc: boolean): number {
   if (auc || nItems < PRUNE_MIN_ITEMS) return 0;
   const k = Math.round(2 * Math.sqrt(nItems));
-  return users >= 20 * k ? k : 0;
+  return users >= PRUNE_USERS_PER_CLUSTER * k ? k : 0;
 }
 
 /** Packs row `row` of `src` (d floats) at position `pos` of the groups-of-16 layout. */

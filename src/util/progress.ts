@@ -62,7 +62,7 @@ export function createProgress(opts: ProgressOptions): Progress {
       const extra = f ? Object.entries(f).map(([k, x]) => ` ${k}=${x}`).join('') : '';
       // A log file shows how far a long pass is and when it ends, as the bar would.
       const pct = opts.total > 0 ? (100 * v) / opts.total : 100;
-      const left = v > 0 && v < opts.total ? `, ${duration(((now - start) / v) * (opts.total - v))} left` : '';
+      const left = v > 0 && v < opts.total ? `, ${duration(((now - start) / 1000 / v) * (opts.total - v))} left` : '';
       process.stderr.write(`${opts.label} ${v}/${opts.total} (${pct.toFixed(1)}%${left})${extra}\n`);
     },
     log: (line) => process.stderr.write(line + '\n'),
@@ -70,12 +70,13 @@ export function createProgress(opts: ProgressOptions): Progress {
   };
 }
 
-/** 95 s -> "1m 35s", 4000 s -> "1h 6m". */
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+/** Seconds as people read them: 42 -> "42 s", 95 -> "1 min 35 s", 4000 -> "1 h 7 min". */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const min = Math.round(s / 60);
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
 /** Progress over a count known only when the work starts (evaluation blocks): the bar is made on the first report. */
