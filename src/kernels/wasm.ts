@@ -43,7 +43,14 @@ export interface Kernels {
   /** rows x L negatives (lnq rows `stride` floats apart) from a groupTable proposal; rng is a 4-word xoshiro128** state in memory. Returns candidates drawn. */
   clusterDraw(
     rng: number, rows: number, L: number, stride: number, total: number, K: number, cdf: number, guide: number, scores: number,
-    ptr: number, entries: number, popular: number, lnf: number, mask: number, stamp: number, negs: number, lnq: number,
+    ptr: number, entries: number, popular: number, lnf: number, bits: number, negs: number, lnq: number,
+  ): number;
+  /** rows x L negatives over every item (uniform: entries 0; else the packed popularity alias entries), positives rejected by the bitset. Returns candidates drawn. */
+  itemDraw(rng: number, rows: number, L: number, stride: number, n: number, entries: number, bits: number, negs: number, lnq: number): number;
+  /** trainStep for each of a user's `rows` positives (pos[r], negatives negs[r*L ..), lnq[r*stride ..)), touching the rows of step r + ahead first. Returns the summed loss. */
+  trainRows(
+    opt: number, loss: number, d: number, L: number, lr: number, reg: number,
+    u: number, uAcc: number, V: number, VAcc: number, pos: number, rows: number, negs: number, lnq: number, stride: number, scratch: number, ahead: number,
   ): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */

@@ -583,28 +583,40 @@ export function groupLeft(
   }
 }
 
-// xoshiro128** over a 4-word state in memory: the same generator, step for
-// step, as src/kernels/rng.ts, so a sampler drawing here continues the
-// worker's JavaScript stream exactly.
-@inline function nextU32(rng: usize): u32 {
-  const s0 = load<u32>(rng);
-  const s1 = load<u32>(rng, 4);
-  const s2 = load<u32>(rng, 8);
-  const s3 = load<u32>(rng, 12);
-  const result = rotl<u32>(s1 * 5, 7) * 9;
-  const t = s1 << 9;
-  const n2 = s2 ^ s0;
-  const n3 = s3 ^ s1;
-  store<u32>(rng, s0 ^ n3);
-  store<u32>(rng, s1 ^ n2, 4);
-  store<u32>(rng, n2 ^ t, 8);
-  store<u32>(rng, rotl<u32>(n3, 11), 12);
-  return result;
+// xoshiro128**, the same generator step for step as src/kernels/rng.ts, so a
+// sampler drawing here continues the worker's JavaScript stream exactly: the
+// caller's 4-word state is loaded into globals (one instance per thread) for
+// the length of a sampling call and stored back at its end.
+let g0: u32 = 0;
+let g1: u32 = 0;
+let g2: u32 = 0;
+let g3: u32 = 0;
+
+@inline function rngIn(rng: usize): void {
+  g0 = load<u32>(rng);
+  g1 = load<u32>(rng, 4);
+  g2 = load<u32>(rng, 8);
+  g3 = load<u32>(rng, 12);
+}
+
+@inline function rngOut(rng: usize): void {
+  store<u32>(rng, g0);
+  store<u32>(rng, g1, 4);
+  store<u32>(rng, g2, 8);
+  store<u32>(rng, g3, 12);
 }
 
 // Uniform in [0, 1) from 32 bits, in f64 as the JavaScript side computes it.
-@inline function nextUnit(rng: usize): f64 {
-  return <f64>nextU32(rng) * 2.3283064365386963e-10;
+@inline function nextUnit(): f64 {
+  const result = rotl<u32>(g1 * 5, 7) * 9;
+  const t = g1 << 9;
+  const n2 = g2 ^ g0;
+  const n3 = g3 ^ g1;
+  g0 = g0 ^ n3;
+  g1 = g1 ^ n2;
+  g2 = n2 ^ t;
+  g3 = rotl<u32>(n3, 11);
+  return <f64>result * 2.3283064365386963e-10;
 }
 
 /**
@@ -612,21 +624,23 @@ export function groupLeft(
  * table groupTable built: cumulative group weights cdf[K] summing to
  * `total`, guide[K]): a group, then the item within it uniformly or
  * (popular != 0) through the group's alias table (the packed entries of
- * src/samplers/cluster-tables.ts), rejecting items with
- * mask[j] == stamp (the user's positives). Draw l of row r goes to
- * negs[r*L + l], and lnq[r*stride + l] = scores[group] (+ lnf[j] when
- * lnf != 0). Returns the candidates drawn.
+ * src/samplers/cluster-tables.ts), rejecting the user's positives (bit j of the
+ * bitset `bits` set). Draw l of row r goes to negs[r*L + l], and
+ * lnq[r*stride + l] = scores[group] (+ lnf[j] when lnf != 0, added in a
+ * second pass over the draws so those loads do not wait on each other).
+ * Returns the candidates drawn.
  */
 export function clusterDraw(
   rng: usize, rows: i32, L: i32, stride: i32, total: f64, K: i32, cdf: usize, guide: usize, scores: usize,
-  ptr: usize, entries: usize, popular: i32, lnf: usize, mask: usize, stamp: i32, negs: usize, lnq: usize,
+  ptr: usize, entries: usize, popular: i32, lnf: usize, bits: usize, negs: usize, lnq: usize,
 ): i32 {
+  rngIn(rng);
   let draws = 0;
   for (let row = 0; row < rows; row++) {
     const negRow = negs + (<usize>(row * L) << 2);
     const lnqRow = lnq + (<usize>(row * stride) << 2);
     for (let l = 0; l < L; l++) {
-      const u01 = nextUnit(rng);
+      const u01 = nextUnit();
       const r = u01 * total;
       let c = load<i32>(guide + (<usize>(<i32>Math.floor(u01 * <f64>K)) << 2));
       while (c > 0 && <f64>load<f32>(cdf + (<usize>(c - 1) << 2)) > r) c--;
@@ -636,16 +650,123 @@ export function clusterDraw(
       let j: i32;
       do {
         // One 16-byte entry per position: [item, alias item, keep probability, 0].
-        const e = entries + (<usize>(p0 + <i32>Math.floor(nextUnit(rng) * <f64>size)) << 4);
-        j = popular && nextUnit(rng) >= <f64>load<f32>(e, 8) ? load<i32>(e, 4) : load<i32>(e);
+        const e = entries + (<usize>(p0 + <i32>Math.floor(nextUnit() * <f64>size)) << 4);
+        j = popular && nextUnit() >= <f64>load<f32>(e, 8) ? load<i32>(e, 4) : load<i32>(e);
         draws++;
-      } while (load<i32>(mask + (<usize>j << 2)) == stamp);
+      } while ((load<u32>(bits + (<usize>(j >>> 5) << 2)) >>> (<u32>j & 31)) & 1);
       store<i32>(negRow + (<usize>l << 2), j);
-      const sc = <f64>load<f32>(scores + (<usize>c << 2));
-      store<f32>(lnqRow + (<usize>l << 2), <f32>(lnf ? sc + load<f64>(lnf + (<usize>j << 3)) : sc));
+      store<f32>(lnqRow + (<usize>l << 2), load<f32>(scores + (<usize>c << 2)));
+    }
+  }
+  rngOut(rng);
+  if (lnf) {
+    for (let row = 0; row < rows; row++) {
+      const negRow = negs + (<usize>(row * L) << 2);
+      const lnqRow = lnq + (<usize>(row * stride) << 2);
+      for (let l = 0; l < L; l++) {
+        const q = lnqRow + (<usize>l << 2);
+        store<f32>(q, <f32>(<f64>load<f32>(q) + load<f64>(lnf + (<usize>load<i32>(negRow + (<usize>l << 2)) << 3))));
+      }
     }
   }
   return draws;
+}
+
+// ---- item samplers: uniform and popularity over every item -----------------
+
+/**
+ * Draws rows x L negatives over all n items for the current user, rejecting
+ * the user's positives (bit j of the bitset `bits` set): uniformly (entries
+ * == 0; ln Q~ = 0) or by popularity through the alias table packed as one
+ * 16-byte entry per column k, [alias item, keep probability, ln f_k,
+ * ln f_alias] (f32 but the item), so a draw reads one cache line and the
+ * check one bit of a table that stays in L1/L2. The same generator stream
+ * as the JavaScript alias draw (column, then coin). Draw l of row r goes to
+ * negs[r*L + l] and its ln Q~ to lnq[r*stride + l]. Returns the candidates drawn.
+ */
+export function itemDraw(rng: usize, rows: i32, L: i32, stride: i32, n: i32, entries: usize, bits: usize, negs: usize, lnq: usize): i32 {
+  rngIn(rng);
+  let draws = 0;
+  const nf = <f64>n;
+  for (let row = 0; row < rows; row++) {
+    const negRow = negs + (<usize>(row * L) << 2);
+    const lnqRow = lnq + (<usize>(row * stride) << 2);
+    for (let l = 0; l < L; l++) {
+      let j: i32;
+      let q: f32 = 0;
+      do {
+        j = <i32>(nextUnit() * nf);
+        if (entries) {
+          const e = entries + (<usize>j << 4);
+          // Selects, not branches: the coin is a coin.
+          const keep = nextUnit() < <f64>load<f32>(e, 4);
+          q = select<f32>(load<f32>(e, 8), load<f32>(e, 12), keep);
+          j = select<i32>(j, load<i32>(e), keep);
+        }
+        draws++;
+      } while ((load<u32>(bits + (<usize>(j >>> 5) << 2)) >>> (<u32>j & 31)) & 1);
+      store<i32>(negRow + (<usize>l << 2), j);
+      store<f32>(lnqRow + (<usize>l << 2), q);
+    }
+  }
+  rngOut(rng);
+  return draws;
+}
+
+// ---- a user visit's steps ---------------------------------------------------
+
+// Loads one word of every cache line of the row at a (rb bytes): WebAssembly
+// has no prefetch, and a load of a line the next steps need starts its miss
+// early, beside the others.
+@inline function touchRow(a: usize, rb: usize): u32 {
+  let x: u32 = load<u32>(a + rb - 4);
+  for (let o: usize = 0; o < rb; o += 64) x ^= load<u32>(a + o);
+  return x;
+}
+
+// Touches the rows sample r uses: its positive's and negatives' rows and their optimizer state.
+@inline function touchSample(opt: i32, rb: usize, V: usize, VAcc: usize, pos: usize, negs: usize, L: i32, r: i32): u32 {
+  const i = <usize>load<i32>(pos + (<usize>r << 2));
+  let x = touchRow(V + i * rb, rb);
+  if (opt == OPT_ADAGRAD_ROW) x ^= load<u32>(VAcc + (i << 2));
+  else if (opt == OPT_ADAGRAD) x ^= touchRow(VAcc + i * rb, rb);
+  const nr = negs + (<usize>(r * L) << 2);
+  for (let l = 0; l < L; l++) {
+    const j = <usize>load<i32>(nr + (<usize>l << 2));
+    x ^= touchRow(V + j * rb, rb);
+    if (opt == OPT_ADAGRAD_ROW) x ^= load<u32>(VAcc + (j << 2));
+    else if (opt == OPT_ADAGRAD) x ^= touchRow(VAcc + j * rb, rb);
+  }
+  return x;
+}
+
+/**
+ * The trainSteps of `rows` positives of one user (row u, state uAcc):
+ * positive pos[r] with negatives negs[r*L ..) and ln Q~ at lnq[r*stride ..).
+ * Before step r the rows of step r + ahead are touched (the first `ahead`
+ * together at the start; 0: none), so their cache misses overlap each
+ * other and the work in between instead of stalling each step. Returns the
+ * summed loss.
+ */
+export function trainRows(
+  opt: i32, code: i32, d: i32, L: i32, lr: f32, reg: f32,
+  u: usize, uAcc: usize, V: usize, VAcc: usize, pos: usize, rows: i32, negs: usize, lnq: usize, stride: i32, sc: usize, ahead: i32,
+): f32 {
+  const rb = <usize>d << 2;
+  let sink: u32 = 0;
+  const first = min(ahead, rows);
+  for (let r = 0; r < first; r++) sink ^= touchSample(opt, rb, V, VAcc, pos, negs, L, r);
+  let loss: f32 = 0;
+  for (let r = 0; r < rows; r++) {
+    if (ahead > 0 && r + ahead < rows) sink ^= touchSample(opt, rb, V, VAcc, pos, negs, L, r + ahead);
+    loss += trainStep(
+      opt, code, d, L, lr, reg, u, uAcc, V, VAcc, load<i32>(pos + (<usize>r << 2)),
+      negs + (<usize>(r * L) << 2), lnq + (<usize>(r * stride) << 2), sc,
+    );
+  }
+  // Kept, so no optimizer drops the touches.
+  store<u32>(sc, sink);
+  return loss;
 }
 
 // ---- K-means --------------------------------------------------------------
