@@ -64,8 +64,8 @@ export interface Kernels {
 /** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */
 export const paddedNegatives = (L: number): number => (L + 3) & ~3;
 
-/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu and g (d each). */
-export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + 2 * d;
+/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu (d), g ((L + 1) d), ss (padded L + 2). */
+export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + (L + 2) * d + paddedNegatives(L + 2);
 
 let module: WebAssembly.Module | undefined;
 /** One kernel instance per arena this thread uses (a worker has one; the main thread may hold several models). */
