@@ -1,12 +1,13 @@
 import type { Kernels } from '../kernels/wasm.js';
-import { sharedFloat64, sharedInt32, toShared } from '../memory/shared.js';
+import { sharedFloat32, sharedInt32, toShared } from '../memory/shared.js';
 import { fillAlias } from './alias.js';
 import { ItemSampler } from './item-sampler.js';
 
 /** Item popularity shared by every worker: f_j, ln f_j and the alias table over f packed for the kernels. */
 export interface PopularityTables {
   f: Float64Array;
-  lnf: Float64Array;
+  /** float32: the cluster samplers' second pass over their draws reads it, and half the bytes miss less */
+  lnf: Float32Array;
   total: number;
   /** the largest f_j */
   fMax: number;
@@ -21,7 +22,7 @@ export interface PopularityTables {
 /** The tables for item weights f (>= 0, finite, not all zero), all in shared memory. */
 export function popularityTables(f: Float64Array): PopularityTables {
   const n = f.length;
-  const lnf = sharedFloat64(n);
+  const lnf = sharedFloat32(n);
   let total = 0;
   let fMax = 0;
   for (let k = 0; k < n; k++) {

@@ -42,8 +42,8 @@ export function planResources(s: DataShape, c: TrainConfig): ResourcePlan {
     optimizer_state: rows * accWidth * F32 + (c.optimizer === 'adam' ? rows * d * F32 : 0),
     shards: s.nUsers * 4,
   };
-  // f and ln f (float64 each) and the packed alias entries (16 bytes).
-  if (usesPopularity(c.sampler)) arena.popularity_tables = s.nItems * 32;
+  // f (float64), ln f (float32) and the packed alias entries (16 bytes).
+  if (usesPopularity(c.sampler)) arena.popularity_tables = s.nItems * 28;
   if (isClusterSampler(c.sampler)) {
     const k = Math.min(c.clusters, s.nItems);
     // Two published halves (centers, labels, members, packed draw entries), and the clustering

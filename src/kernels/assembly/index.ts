@@ -690,7 +690,7 @@ export function clusterDraw(
       const lnqRow = lnq + (<usize>(row * stride) << 2);
       for (let l = 0; l < L; l++) {
         const q = lnqRow + (<usize>l << 2);
-        store<f32>(q, <f32>(<f64>load<f32>(q) + load<f64>(lnf + (<usize>load<i32>(negRow + (<usize>l << 2)) << 3))));
+        store<f32>(q, <f32>(<f64>load<f32>(q) + <f64>load<f32>(lnf + (<usize>load<i32>(negRow + (<usize>l << 2)) << 2))));
       }
     }
   }
