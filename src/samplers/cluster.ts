@@ -3,7 +3,7 @@ import type { Kernels } from '../kernels/wasm.js';
 import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
 import { halfOf, type ClusterHalf, type ClusterTables } from './cluster-tables.js';
 import type { PopularityTables } from './popularity.js';
-import { KernelRng, kernelAddress, PositiveBits, type NegativeSampler } from './sampler.js';
+import { DrawTargets, KernelRng, kernelAddress, PositiveBits, type NegativeSampler } from './sampler.js';
 
 /**
  * Cluster-uniform (Algorithm 3, Eq. 12) and cluster-popularity (Algorithm 4,
@@ -50,11 +50,8 @@ export class ClusterSampler implements NegativeSampler {
   private pEntries = 0;
   // ... and those of the caller's arrays (the same every call in training)
   private pos: Int32Array | undefined;
-  private negs: Int32Array | undefined;
-  private lnq: Float32Array | undefined;
   private pPos = 0;
-  private pNegs = 0;
-  private pLnq = 0;
+  private readonly out = new DrawTargets('ClusterSampler');
   private half: ClusterHalf | undefined;
   private total = 0;
   private usingBase = false;
@@ -121,12 +118,11 @@ export class ClusterSampler implements NegativeSampler {
       this.accepted += rows * L;
       return;
     }
-    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), 'ClusterSampler', 'negs');
-    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), 'ClusterSampler', 'lnq');
+    this.out.use(negs, lnq);
     this.rng.load(rng);
     this.draws += this.kern.clusterDraw(
       this.rng.address, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pEntries,
-      this.popularity ? 1 : 0, this.pLnf, this.pBits, this.pNegs, this.pLnq,
+      this.popularity ? 1 : 0, this.pLnf, this.pBits, this.out.pNegs, this.out.pLnq,
     );
     this.rng.store(rng);
     this.accepted += rows * L;

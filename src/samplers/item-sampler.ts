@@ -1,6 +1,6 @@
 import type { RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
-import { KernelRng, kernelAddress, PositiveBits, type NegativeSampler } from './sampler.js';
+import { DrawTargets, KernelRng, kernelAddress, PositiveBits, type NegativeSampler } from './sampler.js';
 
 /**
  * The samplers over every item (uniform, popularity): their draws run in
@@ -16,10 +16,7 @@ export abstract class ItemSampler implements NegativeSampler {
   // Kernel arguments are addresses, read once: a typed array's byteOffset is a slow getter.
   private readonly pBits: number;
   private readonly pEntries: number;
-  private negs: Int32Array | undefined;
-  private lnq: Float32Array | undefined;
-  private pNegs = 0;
-  private pLnq = 0;
+  private readonly out = new DrawTargets('item sampler');
 
   /** entries: the packed popularity alias table (PopularityTables.entries), or none for uniform draws. */
   constructor(
@@ -35,10 +32,9 @@ export abstract class ItemSampler implements NegativeSampler {
   abstract beginUser(u: number, pos: Int32Array, from: number, to: number): boolean;
 
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
-    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), 'item sampler', 'negs');
-    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), 'item sampler', 'lnq');
+    this.out.use(negs, lnq);
     this.rng.load(rng);
-    this.draws += this.kern.itemDraw(this.rng.address, rows, L, lnqStride, this.nItems, this.pEntries, this.pBits, this.pNegs, this.pLnq);
+    this.draws += this.kern.itemDraw(this.rng.address, rows, L, lnqStride, this.nItems, this.pEntries, this.pBits, this.out.pNegs, this.out.pLnq);
     this.rng.store(rng);
     this.accepted += rows * L;
   }

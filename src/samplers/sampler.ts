@@ -100,6 +100,23 @@ export function kernelAddress(a: Int32Array | Float32Array, who: string, name: s
 }
 
 /**
+ * The addresses of a caller's negs and lnq arrays for a sampling kernel,
+ * looked up (and checked) again only when the arrays change: the same
+ * arrays come back every call in training.
+ */
+export class DrawTargets {
+  private negs: Int32Array | undefined;
+  private lnq: Float32Array | undefined;
+  pNegs = 0;
+  pLnq = 0;
+  constructor(private readonly who: string) {}
+  use(negs: Int32Array, lnq: Float32Array): void {
+    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), this.who, 'negs');
+    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), this.who, 'lnq');
+  }
+}
+
+/**
  * A kernel-side copy of the caller's generator state: copied in before a
  * sampling kernel runs and back after, so the draws continue the worker's
  * stream exactly.
