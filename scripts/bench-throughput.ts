@@ -22,8 +22,8 @@
  * moves far less than wall time. sgd runs at the C loop's lr 0.05 and reg
  * 0.01; the other optimizers at their default lr and reg.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
@@ -35,7 +35,8 @@ import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { trackTemp } from '../src/util/atomic.js';
 import { OPTIMIZERS, type OptimizerKind } from '../src/kernels/codes.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
-import { preparedDataset, SHARED, SHARED_DATASETS } from './lib/datasets.js';
+import { buildCReference } from '../src/experiment/c-reference.js';
+import { preparedDataset, SHARED_DATASETS } from './lib/datasets.js';
 import { ECHONEST_SHAPE, shapeCsr, shapeDataset, writeLightGcn } from './lib/echonest-shape.js';
 import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
 import { parseCount, parseCountList } from '../src/cli/args.js';
@@ -94,21 +95,6 @@ const { values, shape, threadList, epochs, rounds, configs, outPath } = readFlag
   const outPath = values.out ?? `docs/results/bench-throughput${shape === 'gowalla' ? '' : `-${shape}`}.json`;
   return { values, shape, threadList, epochs, rounds, configs, outPath };
 });
-
-/** Builds the C reference into `dir` (a temporary directory of this run). */
-function buildC(dir: string): string {
-  const src = path.join(SHARED, 'bench', 'hogwild_ref.c');
-  if (!existsSync(src)) throw new UserError(`the C reference ${src} is missing (../shared beside the repository, or set PRIS_SHARED)`);
-  const bin = path.join(dir, 'hogwild_ref');
-  // The build line from the file's header.
-  try {
-    execFileSync('gcc', ['-O3', '-march=native', '-pthread', '-o', bin, src, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    throw new UserError(`building the C reference with gcc failed: ${err.stderr?.toString().trim() || err.message}`);
-  }
-  return bin;
-}
 
 /** Positives per second (wall) and CPU seconds (user + system, every thread) per positive. */
 interface Rate {
@@ -185,7 +171,7 @@ async function main(): Promise<void> {
   const untrack = trackTemp(scratch);
   const rows: { threads: number; config: string; round: number; pris: number; c: number; pris_cpu_us: number; c_cpu_us: number }[] = [];
   try {
-    const bin = buildC(scratch);
+    const bin = buildCReference(scratch);
     for (let r = 1; r <= rounds; r++) {
       for (const t of threadList) {
         for (const cfg of configs) {

@@ -18,14 +18,15 @@
  * The same pairs go to a LightGCN-format text file (`user item item ...`
  * per line) for the C reference loop, which reads that format.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { nextFloat, seedRng } from '../../src/kernels/rng.js';
 import { drawAliasSegment, fillAlias } from '../../src/samplers/alias.js';
 import { emptyCsr, nnz, type Csr } from '../../src/data/csr.js';
 import type { LoadedDataset } from '../../src/data/dataset.js';
 import { standaloneInt32 } from '../../src/memory/shared.js';
-import { writeFileAtomic } from '../../src/util/atomic.js';
+import { trackTemp, writeFileAtomic } from '../../src/util/atomic.js';
+import { writeLightGcnLines } from '../../src/experiment/c-reference.js';
 
 export interface ShapeSpec {
   users: number;
@@ -145,29 +146,20 @@ function csrChecksum(c: Csr): string {
 export async function writeLightGcn(c: Csr, dir: string, name: string): Promise<string> {
   const file = path.join(dir, `${name}.txt`);
   const side = `${file}.json`;
-  const sum = csrChecksum(c);
-  const stamp = JSON.stringify({ writer: 'pris bench', users: c.nUsers, items: c.nItems, positives: nnz(c), checksum: sum });
+  const stamp = JSON.stringify({ writer: 'pris bench', users: c.nUsers, items: c.nItems, positives: nnz(c), checksum: csrChecksum(c) });
   if (existsSync(file) && existsSync(side) && readFileSync(side, 'utf8') === stamp) return file;
   if (existsSync(file) && !existsSync(side)) throw new Error(`${file} exists and was not written by this benchmark; remove it or choose another --work-dir`);
-  // At most 11 bytes per number (ten digits and a separator).
-  const buf = new Uint8Array((c.nUsers + nnz(c)) * 11);
-  let o = 0;
-  const put = (v: number, sep: number) => {
-    const start = o;
-    do {
-      buf[o++] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
-    buf.subarray(start, o).reverse();
-    buf[o++] = sep;
-  };
-  for (let u = 0; u < c.nUsers; u++) {
-    const p0 = c.indptr[u]!;
-    const p1 = c.indptr[u + 1]!;
-    put(u, p1 > p0 ? 32 : 10);
-    for (let p = p0; p < p1; p++) put(c.indices[p]!, p + 1 < p1 ? 32 : 10);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const untrack = trackTemp(tmp);
+  try {
+    writeLightGcnLines(c, tmp);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    untrack();
   }
-  await writeFileAtomic(file, buf.subarray(0, o));
   await writeFileAtomic(side, stamp);
   return file;
 }
