@@ -7,8 +7,7 @@ import { claimReaderSlot, publishVersion, sharedFloat32, sharedFloat64, sharedIn
 import { ClusterSampler } from '../src/samplers/cluster.js';
 import { ExactSampler } from '../src/samplers/exact.js';
 import { UniformSampler } from '../src/samplers/uniform.js';
-import { PopularitySampler, type PopularityTables } from '../src/samplers/popularity.js';
-import { buildAlias } from '../src/samplers/alias.js';
+import { PopularitySampler, popularityTables, type PopularityTables } from '../src/samplers/popularity.js';
 import type { NegativeSampler } from '../src/samplers/sampler.js';
 
 const N_DRAWS = 200_000;
@@ -55,9 +54,7 @@ function smallModel() {
 function popularity(): PopularityTables {
   const f = sharedFloat64(nItems);
   for (let j = 0; j < nItems; j++) f[j] = j % 5 === 0 ? 0 : Math.log1p(1 + ((j * 7) % 11));
-  const lnf = sharedFloat64(nItems);
-  for (let j = 0; j < nItems; j++) lnf[j] = Math.log(f[j]!);
-  return { f, lnf, alias: buildAlias(f), total: f.reduce((a, b) => a + b, 0) };
+  return popularityTables(f);
 }
 
 /** Cluster tables with one published version: centers[x] = center(x), item j in cluster label(j). */
@@ -77,7 +74,7 @@ t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of 
   const { tables, centers, labels, reader } = publishedTables((x) => Math.cos(x * 1.3), (j) => (j * 5 + 1) % K);
   for (const popular of [false, true]) {
     fillHalf(halfOf(tables, 1), K, d, centers, labels, popular ? pop.f : undefined, 1);
-    const base = popular ? new PopularitySampler(pop) : new UniformSampler(nItems);
+    const base = popular ? new PopularitySampler(pop, kernels()) : new UniformSampler(nItems, kernels());
     const s = new ClusterSampler(popular, tables, base, user, kernels(), reader, popular ? pop : undefined);
     const u = 1;
     const pos = toShared(Int32Array.from([2, 3, 9, 14]));
@@ -109,7 +106,7 @@ t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of 
 t.test('cluster sampler falls back to its base sampler before the first clustering', async (t) => {
   const { user } = smallModel();
   const tables = createClusterTables(K, d, nItems, 1);
-  const base = new UniformSampler(nItems);
+  const base = new UniformSampler(nItems, kernels());
   const s = new ClusterSampler(false, tables, base, user, kernels(), 0, undefined);
   const { counts, lnqOf } = histogram(s, nItems, 0, toShared(Int32Array.from([5])));
   const p = new Float64Array(nItems).fill(1 / (nItems - 1));
@@ -148,10 +145,10 @@ t.test('a user\'s sets drawn in one call (rows, lnq stride) are the draws of one
   const { tables, centers, labels, reader } = publishedTables((x) => Math.sin(x * 0.7), (j) => (j * 3 + 2) % K);
   fillHalf(halfOf(tables, 1), K, d, centers, labels, pop.f, 1);
   const make: Record<string, () => NegativeSampler> = {
-    uniform: () => new UniformSampler(nItems),
-    popularity: () => new PopularitySampler(pop),
-    'cluster-uniform': () => new ClusterSampler(false, tables, new UniformSampler(nItems), user, kernels(), reader, undefined),
-    'cluster-popularity': () => new ClusterSampler(true, tables, new PopularitySampler(pop), user, kernels(), reader, pop),
+    uniform: () => new UniformSampler(nItems, kernels()),
+    popularity: () => new PopularitySampler(pop, kernels()),
+    'cluster-uniform': () => new ClusterSampler(false, tables, new UniformSampler(nItems, kernels()), user, kernels(), reader, undefined),
+    'cluster-popularity': () => new ClusterSampler(true, tables, new PopularitySampler(pop, kernels()), user, kernels(), reader, pop),
     exact: () => new ExactSampler(nItems, d, user, item, kernels(), 0),
   };
   const L = 3;
@@ -192,7 +189,7 @@ t.test('the cluster sampling kernel refuses output arrays outside the shared mem
   const { user } = smallModel();
   const { tables, centers, labels, reader } = publishedTables((x) => Math.cos(x), (j) => j % K);
   fillHalf(halfOf(tables, 1), K, d, centers, labels, undefined, 1);
-  const s = new ClusterSampler(false, tables, new UniformSampler(nItems), user, kernels(), reader, undefined);
+  const s = new ClusterSampler(false, tables, new UniformSampler(nItems, kernels()), user, kernels(), reader, undefined);
   t.ok(s.beginUser(0, toShared(Int32Array.from([1])), 0, 1));
   t.throws(() => s.draw(seedRng(1), 2, new Int32Array(2), new Float32Array(4)), /must be allocated in shared memory/);
 });

@@ -175,6 +175,50 @@ t.test('trainStep applies the gradients: sgd, adagrad and row-wise adagrad', asy
   }
 });
 
+t.test('trainRows: a user\'s positives stepped in one call equal one trainStep each, whatever it touches ahead', async (t) => {
+  const rows = 6;
+  const stride = paddedNegatives(L) + 4;
+  const pos = sharedInt32(rows);
+  pos.set([2, 0, 5, 2, 6, 1]);
+  const negs = sharedInt32(rows * L);
+  const lnq = sharedFloat32(rows * stride);
+  const rng = seedRng(31);
+  for (let q = 0; q < negs.length; q++) negs[q] = Math.floor(nextFloat(rng) * nItems);
+  for (let q = 0; q < lnq.length; q++) lnq[q] = nextFloat(rng) - 0.5;
+  for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
+    const width = opt === OPT_ADAGRAD_ROW ? 1 : opt === OPT_ADAGRAD ? d : 0;
+    const start = setup(8);
+    const run = (ahead: number) => {
+      const u = sharedFloat32(d);
+      u.set(start.u);
+      const V = sharedFloat32(nItems * d);
+      V.set(start.V);
+      const uAcc = sharedFloat32(Math.max(width, 1)).fill(0.25);
+      const VAcc = sharedFloat32(Math.max(width, 1) * nItems).fill(0.25);
+      const sc = sharedFloat32(scratchFloats(d, L));
+      let loss = 0;
+      if (ahead < 0) {
+        for (let r = 0; r < rows; r++) {
+          loss += k.trainStep(opt, lossCode('pris'), d, L, 0.05, 0.01, u.byteOffset, uAcc.byteOffset, V.byteOffset, VAcc.byteOffset, pos[r]!,
+            negs.byteOffset + r * L * 4, lnq.byteOffset + r * stride * 4, sc.byteOffset);
+        }
+      } else {
+        loss = k.trainRows(opt, lossCode('pris'), d, L, 0.05, 0.01, u.byteOffset, uAcc.byteOffset, V.byteOffset, VAcc.byteOffset, pos.byteOffset, rows,
+          negs.byteOffset, lnq.byteOffset, stride, sc.byteOffset, ahead);
+      }
+      return { loss: Math.fround(loss), u: [...u], V: [...V], uAcc: [...uAcc], VAcc: [...VAcc] };
+    };
+    const want = run(-1);
+    for (const ahead of [0, 1, 3, 64]) {
+      const got = run(ahead);
+      t.same(got.u, want.u, `opt ${opt}, ahead ${ahead}: user row`);
+      t.same(got.V, want.V, `opt ${opt}, ahead ${ahead}: item rows`);
+      t.same([got.uAcc, got.VAcc], [want.uAcc, want.VAcc], `opt ${opt}, ahead ${ahead}: optimizer state`);
+      t.ok(Math.abs(got.loss - want.loss) <= 1e-5 * Math.abs(want.loss), `opt ${opt}, ahead ${ahead}: summed loss`);
+    }
+  }
+});
+
 t.test('scoreRows and assignNearest equal plain dot products and a brute-force argmax', async (t) => {
   const s = setup(6);
   const one = sharedFloat32(nItems);

@@ -43,7 +43,14 @@ export interface Kernels {
   /** rows x L negatives (lnq rows `stride` floats apart) from a groupTable proposal; rng is a 4-word xoshiro128** state in memory. Returns candidates drawn. */
   clusterDraw(
     rng: number, rows: number, L: number, stride: number, total: number, K: number, cdf: number, guide: number, scores: number,
-    ptr: number, entries: number, popular: number, lnf: number, mask: number, stamp: number, negs: number, lnq: number,
+    ptr: number, entries: number, popular: number, lnf: number, bits: number, negs: number, lnq: number,
+  ): number;
+  /** rows x L negatives over every item (uniform: entries 0; else the packed popularity alias entries), positives rejected by the bitset. Returns candidates drawn. */
+  itemDraw(rng: number, rows: number, L: number, stride: number, n: number, entries: number, bits: number, negs: number, lnq: number): number;
+  /** trainStep for each of a user's `rows` positives (pos[r], negatives negs[r*L ..), lnq[r*stride ..)), touching the rows of step r + ahead first. Returns the summed loss. */
+  trainRows(
+    opt: number, loss: number, d: number, L: number, lr: number, reg: number,
+    u: number, uAcc: number, V: number, VAcc: number, pos: number, rows: number, negs: number, lnq: number, stride: number, scratch: number, ahead: number,
   ): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */
@@ -57,8 +64,8 @@ export interface Kernels {
 /** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */
 export const paddedNegatives = (L: number): number => (L + 3) & ~3;
 
-/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu and g (d each). */
-export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + 2 * d;
+/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu (d), g ((L + 1) d), ss (padded L + 2). */
+export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + (L + 2) * d + paddedNegatives(L + 2);
 
 let module: WebAssembly.Module | undefined;
 /** One kernel instance per arena this thread uses (a worker has one; the main thread may hold several models). */

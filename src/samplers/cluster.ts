@@ -1,9 +1,9 @@
 import type { RngState } from '../kernels/rng.js';
 import type { Kernels } from '../kernels/wasm.js';
-import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedFloat64, sharedInt32, sharedUint32 } from '../memory/shared.js';
+import { acquireVersion, inSharedMemory, releaseReader, sharedFloat32, sharedFloat64, sharedInt32 } from '../memory/shared.js';
 import { halfOf, type ClusterHalf, type ClusterTables } from './cluster-tables.js';
 import type { PopularityTables } from './popularity.js';
-import { PositiveMask, type NegativeSampler } from './sampler.js';
+import { DrawTargets, KernelRng, kernelAddress, PositiveBits, type NegativeSampler } from './sampler.js';
 
 /**
  * Cluster-uniform (Algorithm 3, Eq. 12) and cluster-popularity (Algorithm 4,
@@ -20,23 +20,17 @@ import { PositiveMask, type NegativeSampler } from './sampler.js';
  * Until the clustering worker has published a first version, the base
  * sampler (uniform or popularity) is used, as in the authors' code.
  */
-/** The kernels read and write the caller's arrays in place: they must live in the shared memory. */
-function kernelAddress(a: Int32Array | Float32Array, name: string): number {
-  if (!inSharedMemory(a)) throw new Error(`ClusterSampler: ${name} must be allocated in shared memory`);
-  return a.byteOffset;
-}
 
 export class ClusterSampler implements NegativeSampler {
   draws = 0;
   accepted = 0;
-  private readonly mask: PositiveMask;
+  private readonly bits: PositiveBits;
   /** the caller's generator state, copied in and out around each kernel call */
-  private readonly rngState: Uint32Array;
+  private readonly rng = new KernelRng();
   // Kernel arguments are addresses, read once: a typed array's byteOffset is a
   // slow getter. The sampler's own shared scratch, known only by address: per
   // user the scores of the centers, the mass left per cluster, cumulative
   // group weights and guide table, and groupLeft's two K-slot sums.
-  private readonly pRng: number;
   private readonly pUser: number;
   private readonly pScores: number;
   private readonly pLeft: number;
@@ -44,7 +38,7 @@ export class ClusterSampler implements NegativeSampler {
   private readonly pGuide: number;
   private readonly pRemoved: number;
   private readonly pRemovedAlive: number;
-  private readonly pMask: number;
+  private readonly pBits: number;
   private readonly pF: number;
   private readonly pLnf: number;
   // ... those of the published half in use
@@ -56,11 +50,8 @@ export class ClusterSampler implements NegativeSampler {
   private pEntries = 0;
   // ... and those of the caller's arrays (the same every call in training)
   private pos: Int32Array | undefined;
-  private negs: Int32Array | undefined;
-  private lnq: Float32Array | undefined;
   private pPos = 0;
-  private pNegs = 0;
-  private pLnq = 0;
+  private readonly out = new DrawTargets('ClusterSampler');
   private half: ClusterHalf | undefined;
   private total = 0;
   private usingBase = false;
@@ -75,9 +66,7 @@ export class ClusterSampler implements NegativeSampler {
     pop: PopularityTables | undefined,
   ) {
     const k = t.k;
-    this.mask = new PositiveMask(t.nItems);
-    this.rngState = sharedUint32(4);
-    this.pRng = this.rngState.byteOffset;
+    this.bits = new PositiveBits(t.nItems);
     this.pUser = user.byteOffset;
     this.pScores = sharedFloat32(k).byteOffset;
     this.pLeft = sharedFloat32(k).byteOffset;
@@ -85,7 +74,7 @@ export class ClusterSampler implements NegativeSampler {
     this.pGuide = sharedInt32(k).byteOffset;
     this.pRemoved = sharedFloat64(k).byteOffset;
     this.pRemovedAlive = sharedInt32(k).byteOffset;
-    this.pMask = this.mask.mark.byteOffset;
+    this.pBits = this.bits.words.byteOffset;
     this.pF = pop ? pop.f.byteOffset : 0;
     this.pLnf = pop ? pop.lnf.byteOffset : 0;
     if (popularity && !pop) throw new Error('cluster-popularity needs popularity tables');
@@ -112,8 +101,8 @@ export class ClusterSampler implements NegativeSampler {
     }
     const k = this.t.k;
     const d = this.t.dim;
-    this.mask.set(pos, from, to);
-    if (pos !== this.pos) this.pPos = kernelAddress((this.pos = pos), 'pos');
+    this.bits.set(pos, from, to);
+    if (pos !== this.pos) this.pPos = kernelAddress((this.pos = pos), 'ClusterSampler', 'pos');
     this.kern.groupLeft(this.pPos + from * 4, to - from, this.pLabels, this.pF, this.pMass, this.pAlive, k, this.pLeft, this.pRemoved, this.pRemovedAlive);
     this.total = this.kern.groupTable(
       this.pUser + u * d * 4, this.pCenters, k, d, this.pLeft, this.pScores, this.pCdf, this.pGuide,
@@ -129,21 +118,13 @@ export class ClusterSampler implements NegativeSampler {
       this.accepted += rows * L;
       return;
     }
-    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), 'negs');
-    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), 'lnq');
-    const st = this.rngState;
-    st[0] = rng[0]!;
-    st[1] = rng[1]!;
-    st[2] = rng[2]!;
-    st[3] = rng[3]!;
+    this.out.use(negs, lnq);
+    this.rng.load(rng);
     this.draws += this.kern.clusterDraw(
-      this.pRng, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pEntries,
-      this.popularity ? 1 : 0, this.pLnf, this.pMask, this.mask.stamp, this.pNegs, this.pLnq,
+      this.rng.address, rows, L, lnqStride, this.total, this.t.k, this.pCdf, this.pGuide, this.pScores, this.pPtr, this.pEntries,
+      this.popularity ? 1 : 0, this.pLnf, this.pBits, this.out.pNegs, this.out.pLnq,
     );
-    rng[0] = st[0]!;
-    rng[1] = st[1]!;
-    rng[2] = st[2]!;
-    rng[3] = st[3]!;
+    this.rng.store(rng);
     this.accepted += rows * L;
   }
 

@@ -47,10 +47,10 @@ export function createSampler(kind: SamplerKind, c: SamplerContext): NegativeSam
   const t = c.tables;
   switch (kind) {
     case 'uniform':
-      return new UniformSampler(t.nItems);
+      return new UniformSampler(t.nItems, c.kernels);
     case 'popularity':
       if (!t.popularity) throw new Error('popularity sampler needs popularity tables');
-      return new PopularitySampler(t.popularity);
+      return new PopularitySampler(t.popularity, c.kernels);
     case 'cluster-uniform':
     case 'cluster-popularity':
     case 'cluster-uniform-joint':

@@ -1,5 +1,5 @@
 import type { RngState } from '../kernels/rng.js';
-import { sharedInt32 } from '../memory/shared.js';
+import { inSharedMemory, sharedUint32, sharedInt32 } from '../memory/shared.js';
 
 /**
  * One interface for every negative sampler (uniform, popularity, the cluster
@@ -59,5 +59,83 @@ export class PositiveMask {
   }
   has(j: number): boolean {
     return this.mark[j] === this.stamp;
+  }
+}
+
+/**
+ * The current user's positives as a bitset (bit j of word j >> 5): 48 KB
+ * for 384 K items, so the kernels' check stays in L1/L2 where a stamp per
+ * item (1.5 MB) misses. The positives set are remembered and their words
+ * zeroed at the next user (every bit set in those words is one of theirs).
+ * In shared memory, so sampling kernels can read it.
+ */
+export class PositiveBits {
+  readonly words: Uint32Array;
+  private held = new Int32Array(64);
+  private n = 0;
+  constructor(nItems: number) {
+    this.words = sharedUint32((nItems + 31) >>> 5);
+  }
+  set(pos: Int32Array, from: number, to: number): void {
+    const w = this.words;
+    for (let k = 0; k < this.n; k++) w[this.held[k]! >>> 5] = 0;
+    if (to - from > this.held.length) this.held = new Int32Array(Math.max(to - from, 2 * this.held.length));
+    const held = this.held;
+    for (let k = from; k < to; k++) {
+      const j = pos[k]!;
+      held[k - from] = j;
+      w[j >>> 5]! |= 1 << (j & 31);
+    }
+    this.n = to - from;
+  }
+  has(j: number): boolean {
+    return ((this.words[j >>> 5]! >>> (j & 31)) & 1) === 1;
+  }
+}
+
+/** The kernels read and write the caller's arrays in place: they must live in the shared memory. */
+export function kernelAddress(a: Int32Array | Float32Array, who: string, name: string): number {
+  if (!inSharedMemory(a)) throw new Error(`${who}: ${name} must be allocated in shared memory`);
+  return a.byteOffset;
+}
+
+/**
+ * The addresses of a caller's negs and lnq arrays for a sampling kernel,
+ * looked up (and checked) again only when the arrays change: the same
+ * arrays come back every call in training.
+ */
+export class DrawTargets {
+  private negs: Int32Array | undefined;
+  private lnq: Float32Array | undefined;
+  pNegs = 0;
+  pLnq = 0;
+  constructor(private readonly who: string) {}
+  use(negs: Int32Array, lnq: Float32Array): void {
+    if (negs !== this.negs) this.pNegs = kernelAddress((this.negs = negs), this.who, 'negs');
+    if (lnq !== this.lnq) this.pLnq = kernelAddress((this.lnq = lnq), this.who, 'lnq');
+  }
+}
+
+/**
+ * A kernel-side copy of the caller's generator state: copied in before a
+ * sampling kernel runs and back after, so the draws continue the worker's
+ * stream exactly.
+ */
+export class KernelRng {
+  private readonly state = sharedUint32(4);
+  readonly address = this.state.byteOffset;
+  load(rng: RngState): void {
+    const st = this.state;
+    st[0] = rng[0]!;
+    st[1] = rng[1]!;
+    st[2] = rng[2]!;
+    st[3] = rng[3]!;
+  }
+  store(rng: RngState): void {
+    const st = this.state;
+    rng[0] = st[0]!;
+    rng[1] = st[1]!;
+    rng[2] = st[2]!;
+    rng[3] = st[3]!;
   }
 }

@@ -62,6 +62,13 @@ let state: WorkerState | undefined;
  */
 const DRAW_ROWS = 64;
 
+/**
+ * trainRows touches the rows of this many steps ahead: all of a call's, at
+ * its start. On the Echonest shape (49 MB of item rows) that ran faster
+ * than 8 or 2 steps ahead, and 1.3-2x faster than touching none.
+ */
+const AHEAD = DRAW_ROWS;
+
 function init(data: SgdData): WorkerState {
   const t = data.sgd;
   const { train } = data;
@@ -115,6 +122,7 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
   const negsBytes = L * 4;
   const lnqBytes = Lp * 4;
   const pScratch = st.scratch.byteOffset;
+  const pPos = pos.byteOffset;
 
   const rng = seedRng(task.seed, task.shard, task.epoch);
   const from = t.shardPtr[task.shard]!;
@@ -158,17 +166,17 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
       for (let first = 0; first < np; first += DRAW_ROWS) {
         const rows = Math.min(DRAW_ROWS, np - first);
         sampler.draw(rng, L, negs, lnq, rows, Lp);
+        if (!batch) {
+          lossSum += k.trainRows(opt, code, d, L, lr, reg, pu, pua, V, VA, pPos + first * 4, rows, pNegs, pLnq, Lp, pScratch, AHEAD);
+          continue;
+        }
         for (let r = 0; r < rows; r++) {
           const pN = pNegs + r * negsBytes;
           const pQ = pLnq + r * lnqBytes;
-          if (batch) {
-            lossSum += k.accumulateSample(code, d, L, reg, pu, nItems + uid, V, pos[first + r]!, pN, pQ, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
-            if (++inBatch === t.batchSize) {
-              applyAdam(st, task, inBatch);
-              inBatch = 0;
-            }
-          } else {
-            lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
+          lossSum += k.accumulateSample(code, d, L, reg, pu, nItems + uid, V, pos[first + r]!, pN, pQ, pScratch, bSlotOf, bKeyOf, bGrads, bCtl);
+          if (++inBatch === t.batchSize) {
+            applyAdam(st, task, inBatch);
+            inBatch = 0;
           }
         }
       }

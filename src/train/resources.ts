@@ -42,6 +42,7 @@ export function planResources(s: DataShape, c: TrainConfig): ResourcePlan {
     optimizer_state: rows * accWidth * F32 + (c.optimizer === 'adam' ? rows * d * F32 : 0),
     shards: s.nUsers * 4,
   };
+  // f (float64), ln f (float32) and the packed alias entries (16 bytes).
   if (usesPopularity(c.sampler)) arena.popularity_tables = s.nItems * 28;
   if (isClusterSampler(c.sampler)) {
     const k = Math.min(c.clusters, s.nItems);
@@ -51,11 +52,11 @@ export function planResources(s: DataShape, c: TrainConfig): ResourcePlan {
     arena.clustering_worker = s.nItems * d * F32 + s.nItems * 20 + k * d * F32;
     if (isJointSampler(c.sampler)) arena.joint_clustering = 4 * (d * d + d + k * d) * F32;
   }
-  // Per SGD thread: the user's positives, the samplers' positive marks, exact scores, adam's batch.
+  // Per SGD thread: the user's positives, the samplers' positive bitsets (a cluster sampler's and
+  // its base sampler's) or the exact sampler's marks and scores, adam's batch.
   const perThread =
     s.maxUserItems * 4 +
-    s.nItems * 4 * (isClusterSampler(c.sampler) ? 2 : 1) +
-    (c.sampler === 'exact' ? s.nItems * F32 : 0) +
+    (c.sampler === 'exact' ? s.nItems * (4 + F32) : Math.ceil(s.nItems / 32) * 4 * (isClusterSampler(c.sampler) ? 2 : 1)) +
     (c.optimizer === 'adam' ? rows * 4 + c.batchSize * (c.negatives + 2) * (d * F32 + 4) : 0);
   arena.sgd_threads = threads * perThread;
   // Evaluation: the item table packed once for every thread, and a second copy in cluster order

@@ -4,13 +4,13 @@ import { UserError } from '../errors.js';
 import { lossCode, optimizerCode } from '../kernels/codes.js';
 import { createArena, sharedFloat32, sharedFloat64, sharedInt32, withArena } from '../memory/shared.js';
 import { createModel, type Model } from '../model/store.js';
-import { buildAlias } from '../samplers/alias.js';
 import { isClusterSampler, isJointSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
 import { createJointState } from '../cluster/joint.js';
 import { createClusterTables } from '../samplers/cluster-tables.js';
 import type { ClusterShared } from '../cluster/refresh-task.js';
 import { ClusterScheduler } from '../cluster/scheduler.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
+import { popularityTables } from '../samplers/popularity.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import type { TrainConfig } from './options.js';
 import { partitionUsers } from '../sgd/partition.js';
@@ -45,14 +45,7 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
   // One reader slot per SGD worker, plus the clustering worker's own sampler (joint learning).
   if (isClusterSampler(cfg.sampler)) t.clusters = createClusterTables(Math.min(cfg.clusters, ds.nItems), cfg.dim, ds.nItems, cfg.threads + 1);
   if (usesPopularity(cfg.sampler)) {
-    const f = popularityWeights(itemCounts(ds.train), cfg.popularity);
-    const lnf = sharedFloat64(f.length);
-    let total = 0;
-    for (let k = 0; k < f.length; k++) {
-      lnf[k] = Math.log(f[k]!);
-      total += f[k]!;
-    }
-    t.popularity = { f, lnf, alias: buildAlias(f), total };
+    t.popularity = popularityTables(popularityWeights(itemCounts(ds.train), cfg.popularity));
   }
   return t;
 }

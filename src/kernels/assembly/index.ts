@@ -49,8 +49,10 @@ let gI: f32 = 0;
 }
 
 // Scratch layout (float32 slots), each block padded to Lp = L rounded up to 4
-// lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d] | g[d]. The caller's lnq array must
-// also hold Lp floats (lanes past L are read and ignored).
+// lanes: xj[Lp] | w[Lp] | s[Lp] | gj[Lp] | gu[d] | g[(L + 1) d] | ss[padded(L + 2)]
+// (g and ss: adagrad-row's gradients of the negatives and the positive, and
+// every row's sum of squares). The caller's lnq array must also hold Lp
+// floats (lanes past L are read and ignored).
 @inline function padded(L: i32): i32 {
   return (L + 3) & ~3;
 }
@@ -206,24 +208,58 @@ export function trainStep(
     v128.store(gu + o, f32x4.add(f32x4.mul(vgi, v128.load(vi + o)), f32x4.mul(vreg, v128.load(u + o))));
   }
   if (opt == OPT_ADAGRAD_ROW) {
-    // A row's step size depends on its whole gradient: build it, then apply.
-    const g = gu + rb;
+    // A row's step size depends on its whole gradient. Every row's gradient
+    // first (the negatives' from the rows as they are) with its sum of
+    // squares, then the accumulators in order, the step sizes four rows at
+    // a time, then the moves: a serial sum-sqrt-divide chain per row before
+    // its move had cost this step more than per-element Adagrad.
+    const G = gu + rb;
+    const ss = G + <usize>(L + 1) * rb;
     for (let l = 0; l < L; l++) {
-      const j = <usize>load<i32>(negs + (<usize>l << 2));
-      const vj = V + j * rb;
+      const vj = V + <usize>load<i32>(negs + (<usize>l << 2)) * rb;
       const c = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+      const gl = G + <usize>l * rb;
+      let q = f32x4.splat(0);
       for (let o: usize = 0; o < rb; o += 16) {
         const v = v128.load(vj + o);
         v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(c, v)));
-        v128.store(g + o, f32x4.add(f32x4.mul(c, v128.load(u + o)), f32x4.mul(vreg, v)));
+        const g = f32x4.add(f32x4.mul(c, v128.load(u + o)), f32x4.mul(vreg, v));
+        v128.store(gl + o, g);
+        q = f32x4.add(q, f32x4.mul(g, g));
       }
-      applyRowAdagrad(vj, VAcc + (j << 2), g, d, lr);
+      store<f32>(ss + (<usize>l << 2), hsum(q));
     }
+    const gi = G + <usize>L * rb;
+    let qi = f32x4.splat(0);
+    let qu = f32x4.splat(0);
     for (let o: usize = 0; o < rb; o += 16) {
-      v128.store(g + o, f32x4.add(f32x4.mul(vgi, v128.load(u + o)), f32x4.mul(vreg, v128.load(vi + o))));
+      const g = f32x4.add(f32x4.mul(vgi, v128.load(u + o)), f32x4.mul(vreg, v128.load(vi + o)));
+      v128.store(gi + o, g);
+      qi = f32x4.add(qi, f32x4.mul(g, g));
+      const h = v128.load(gu + o);
+      qu = f32x4.add(qu, f32x4.mul(h, h));
     }
-    applyRowAdagrad(vi, VAcc + (<usize>i << 2), g, d, lr);
-    applyRowAdagrad(u, uAcc, gu, d, lr);
+    store<f32>(ss + (<usize>L << 2), hsum(qi));
+    store<f32>(ss + (<usize>(L + 1) << 2), hsum(qu));
+    // acc += mean(g^2) for the negatives, the positive, the user, in that
+    // order (a negative drawn twice sees its first update).
+    for (let r = 0; r < L + 2; r++) {
+      const acc = r < L ? VAcc + (<usize>load<i32>(negs + (<usize>r << 2)) << 2) : r == L ? VAcc + (<usize>i << 2) : uAcc;
+      const a = load<f32>(acc) + load<f32>(ss + (<usize>r << 2)) / <f32>d;
+      store<f32>(acc, a);
+      store<f32>(ss + (<usize>r << 2), a);
+    }
+    // step = lr / (sqrt(acc) + eps)
+    for (let r = 0; r < L + 2; r += 4) {
+      const o = ss + (<usize>r << 2);
+      v128.store(o, f32x4.div(vlr, f32x4.add(f32x4.sqrt(v128.load(o)), f32x4.splat(ADAGRAD_EPS))));
+    }
+    for (let r = 0; r < L + 2; r++) {
+      const x = r < L ? V + <usize>load<i32>(negs + (<usize>r << 2)) * rb : r == L ? vi : u;
+      const g = r <= L ? G + <usize>r * rb : gu;
+      const step = f32x4.splat(load<f32>(ss + (<usize>r << 2)));
+      for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.mul(step, v128.load(g + o))));
+    }
     return loss;
   }
   for (let l = 0; l < L; l++) {
@@ -243,20 +279,6 @@ export function trainStep(
   }
   for (let o: usize = 0; o < rb; o += 16) apply(opt, u, uAcc, o, v128.load(gu + o), vlr);
   return loss;
-}
-
-// Row-wise Adagrad: one accumulator per row, acc += mean(g^2); row -= lr g / (sqrt(acc) + eps).
-@inline function applyRowAdagrad(x: usize, acc: usize, g: usize, d: i32, lr: f32): void {
-  const rb = <usize>d << 2;
-  let ss = f32x4.splat(0);
-  for (let o: usize = 0; o < rb; o += 16) {
-    const gg = v128.load(g + o);
-    ss = f32x4.add(ss, f32x4.mul(gg, gg));
-  }
-  const a = load<f32>(acc) + hsum(ss) / <f32>d;
-  store<f32>(acc, a);
-  const step = f32x4.splat(lr / (Mathf.sqrt(a) + ADAGRAD_EPS));
-  for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.sub(v128.load(x + o), f32x4.mul(step, v128.load(g + o))));
 }
 
 /**
@@ -583,28 +605,43 @@ export function groupLeft(
   }
 }
 
-// xoshiro128** over a 4-word state in memory: the same generator, step for
-// step, as src/kernels/rng.ts, so a sampler drawing here continues the
-// worker's JavaScript stream exactly.
-@inline function nextU32(rng: usize): u32 {
-  const s0 = load<u32>(rng);
-  const s1 = load<u32>(rng, 4);
-  const s2 = load<u32>(rng, 8);
-  const s3 = load<u32>(rng, 12);
-  const result = rotl<u32>(s1 * 5, 7) * 9;
-  const t = s1 << 9;
-  const n2 = s2 ^ s0;
-  const n3 = s3 ^ s1;
-  store<u32>(rng, s0 ^ n3);
-  store<u32>(rng, s1 ^ n2, 4);
-  store<u32>(rng, n2 ^ t, 8);
-  store<u32>(rng, rotl<u32>(n3, 11), 12);
-  return result;
+// xoshiro128**, the same generator step for step as src/kernels/rng.ts, so a
+// sampler drawing here continues the worker's JavaScript stream exactly: the
+// caller's 4-word state is loaded into globals (one instance per thread) for
+// the length of a sampling call and stored back at its end.
+let g0: u32 = 0;
+let g1: u32 = 0;
+let g2: u32 = 0;
+let g3: u32 = 0;
+
+/** What the touches ahead of use loaded (WebAssembly has no prefetch), folded: exported, so no optimizer drops them. */
+export let touched: u32 = 0;
+
+@inline function rngIn(rng: usize): void {
+  g0 = load<u32>(rng);
+  g1 = load<u32>(rng, 4);
+  g2 = load<u32>(rng, 8);
+  g3 = load<u32>(rng, 12);
+}
+
+@inline function rngOut(rng: usize): void {
+  store<u32>(rng, g0);
+  store<u32>(rng, g1, 4);
+  store<u32>(rng, g2, 8);
+  store<u32>(rng, g3, 12);
 }
 
 // Uniform in [0, 1) from 32 bits, in f64 as the JavaScript side computes it.
-@inline function nextUnit(rng: usize): f64 {
-  return <f64>nextU32(rng) * 2.3283064365386963e-10;
+@inline function nextUnit(): f64 {
+  const result = rotl<u32>(g1 * 5, 7) * 9;
+  const t = g1 << 9;
+  const n2 = g2 ^ g0;
+  const n3 = g3 ^ g1;
+  g0 = g0 ^ n3;
+  g1 = g1 ^ n2;
+  g2 = n2 ^ t;
+  g3 = rotl<u32>(n3, 11);
+  return <f64>result * 2.3283064365386963e-10;
 }
 
 /**
@@ -612,21 +649,23 @@ export function groupLeft(
  * table groupTable built: cumulative group weights cdf[K] summing to
  * `total`, guide[K]): a group, then the item within it uniformly or
  * (popular != 0) through the group's alias table (the packed entries of
- * src/samplers/cluster-tables.ts), rejecting items with
- * mask[j] == stamp (the user's positives). Draw l of row r goes to
- * negs[r*L + l], and lnq[r*stride + l] = scores[group] (+ lnf[j] when
- * lnf != 0). Returns the candidates drawn.
+ * src/samplers/cluster-tables.ts), rejecting the user's positives (bit j of the
+ * bitset `bits` set). Draw l of row r goes to negs[r*L + l], and
+ * lnq[r*stride + l] = scores[group] (+ lnf[j] when lnf != 0, added in a
+ * second pass over the draws so those loads do not wait on each other).
+ * Returns the candidates drawn.
  */
 export function clusterDraw(
   rng: usize, rows: i32, L: i32, stride: i32, total: f64, K: i32, cdf: usize, guide: usize, scores: usize,
-  ptr: usize, entries: usize, popular: i32, lnf: usize, mask: usize, stamp: i32, negs: usize, lnq: usize,
+  ptr: usize, entries: usize, popular: i32, lnf: usize, bits: usize, negs: usize, lnq: usize,
 ): i32 {
+  rngIn(rng);
   let draws = 0;
   for (let row = 0; row < rows; row++) {
     const negRow = negs + (<usize>(row * L) << 2);
     const lnqRow = lnq + (<usize>(row * stride) << 2);
     for (let l = 0; l < L; l++) {
-      const u01 = nextUnit(rng);
+      const u01 = nextUnit();
       const r = u01 * total;
       let c = load<i32>(guide + (<usize>(<i32>Math.floor(u01 * <f64>K)) << 2));
       while (c > 0 && <f64>load<f32>(cdf + (<usize>(c - 1) << 2)) > r) c--;
@@ -636,16 +675,146 @@ export function clusterDraw(
       let j: i32;
       do {
         // One 16-byte entry per position: [item, alias item, keep probability, 0].
-        const e = entries + (<usize>(p0 + <i32>Math.floor(nextUnit(rng) * <f64>size)) << 4);
-        j = popular && nextUnit(rng) >= <f64>load<f32>(e, 8) ? load<i32>(e, 4) : load<i32>(e);
+        const e = entries + (<usize>(p0 + <i32>Math.floor(nextUnit() * <f64>size)) << 4);
+        j = popular && nextUnit() >= <f64>load<f32>(e, 8) ? load<i32>(e, 4) : load<i32>(e);
         draws++;
-      } while (load<i32>(mask + (<usize>j << 2)) == stamp);
+      } while ((load<u32>(bits + (<usize>(j >>> 5) << 2)) >>> (<u32>j & 31)) & 1);
       store<i32>(negRow + (<usize>l << 2), j);
-      const sc = <f64>load<f32>(scores + (<usize>c << 2));
-      store<f32>(lnqRow + (<usize>l << 2), <f32>(lnf ? sc + load<f64>(lnf + (<usize>j << 3)) : sc));
+      store<f32>(lnqRow + (<usize>l << 2), load<f32>(scores + (<usize>c << 2)));
+    }
+  }
+  rngOut(rng);
+  if (lnf) {
+    for (let row = 0; row < rows; row++) {
+      const negRow = negs + (<usize>(row * L) << 2);
+      const lnqRow = lnq + (<usize>(row * stride) << 2);
+      for (let l = 0; l < L; l++) {
+        const q = lnqRow + (<usize>l << 2);
+        store<f32>(q, <f32>(<f64>load<f32>(q) + <f64>load<f32>(lnf + (<usize>load<i32>(negRow + (<usize>l << 2)) << 2))));
+      }
     }
   }
   return draws;
+}
+
+// ---- item samplers: uniform and popularity over every item -----------------
+
+/**
+ * Draws rows x L negatives over all n items for the current user, rejecting
+ * the user's positives (bit j of the bitset `bits` set): uniformly (entries
+ * == 0; ln Q~ = 0) or by popularity through the alias table packed as one
+ * 16-byte entry per column k, [alias item, keep probability, ln f_k,
+ * ln f_alias] (f32 but the item), so a draw reads one cache line and the
+ * check one bit of a table that stays in L1/L2. The same generator stream
+ * as the JavaScript alias draw (column, then coin). Draw l of row r goes to
+ * negs[r*L + l] and its ln Q~ to lnq[r*stride + l]. Returns the candidates drawn.
+ */
+export function itemDraw(rng: usize, rows: i32, L: i32, stride: i32, n: i32, entries: usize, bits: usize, negs: usize, lnq: usize): i32 {
+  rngIn(rng);
+  let draws = 0;
+  const nf = <f64>n;
+  if (entries) {
+    // A dry run of the generator touches the entry of every draw's first
+    // candidate: those loads are independent, so their misses overlap,
+    // where in the draws each waits on the coin before the next. A
+    // rejection shifts the later ones; the draws below stay exact.
+    const s0 = g0;
+    const s1 = g1;
+    const s2 = g2;
+    const s3 = g3;
+    let x: u32 = 0;
+    for (let t = 0, m = rows * L; t < m; t++) {
+      x ^= load<u32>(entries + (<usize>(<i32>(nextUnit() * nf)) << 4), 4);
+      nextUnit();
+    }
+    touched ^= x;
+    g0 = s0;
+    g1 = s1;
+    g2 = s2;
+    g3 = s3;
+  }
+  for (let row = 0; row < rows; row++) {
+    const negRow = negs + (<usize>(row * L) << 2);
+    const lnqRow = lnq + (<usize>(row * stride) << 2);
+    for (let l = 0; l < L; l++) {
+      let j: i32;
+      let q: f32 = 0;
+      do {
+        j = <i32>(nextUnit() * nf);
+        if (entries) {
+          // A branch, not selects: the bit check need not wait for the
+          // entry's line when the branch is predicted (measured ~10% faster).
+          const e = entries + (<usize>j << 4);
+          if (nextUnit() < <f64>load<f32>(e, 4)) {
+            q = load<f32>(e, 8);
+          } else {
+            q = load<f32>(e, 12);
+            j = load<i32>(e);
+          }
+        }
+        draws++;
+      } while ((load<u32>(bits + (<usize>(j >>> 5) << 2)) >>> (<u32>j & 31)) & 1);
+      store<i32>(negRow + (<usize>l << 2), j);
+      store<f32>(lnqRow + (<usize>l << 2), q);
+    }
+  }
+  rngOut(rng);
+  return draws;
+}
+
+// ---- a user visit's steps ---------------------------------------------------
+
+// Loads one word of every cache line of the row at a (rb bytes): WebAssembly
+// has no prefetch, and a load of a line the next steps need starts its miss
+// early, beside the others.
+@inline function touchRow(a: usize, rb: usize): u32 {
+  let x: u32 = load<u32>(a + rb - 4);
+  for (let o: usize = 0; o < rb; o += 64) x ^= load<u32>(a + o);
+  return x;
+}
+
+// Touches the rows sample r uses: its positive's and negatives' rows and their optimizer state.
+@inline function touchSample(opt: i32, rb: usize, V: usize, VAcc: usize, pos: usize, negs: usize, L: i32, r: i32): u32 {
+  const i = <usize>load<i32>(pos + (<usize>r << 2));
+  let x = touchRow(V + i * rb, rb);
+  if (opt == OPT_ADAGRAD_ROW) x ^= load<u32>(VAcc + (i << 2));
+  else if (opt == OPT_ADAGRAD) x ^= touchRow(VAcc + i * rb, rb);
+  const nr = negs + (<usize>(r * L) << 2);
+  for (let l = 0; l < L; l++) {
+    const j = <usize>load<i32>(nr + (<usize>l << 2));
+    x ^= touchRow(V + j * rb, rb);
+    if (opt == OPT_ADAGRAD_ROW) x ^= load<u32>(VAcc + (j << 2));
+    else if (opt == OPT_ADAGRAD) x ^= touchRow(VAcc + j * rb, rb);
+  }
+  return x;
+}
+
+/**
+ * The trainSteps of `rows` positives of one user (row u, state uAcc):
+ * positive pos[r] with negatives negs[r*L ..) and ln Q~ at lnq[r*stride ..).
+ * Before step r the rows of step r + ahead are touched (the first `ahead`
+ * together at the start; 0: none), so their cache misses overlap each
+ * other and the work in between instead of stalling each step. Returns the
+ * summed loss.
+ */
+export function trainRows(
+  opt: i32, code: i32, d: i32, L: i32, lr: f32, reg: f32,
+  u: usize, uAcc: usize, V: usize, VAcc: usize, pos: usize, rows: i32, negs: usize, lnq: usize, stride: i32, sc: usize, ahead: i32,
+): f32 {
+  const rb = <usize>d << 2;
+  let sink: u32 = 0;
+  const first = min(ahead, rows);
+  for (let r = 0; r < first; r++) sink ^= touchSample(opt, rb, V, VAcc, pos, negs, L, r);
+  let loss: f32 = 0;
+  for (let r = 0; r < rows; r++) {
+    if (ahead > 0 && r + ahead < rows) sink ^= touchSample(opt, rb, V, VAcc, pos, negs, L, r + ahead);
+    loss += trainStep(
+      opt, code, d, L, lr, reg, u, uAcc, V, VAcc, load<i32>(pos + (<usize>r << 2)),
+      negs + (<usize>(r * L) << 2), lnq + (<usize>(r * stride) << 2), sc,
+    );
+  }
+  touched ^= sink;
+  return loss;
 }
 
 // ---- K-means --------------------------------------------------------------
