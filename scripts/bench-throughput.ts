@@ -19,6 +19,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { prepareRun } from '../src/train/train.js';
 import { UserError } from '../src/errors.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { trackTemp } from '../src/util/atomic.js';
@@ -77,7 +78,7 @@ function runC(bin: string, threads: number): number {
 async function runPris(dir: string, threads: number): Promise<number> {
   const ds = loadDataset(dir);
   const cfg = resolveTrainConfig({ threads, sampler: 'uniform', loss: 'pris', optimizer: 'sgd', lr: 0.05, reg: 0.01, dim: 32, negatives: 5, epochs, evalEvery: 0 });
-  const s = startSession(ds, cfg);
+  const s = startSession(ds, prepareRun(ds, cfg));
   let pos = 0;
   let sec = 0;
   try {

@@ -28,6 +28,9 @@ interface WorkerState {
   sampler: NegativeSampler;
   users: Int32Array;
   pos: Int32Array;
+  /** with positive weights: the visit order of a user's positives, and their weights in that order */
+  order: Int32Array;
+  posW: Float32Array;
   /** kernel arguments, in shared memory so the kernel can address them */
   negs: Int32Array;
   lnq: Float32Array;
@@ -83,6 +86,8 @@ function init(data: SgdData): WorkerState {
     }),
     users: new Int32Array(maxShard),
     pos: sharedInt32(maxDeg),
+    order: new Int32Array(t.posWeights ? maxDeg : 0),
+    posW: new Float32Array(t.posWeights ? maxDeg : 0),
     negs: sharedInt32(DRAW_ROWS * t.negatives),
     lnq: sharedFloat32(DRAW_ROWS * paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
@@ -103,6 +108,8 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
   const code = t.lossCode;
   const lr = task.lr;
   const reg = t.reg;
+  const weights = t.posWeights;
+  const { order, posW } = st;
   const rowBytes = d * 4;
   const accBytes = t.accWidth * 4;
   const U = model.user.byteOffset;
@@ -152,7 +159,17 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
         skipped++;
         continue;
       }
-      shuffleRange(rng, pos, 0, np);
+      if (weights) {
+        // The same shuffle as of pos alone, applied to (item, weight) pairs.
+        for (let r = 0; r < np; r++) order[r] = r;
+        shuffleRange(rng, order, 0, np);
+        for (let r = 0; r < np; r++) {
+          pos[r] = indices[p0 + order[r]!]!;
+          posW[r] = weights[p0 + order[r]!]!;
+        }
+      } else {
+        shuffleRange(rng, pos, 0, np);
+      }
       const pu = U + uid * rowBytes;
       const pua = UA + uid * accBytes;
       for (let first = 0; first < np; first += DRAW_ROWS) {
@@ -168,7 +185,8 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
               inBatch = 0;
             }
           } else {
-            lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
+            // A weight scales the whole step of its sample: its gradient, hence its share of the loss.
+            lossSum += k.trainStep(opt, code, d, L, weights ? lr * posW[first + r]! : lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
           }
         }
       }
