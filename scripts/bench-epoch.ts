@@ -4,7 +4,10 @@
  * (rounds interleave the samplers, so all see the same machine load).
  *
  *   node dist/scripts/bench-epoch.js [--dataset gowalla|echonest-shape] [--threads N] [--epochs 6] [--rounds 2]
- *                                    [--samplers popularity,cluster-popularity,...] [--out docs/results/bench-epoch.json]
+ *                                    [--samplers popularity,cluster-popularity,...] [--dims 32,64] [--out docs/results/bench-epoch.json]
+ *
+ * With several --dims, every sampler runs at every dimension, and the ratios
+ * are against popularity at the first dimension.
  *
  * --dataset echonest-shape trains on the in-memory training set of the full
  * Echonest shape that bench-throughput --shape echonest uses
@@ -24,27 +27,29 @@ import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { DEFAULTS, resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { prepareRun } from '../src/train/train.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
 import { preparedDataset } from './lib/datasets.js';
 import { ECHONEST_SHAPE, shapeCsr, shapeDataset } from './lib/echonest-shape.js';
 import { benchOutputKind, readFlags, runScript, scriptArgs } from './lib/script.js';
-import { parseCount } from '../src/cli/args.js';
+import { parseCount, parseCountList } from '../src/cli/args.js';
 
 const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla|echonest-shape] [--threads N] [--epochs 6] [--rounds 2]
-                                    [--samplers popularity,cluster-popularity,...] [--sync] [--cluster-iterations N]
+                                    [--samplers popularity,cluster-popularity,...] [--dims 32,64] [--sync] [--cluster-iterations N]
                                     [--out docs/results/bench-epoch[-DATASET].json] [--force]
 
-Seconds of SGD per epoch for each sampler, clustering included, relative to
-the popularity sampler in the same round (the first epoch is not counted).
+Seconds of SGD per epoch for each sampler (at each dimension), clustering
+included, relative to the popularity sampler (at the first dimension) in the
+same round (the first epoch is not counted).
 --dataset echonest-shape: a training set of the full Echonest shape built in
 memory (scripts/lib/echonest-shape.ts).
 --out is relative to the working directory; --force replaces an earlier result.`;
 
 const OUTPUT = benchOutputKind('bench-epoch');
 
-const { values, threads, epochs, rounds, samplers, clusterIterations, outPath } = readFlags('bench-epoch', () => {
+const { values, threads, epochs, rounds, samplers, dims, clusterIterations, outPath } = readFlags('bench-epoch', () => {
   const values = scriptArgs(USAGE, {
     options: {
       dataset: { type: 'string', default: 'gowalla' },
@@ -54,6 +59,7 @@ const { values, threads, epochs, rounds, samplers, clusterIterations, outPath } 
       samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
       sync: { type: 'boolean', default: false },
       'cluster-iterations': { type: 'string' },
+      dims: { type: 'string', default: String(DEFAULTS.dim) },
       out: { type: 'string' },
       force: { type: 'boolean', default: false },
     },
@@ -66,11 +72,13 @@ const { values, threads, epochs, rounds, samplers, clusterIterations, outPath } 
   const clusterIterations = values['cluster-iterations'] ? parseCount('cluster-iterations', values['cluster-iterations']) : DEFAULTS.clusterIterations;
   for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`--samplers: unknown sampler '${s}' (choose from ${SAMPLER_KINDS.join(', ')})`);
   const outPath = values.out ?? `docs/results/bench-epoch${values.dataset === 'gowalla' ? '' : `-${values.dataset}`}.json`;
-  return { values, threads, epochs, rounds, samplers, clusterIterations, outPath };
+  const dims = parseCountList('dims', values.dims!);
+  return { values, threads, epochs, rounds, samplers, dims, clusterIterations, outPath };
 });
 
 interface Row {
   sampler: SamplerKind;
+  dim: number;
   round: number;
   seconds_per_epoch: number;
   /** CPU seconds (user + system, every thread: SGD and clustering) per epoch, from epoch 2 to the end of the last refresh */
@@ -89,9 +97,10 @@ async function datasetLoader(name: string): Promise<() => LoadedDataset> {
   return () => loadDataset(dir);
 }
 
-async function measure(load: () => LoadedDataset, sampler: SamplerKind, round: number): Promise<Row> {
-  const cfg: TrainConfig = resolveTrainConfig({ threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
-  const s = startSession(load(), cfg);
+async function measure(load: () => LoadedDataset, sampler: SamplerKind, dim: number, round: number): Promise<Row> {
+  const cfg: TrainConfig = resolveTrainConfig({ threads, sampler, dim, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
+  const ds = load();
+  const s = startSession(ds, prepareRun(ds, cfg));
   let seconds = 0;
   let cpu0: NodeJS.CpuUsage | undefined;
   let cpu: NodeJS.CpuUsage | undefined;
@@ -118,7 +127,7 @@ async function measure(load: () => LoadedDataset, sampler: SamplerKind, round: n
   const clusterSeconds = c?.seconds_total ?? 0;
   const refreshes = c?.refreshes ?? 0;
   const cpuSeconds = cpu ? (cpu.user + cpu.system) / 1e6 : NaN;
-  return { sampler, round, seconds_per_epoch: seconds / (epochs - 1), cpu_seconds_per_epoch: cpuSeconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
+  return { sampler, dim, round, seconds_per_epoch: seconds / (epochs - 1), cpu_seconds_per_epoch: cpuSeconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
 }
 
 async function main(): Promise<void> {
@@ -126,39 +135,45 @@ async function main(): Promise<void> {
   const load = await datasetLoader(values.dataset!);
   const rows: Row[] = [];
   for (let r = 1; r <= rounds; r++) {
-    for (const sampler of samplers) {
-      const row = await measure(load, sampler, r);
-      rows.push(row);
-      console.error(`round ${r} ${sampler}: ${row.seconds_per_epoch.toFixed(3)} s/epoch, ${row.cpu_seconds_per_epoch.toFixed(3)} CPU s/epoch (clustering ${row.cluster_seconds.toFixed(2)} s in ${row.refreshes} refreshes)`);
+    for (const dim of dims) {
+      for (const sampler of samplers) {
+        const row = await measure(load, sampler, dim, r);
+        rows.push(row);
+        console.error(`round ${r} ${sampler} d ${dim}: ${row.seconds_per_epoch.toFixed(3)} s/epoch, ${row.cpu_seconds_per_epoch.toFixed(3)} CPU s/epoch (clustering ${row.cluster_seconds.toFixed(2)} s in ${row.refreshes} refreshes)`);
+      }
     }
   }
-  const base = rows.filter((x) => x.sampler === 'popularity');
+  const base = rows.filter((x) => x.sampler === 'popularity' && x.dim === dims[0]);
   const baseMean = base.reduce((a, x) => a + x.seconds_per_epoch, 0) / Math.max(1, base.length);
-  const summary = samplers.map((sampler) => {
-    const mine = rows.filter((x) => x.sampler === sampler);
-    const mean = mine.reduce((a, x) => a + x.seconds_per_epoch, 0) / mine.length;
-    // Ratios per round (same load), then averaged.
-    const ratioOf = (f: (x: Row) => number) =>
-      mine.reduce((a, x) => {
-        const b = base.find((y) => y.round === x.round);
-        return a + (b ? f(x) / f(b) : NaN);
-      }, 0) / mine.length;
-    const cpuMean = mine.reduce((a, x) => a + x.cpu_seconds_per_epoch, 0) / mine.length;
-    return {
-      sampler,
-      seconds_per_epoch: mean,
-      over_popularity: base.length ? ratioOf((x) => x.seconds_per_epoch) : NaN,
-      cpu_seconds_per_epoch: cpuMean,
-      cpu_over_popularity: base.length ? ratioOf((x) => x.cpu_seconds_per_epoch) : NaN,
-    };
-  });
-  console.log(`| sampler | s/epoch | × popularity | CPU s/epoch | × popularity, CPU time |`);
-  console.log(`|---|---|---|---|---|`);
+  const summary = dims.flatMap((dim) =>
+    samplers.map((sampler) => {
+      const mine = rows.filter((x) => x.sampler === sampler && x.dim === dim);
+      const mean = (f: (x: Row) => number) => mine.reduce((a, x) => a + f(x), 0) / mine.length;
+      // Ratios per round (same load), then averaged.
+      const ratioOf = (f: (x: Row) => number) =>
+        mine.reduce((a, x) => {
+          const b = base.find((y) => y.round === x.round);
+          return a + (b ? f(x) / f(b) : NaN);
+        }, 0) / mine.length;
+      return {
+        sampler,
+        dim,
+        seconds_per_epoch: mean((x) => x.seconds_per_epoch),
+        over_popularity: base.length ? ratioOf((x) => x.seconds_per_epoch) : NaN,
+        cpu_seconds_per_epoch: mean((x) => x.cpu_seconds_per_epoch),
+        cpu_over_popularity: base.length ? ratioOf((x) => x.cpu_seconds_per_epoch) : NaN,
+      };
+    }),
+  );
+  const many = dims.length > 1;
+  const first = many ? ` (d ${dims[0]})` : '';
+  console.log(`| sampler |${many ? ' d |' : ''} s/epoch | × popularity${first} | CPU s/epoch | × popularity${first}, CPU time |`);
+  console.log(`|---|${many ? '---|' : ''}---|---|---|---|`);
   for (const s of summary) {
-    console.log(`| ${s.sampler} | ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} | ${s.cpu_seconds_per_epoch.toFixed(3)} | ${s.cpu_over_popularity.toFixed(2)} |`);
+    console.log(`| ${s.sampler} |${many ? ` ${s.dim} |` : ''} ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} | ${s.cpu_seconds_per_epoch.toFixed(3)} | ${s.cpu_over_popularity.toFixed(2)} |`);
   }
   out.write(jsonOutput(OUTPUT, {
-    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')}`,
+    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')} --dims ${dims.join(',')}`,
     date: new Date().toISOString(),
     cpus: os.cpus().length,
     node: process.version,
