@@ -24,6 +24,7 @@ import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { DEFAULTS, resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { prepareRun } from '../src/train/train.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../src/samplers/index.js';
 import { UserError } from '../src/errors.js';
@@ -91,7 +92,8 @@ async function datasetLoader(name: string): Promise<() => LoadedDataset> {
 
 async function measure(load: () => LoadedDataset, sampler: SamplerKind, round: number): Promise<Row> {
   const cfg: TrainConfig = resolveTrainConfig({ threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
-  const s = startSession(load(), cfg);
+  const ds = load();
+  const s = startSession(ds, prepareRun(ds, cfg));
   let seconds = 0;
   let cpu0: NodeJS.CpuUsage | undefined;
   let cpu: NodeJS.CpuUsage | undefined;

@@ -30,6 +30,7 @@ import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { resolveTrainConfig } from '../src/train/options.js';
 import { defaultThreads } from '../src/pool/pool.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { prepareRun } from '../src/train/train.js';
 import { UserError } from '../src/errors.js';
 import { jsonOutput, openOutputFile } from '../src/util/output.js';
 import { trackTemp } from '../src/util/atomic.js';
@@ -125,7 +126,7 @@ async function runPris(ds: LoadedDataset, threads: number, c: Config): Promise<R
   const cfg = resolveTrainConfig({
     threads, sampler: c.sampler, loss: 'pris', optimizer: c.optimizer, ...(sgd ? { lr: 0.05, reg: 0.01 } : {}), dim: 32, negatives: 5, epochs, evalEvery: 0,
   });
-  const s = startSession(ds, cfg);
+  const s = startSession(ds, prepareRun(ds, cfg));
   let pos = 0;
   let sec = 0;
   let cpu = 0;

@@ -8,7 +8,7 @@
  *   node dist/scripts/capacity.js [--threads 2,16,64] [--dims 32,64,128,256,512]
  */
 import { MAX_ARENA_BYTES } from '../src/memory/shared.js';
-import { resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
+import { resolveAgainstData, resolveTrainConfig, type TrainConfig } from '../src/train/options.js';
 import { planResources, type DataShape } from '../src/train/resources.js';
 import { parseCountList } from '../src/cli/args.js';
 import { readFlags, runScript, scriptArgs } from './lib/script.js';
@@ -35,7 +35,10 @@ function times(s: DataShape, f: number): DataShape {
 /** The largest multiple of the Echonest shape whose arena fits (bisection on the factor). */
 function largestFactor(dim: number, t: number, sampler: TrainConfig['sampler']): number {
   const cfg = resolveTrainConfig({ dim, threads: t, sampler });
-  const fits = (f: number) => planResources(times(ECHONEST, f), cfg).arenaBytes <= MAX_ARENA_BYTES * 0.98;
+  const fits = (f: number) => {
+    const shape = times(ECHONEST, f);
+    return planResources(shape, resolveAgainstData(cfg, shape)).arenaBytes <= MAX_ARENA_BYTES * 0.98;
+  };
   let lo = 0;
   let hi = 1;
   while (fits(hi)) hi *= 2;
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|');
   for (const d of dims) {
     for (const t of threads) {
-      const p = planResources(ECHONEST, resolveTrainConfig({ dim: d, threads: t }));
+      const p = planResources(ECHONEST, resolveAgainstData(resolveTrainConfig({ dim: d, threads: t, sampler: 'popularity' }), ECHONEST));
       const heap = p.totalBytes - p.arenaBytes;
       console.log(`| ${d} | ${t} | ${gib(p.arenaBytes)}${p.arenaBytes > MAX_ARENA_BYTES * 0.98 ? ' (refused)' : ''} | ${gib(p.arena.embeddings!)} | ${gib(p.arena.evaluation!)} | ${gib(heap)} | ${gib(p.totalBytes)} |`);
     }

@@ -27,6 +27,7 @@ import { loadDataset, type LoadedDataset } from '../src/data/dataset.js';
 import { sampleUsersWithItems, usersWithItems } from '../src/eval/plan.js';
 import { resolveTrainConfig } from '../src/train/options.js';
 import { closeSession, runEpoch, startSession } from '../src/train/session.js';
+import { prepareRun } from '../src/train/train.js';
 import { defaultThreads, WorkerPool } from '../src/pool/pool.js';
 import { loadModel } from '../src/model/io.js';
 import { sharedMemory } from '../src/memory/shared.js';
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
       await pool.close();
     }
   } else {
-    const s = startSession(ds, resolveTrainConfig({ threads, epochs, evalEvery: 0, validUsers: 0, k: [k] }));
+    const s = startSession(ds, prepareRun(ds, resolveTrainConfig({ threads, epochs, evalEvery: 0, validUsers: 0, k: [k] })));
     try {
       for (let epoch = 1; epoch <= epochs; epoch++) {
         const st = await runEpoch(s, epoch);

@@ -75,6 +75,20 @@ t.test('a study writes its tables and plots under --out and nothing else', async
   t.match(readFileSync(path.join(cwd, 'study', 'table.md'), 'utf8'), /Gowalla values/);
 });
 
+t.test('the lightgcn study refits each configuration on train + valid for its best validated epoch', async (t) => {
+  const cwd = t.testdir({});
+  const r = run(['experiment', 'lightgcn', '--dataset', data, '--epochs', '6', '--skip', 'd=128,d=64 L=10,d=64 joint', '--set', 'eval-every=1', '--set', 'patience=0', '--threads', '1', '--out', 'lg'], { cwd });
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /^\| configuration \| NDCG@20 \| Recall@20 .*\| validated run SGD s \|/, 'the protocol\'s cutoff, and the seconds of both runs');
+  const [run0] = JSON.parse(readFileSync(path.join(cwd, 'lg', 'results.json'), 'utf8')).runs;
+  const m = run0.metrics;
+  t.equal(run0.status, 'ok');
+  t.ok(m.best_epoch >= 1 && m.best_epoch <= 6, `best validated epoch ${m.best_epoch}`);
+  t.equal(m.epochs_run, m.best_epoch, 'the refit ran exactly the chosen epochs');
+  t.equal(m.history.length, 6, 'the history is the validated run\'s');
+  t.ok(m.selection_seconds > 0 && m.valid['ndcg@20'] > 0);
+});
+
 t.test('without vega and vega-lite the CLI starts, and a study writes its tables without plots', async (t) => {
   const help = run(['--help'], { noVega: true });
   t.equal(help.code, 0, help.err);

@@ -29,7 +29,7 @@ function plan(name: StudyName, o: { sets?: string[]; seeds?: number[]; threads?:
 }
 
 t.test('unknown study', async (t) => {
-  userError(t, () => getStudy('samplerz'), /unknown study 'samplerz' \(known: samplers, losses, negatives, dim, clusters, threads, optimizers\)/);
+  userError(t, () => getStudy('samplerz'), /unknown study 'samplerz' \(known: samplers, losses, negatives, dim, clusters, threads, optimizers, lightgcn\)/);
 });
 
 t.test('samplers: every sampler with the PRIS loss and its Table 3 row; --skip exact', async (t) => {
@@ -50,7 +50,7 @@ t.test('losses: PRIS with the best sampler, PRIS-U, SA and BPR at the same budge
     ['SA', 'sa', 'uniform'],
     ['BPR', 'bpr', 'uniform'],
   ]);
-  t.ok(runs.every((r) => r.config.epochs === 7 && r.config.negatives === 5 && r.config.dim === 32));
+  t.ok(runs.every((r) => r.config.epochs === 7 && r.config.negatives === 5 && r.config.dim === DEFAULTS.dim));
   t.same(runs.map((r) => `${r.spec.paper?.table} ${r.spec.paper?.row}`), ['table2 PRIS', 'table3 U', 'table2 SA', 'table2 BPR']);
 });
 
@@ -232,7 +232,7 @@ t.test('results.csv: one row per run, every config field, quoted errors', async 
   const D = DEFAULTS;
   t.match(
     cfg(records[0]!),
-    new RegExp(`^32,5,pris,cluster-popularity,log1p,${D.optimizer},0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,0,50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
+    new RegExp(`^${D.dim},5,pris,cluster-popularity,log1p,${D.optimizer},0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,${D.patience},50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
   );
   t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
   t.equal(lines[3], '');
@@ -274,6 +274,10 @@ t.test('charts: paper bars beside ours, lines per series, the optimizer curve', 
 t.test('the setup line names what every run shares, not what the study varies', async (t) => {
   const fake = (runs: PlannedRun[]) => runs.map((r) => record(r, { ndcg: 0.1, recall: 0.2, seconds: 1, pps: 1 }));
   const threads = defaultThreads();
-  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), `10 epochs, validation every 5, d=32, ${DEFAULTS.optimizer}, lr 0.1, reg ${DEFAULTS.reg}, K=100 clusters, ${threads} threads`);
-  t.equal(setupLine(fake(plan('optimizers'))), `${DEFAULTS.epochs} epochs, validation every 1, loss pris, sampler popularity, d=32, L=5, reg ${DEFAULTS.reg}, ${threads} threads`);
+  const D = DEFAULTS;
+  t.equal(setupLine(fake(plan('negatives', { epochs: 10 }))), `up to 10 epochs (patience ${D.patience}), validation every 5, d=${D.dim}, ${D.optimizer}, lr 0.1, reg ${D.reg}, K=${D.clusters} clusters, ${threads} threads`);
+  t.equal(
+    setupLine(fake(plan('optimizers', { sets: ['patience=0', 'sampler=popularity'] }))),
+    `${D.epochs} epochs, validation every 1, loss pris, sampler popularity, d=${D.dim}, L=5, reg ${D.reg}, ${threads} threads`,
+  );
 });

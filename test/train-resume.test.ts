@@ -21,7 +21,7 @@ t.before(() => {
 
 // One thread, a seed, a cluster sampler refreshed synchronously, validation with a best state to keep:
 // everything a checkpoint must carry for a resumed run to end bit for bit where an uninterrupted one does.
-const RUN = ['--threads', '1', '--seed', '3', '--epochs', '30', '--eval-every', '2', '--sampler', 'cluster-popularity', '--clusters', '8', '--dim', '8'];
+const RUN = ['--threads', '1', '--seed', '3', '--epochs', '30', '--eval-every', '2', '--patience', '0', '--sampler', 'cluster-popularity', '--clusters', '8', '--dim', '8'];
 
 /** Starts `pris train`, sends `signal` once the log shows epoch `after` (or matches it), resolves with the exit code and stderr. */
 function interrupt(out: string, signal: NodeJS.Signals, after: number | RegExp, run = RUN): Promise<{ code: number | null; sig: NodeJS.Signals | null; stderr: string }> {

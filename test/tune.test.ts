@@ -71,7 +71,7 @@ function fakeTrials(f: (s: TrainConfigLike) => number | undefined, seconds: numb
     return { score, bestEpoch: 1, epochs: 2, seconds, status: score === undefined ? 'diverged' : status };
   };
 }
-type TrainConfigLike = { lr: number; reg: number };
+type TrainConfigLike = { lr: number; reg: number | 'auto' };
 
 t.test('the budget: a trial starts while at least half the median trial is left', async (t) => {
   const clock = { t: 0 };

@@ -14,12 +14,13 @@ function flagOf(o: OptionSpec): Options {
     describe: o.help,
     group: `Training (${o.group}):`,
     ...(o.aliases ? { alias: o.aliases } : {}),
-    defaultDescription: o.deriveHelp ?? (Array.isArray(o.default) ? o.default.join(',') : String(o.default)),
+    defaultDescription: o.deriveHelp ?? (Array.isArray(o.default) ? o.default.join(',') : o.default === 'auto' && 'auto' in o ? `auto: ${o.auto!.help}` : String(o.default)),
   };
   switch (o.type) {
     case 'int':
     case 'number':
-      return { ...base, type: 'number', requiresArg: true };
+      // A number or 'auto': parsed by the table (parseValue), not by yargs.
+      return { ...base, type: o.auto ? 'string' : 'number', requiresArg: true };
     case 'boolean':
       return { ...base, type: 'boolean' };
     case 'choice':
@@ -48,6 +49,9 @@ export function givenTrainOptions(argv: Record<string, unknown>, except: Readonl
       given[o.key] = parseValue(o, (Array.isArray(v) ? v : [v]).map(String).join(','));
     } else if (Array.isArray(v)) {
       throw new UserError(`--${o.flag} was given ${v.length} times; give it once`);
+    } else if (typeof v === 'string' && (o.type === 'int' || o.type === 'number')) {
+      // a number or auto
+      given[o.key] = parseValue(o, v);
     } else if ((o.type === 'int' || o.type === 'number') && Number.isNaN(v)) {
       throw new UserError(`--${o.flag} must be a number`);
     } else {

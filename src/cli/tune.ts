@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
-import { findOption, loadDataset, parseValue, resolveTrainConfig, type TrainConfig } from '../index.js';
+import { dataShape, findOption, loadDataset, parseValue, resolveAgainstData, resolveTrainConfig, type TrainConfig } from '../index.js';
 import { checkTunable, FIRST_STEP, trialConfig, tune, type Trial, type TuneSpace } from '../experiment/tune.js';
 import { trainCommand, trialRows, trialsCsv, trialsJson, TUNE_OUTPUT } from '../experiment/tune-report.js';
 import { openOutput } from '../util/output.js';
@@ -108,15 +108,18 @@ export function registerTuneCommand(y: Argv, rawArgs: readonly string[]): Argv {
       // Every trial must stop by itself: pris train's patience, or 3 validations where that is 0 (run every epoch).
       const fixed: Partial<TrainConfig> = { ...given, patience: given.patience ?? (resolveTrainConfig({}).patience || 3) };
       const defaults = resolveTrainConfig(fixed);
-      const space: TuneSpace = {
+      const regs = listOf('reg', a.reg) ?? [defaults.reg];
+      const space: Omit<TuneSpace, 'reg'> = {
         lr: listOf('lr', a.lr) ?? [defaults.lr],
-        reg: listOf('reg', a.reg) ?? [defaults.reg],
         dim: listOf('dim', a.dim) ?? [defaults.dim],
         sampler: listOf('sampler', a.sampler) ?? [defaults.sampler],
       };
-      for (const dim of space.dim) for (const sampler of space.sampler) trialConfig(fixed, { lr: space.lr[0]!, reg: space.reg[0]!, dim, sampler });
+      for (const dim of space.dim) for (const sampler of space.sampler) trialConfig(fixed, { lr: space.lr[0]!, reg: 0, dim, sampler });
       using out = a.out !== undefined ? await openOutput({ path: a.out, kind: TUNE_OUTPUT, force: a.force, reads: [a.dataset] }) : undefined;
       const ds = await loadDataset(a.dataset);
+      // --reg auto (pris train's default) starts from the value it takes on this dataset.
+      const autoReg = resolveAgainstData({ ...defaults, reg: 'auto' }, dataShape(ds)).reg;
+      const search: TuneSpace = { ...space, reg: [...new Set(regs.map((r) => (r === 'auto' ? autoReg : r)))] };
       checkTunable(ds, fixed);
       const k = defaults.k[0]!;
       const log = (line: string) => process.stderr.write(line + '\n');
@@ -133,7 +136,7 @@ export function registerTuneCommand(y: Argv, rawArgs: readonly string[]): Argv {
       try {
         result = await tune(ds, {
           fixed,
-          space,
+          space: search,
           budgetSeconds,
           ...(maxTrials !== undefined ? { maxTrials } : {}),
           signal: stop.signal,

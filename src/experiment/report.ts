@@ -75,6 +75,8 @@ export function runValue(r: RunRecord, key: Exclude<MetricKey, 'speedup'>, k: nu
       return m.draws_per_negative;
     case 'cluster_seconds':
       return m.clustering?.seconds_total ?? NaN;
+    case 'selection_seconds':
+      return m.selection_seconds ?? NaN;
   }
 }
 
@@ -120,6 +122,7 @@ export function metricLabel(key: MetricKey, k: number): string {
     speedup: 'speedup',
     draws_per_negative: 'draws/negative',
     cluster_seconds: 'clustering s',
+    selection_seconds: 'validated run SGD s',
     lr: 'lr',
   };
   return labels[key];
@@ -219,7 +222,7 @@ export function setupLine(records: RunRecord[]): string {
   const same = <K extends keyof TrainConfig>(k: K): boolean => configs.every((c) => JSON.stringify(c[k]) === JSON.stringify(configs[0]![k]));
   const c = configs[0]!;
   const parts: string[] = [];
-  if (same('epochs')) parts.push(`${c.epochs} epochs`);
+  if (same('epochs')) parts.push(c.patience > 0 && same('patience') ? `up to ${c.epochs} epochs (patience ${c.patience})` : `${c.epochs} epochs`);
   if (same('evalEvery')) parts.push(c.evalEvery > 0 ? `validation every ${c.evalEvery}` : 'no validation');
   if (same('loss')) parts.push(`loss ${c.loss}`);
   if (same('sampler')) parts.push(`sampler ${c.sampler}`);

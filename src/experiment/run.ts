@@ -25,6 +25,8 @@ export interface RunMetrics {
   positives_per_second: number;
   draws_per_negative: number;
   clustering?: Record<string, number>;
+  /** a refit: the SGD seconds of the validated run that chose its epochs (valid and best_epoch are that run's) */
+  selection_seconds?: number;
   history: EpochStats[];
 }
 
@@ -108,6 +110,8 @@ export interface RunAllOptions {
   keepModels: boolean;
   /** the training's own output: per-epoch lines, or nothing */
   progress: 'lines' | 'quiet';
+  /** each run chooses the epochs on validation, then a refit on train + valid for that many is tested */
+  refit?: boolean;
   /** after every run, with all records so far (the results are rewritten each time) */
   onRecord: (records: RunRecord[]) => Promise<void>;
   log: (text: string) => void;
@@ -141,8 +145,15 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
     let record: RunRecord;
     try {
       // The study owns workDir (a part of its own output): an earlier study's model there is replaced.
-      const { metrics } = await runTrainJob({ dataset: o.dataset, out, given: p.config, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
-      record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: pick(metrics) };
+      const train = (given: TrainConfig) => runTrainJob({ dataset: o.dataset, out, given, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
+      const validated = pick((await train(p.config)).metrics);
+      record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: o.refit ? await refit(validated) : validated };
+      async function refit(v: RunMetrics): Promise<RunMetrics> {
+        if (v.best_epoch === undefined) throw new UserError('a refit needs the epochs chosen on validation, and this run did not validate (eval-every 0 or an empty validation split)');
+        o.log(`validated: best epoch ${v.best_epoch}; refit on train + valid ... `);
+        const r = pick((await train({ ...p.config, epochs: v.best_epoch, trainOn: 'train+valid', evalEvery: 0, patience: 0 })).metrics);
+        return { ...r, best_epoch: v.best_epoch, ...(v.valid ? { valid: v.valid } : {}), selection_seconds: v.train_seconds, history: v.history };
+      }
     } catch (e) {
       record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };
     } finally {

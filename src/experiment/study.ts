@@ -122,6 +122,7 @@ export async function runStudy(req: StudyRequest): Promise<StudyOutcome> {
     workDir,
     keepModels: req.keepModels ?? false,
     progress: req.verbose ? 'lines' : 'quiet',
+    ...(study.refit ? { refit: true } : {}),
     log,
     onRecord: (rs) => writeReport(out, study, rs, ctx, meta, machine),
   });

@@ -28,6 +28,9 @@ interface WorkerState {
   sampler: NegativeSampler;
   users: Int32Array;
   pos: Int32Array;
+  /** with positive weights: the visit order of a user's positives, and their weights in that order */
+  order: Int32Array;
+  posW: Float32Array;
   /** kernel arguments, in shared memory so the kernel can address them */
   negs: Int32Array;
   lnq: Float32Array;
@@ -90,6 +93,8 @@ function init(data: SgdData): WorkerState {
     }),
     users: new Int32Array(maxShard),
     pos: sharedInt32(maxDeg),
+    order: new Int32Array(t.posWeights ? maxDeg : 0),
+    posW: new Float32Array(t.posWeights ? maxDeg : 0),
     negs: sharedInt32(DRAW_ROWS * t.negatives),
     lnq: sharedFloat32(DRAW_ROWS * paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
@@ -110,6 +115,8 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
   const code = t.lossCode;
   const lr = task.lr;
   const reg = t.reg;
+  const weights = t.posWeights;
+  const { order, posW } = st;
   const rowBytes = d * 4;
   const accBytes = t.accWidth * 4;
   const U = model.user.byteOffset;
@@ -160,14 +167,31 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
         skipped++;
         continue;
       }
-      shuffleRange(rng, pos, 0, np);
+      if (weights) {
+        // The same shuffle as of pos alone, applied to (item, weight) pairs.
+        for (let r = 0; r < np; r++) order[r] = r;
+        shuffleRange(rng, order, 0, np);
+        for (let r = 0; r < np; r++) {
+          pos[r] = indices[p0 + order[r]!]!;
+          posW[r] = weights[p0 + order[r]!]!;
+        }
+      } else {
+        shuffleRange(rng, pos, 0, np);
+      }
       const pu = U + uid * rowBytes;
       const pua = UA + uid * accBytes;
       for (let first = 0; first < np; first += DRAW_ROWS) {
         const rows = Math.min(DRAW_ROWS, np - first);
         sampler.draw(rng, L, negs, lnq, rows, Lp);
         if (!batch) {
-          lossSum += k.trainRows(opt, code, d, L, lr, reg, pu, pua, V, VA, pPos + first * 4, rows, pNegs, pLnq, Lp, pScratch, AHEAD);
+          if (weights) {
+            // A weight scales the whole step of its sample (its gradient, hence its share of the loss): a kernel call per sample.
+            for (let r = 0; r < rows; r++) {
+              lossSum += k.trainStep(opt, code, d, L, lr * posW[first + r]!, reg, pu, pua, V, VA, pos[first + r]!, pNegs + r * negsBytes, pLnq + r * lnqBytes, pScratch);
+            }
+          } else {
+            lossSum += k.trainRows(opt, code, d, L, lr, reg, pu, pua, V, VA, pPos + first * 4, rows, pNegs, pLnq, Lp, pScratch, AHEAD);
+          }
           continue;
         }
         for (let r = 0; r < rows; r++) {

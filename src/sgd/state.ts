@@ -10,6 +10,8 @@ export interface SgdShared {
   negatives: number;
   lossCode: number;
   reg: number;
+  /** per entry of the train CSR's indices: the positive's weight, which scales its step; absent = all 1 */
+  posWeights?: Float32Array;
   sampler: SamplerKind;
   tables: SamplerTables;
   /** users of shard s are shardUsers[shardPtr[s] .. shardPtr[s+1]) */

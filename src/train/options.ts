@@ -4,6 +4,8 @@ import { POPULARITY_FNS, type PopularityFn } from '../samplers/popularity-weight
 import type { InitKind } from '../model/store.js';
 import { defaultThreads } from '../pool/pool.js';
 import { UserError } from '../errors.js';
+import { POSITIVE_WEIGHTS, type PositiveWeighting } from '../data/positive-weights.js';
+import type { DataShape } from './resources.js';
 
 /**
  * Every training option, declared once. The `pris train` flags and their
@@ -20,7 +22,10 @@ export interface TrainConfig {
   lr: number;
   /** positives per mini-batch (adam only; sgd and adagrad step per sample) */
   batchSize: number;
-  reg: number;
+  /** 'auto': from the number of training interactions (autoReg) */
+  reg: number | 'auto';
+  /** how a positive's count or rating weighs its step (none: every positive alike) */
+  positiveWeights: PositiveWeighting;
   epochs: number;
   threads: number;
   seed: number;
@@ -36,7 +41,7 @@ export interface TrainConfig {
   /** 'train+valid' trains on both (the final refit once the epoch count is chosen); no validation then */
   trainOn: TrainOn;
   /** cluster samplers: K, refresh period in epochs, Lloyd iterations, warm start, wait for each refresh */
-  clusters: number;
+  clusters: number | 'auto';
   clusterEvery: number;
   clusterIterations: number;
   clusterWarm: boolean;
@@ -52,6 +57,13 @@ export interface TrainConfig {
 
 export const TRAIN_ON = ['train', 'train+valid'] as const;
 export type TrainOn = (typeof TRAIN_ON)[number];
+
+/**
+ * A configuration with the data-dependent values ('auto') resolved against
+ * the training data (resolveAgainstData): what a run trains with and
+ * config.json records.
+ */
+export type RunConfig = Omit<TrainConfig, 'reg' | 'clusters'> & { reg: number; clusters: number };
 
 export type OptionKey = keyof TrainConfig;
 export type OptionGroup = 'model' | 'loss and sampler' | 'optimizer' | 'run' | 'validation' | 'cluster samplers' | 'joint samplers' | 'exact sampler';
@@ -70,9 +82,14 @@ interface Base<K extends OptionKey> {
   deriveHelp?: string;
 }
 
+/** A numeric option that also takes 'auto': a value chosen from the data's shape when the run starts. */
+interface Auto {
+  auto?: { help: string; resolve: (s: DataShape) => number };
+}
+
 export type OptionSpec =
-  | (Base<OptionKey> & { type: 'int'; default: number; min: number; max: number; multipleOf?: number })
-  | (Base<OptionKey> & { type: 'number'; default: number; min: number; max?: number; exclusiveMin?: boolean })
+  | (Base<OptionKey> & Auto & { type: 'int'; default: number | 'auto'; min: number; max: number; multipleOf?: number })
+  | (Base<OptionKey> & Auto & { type: 'number'; default: number | 'auto'; min: number; max?: number; exclusiveMin?: boolean })
   | (Base<OptionKey> & { type: 'boolean'; default: boolean })
   | (Base<OptionKey> & { type: 'choice'; default: string; choices: readonly string[] })
   | (Base<OptionKey> & { type: 'intList'; default: number[]; min: number; max: number });
@@ -82,11 +99,26 @@ export const MAX_K = 100_000;
 
 const MAX_INT = 2 ** 31 - 1;
 
+/**
+ * --reg auto. Measured at d 64 with the cluster-popularity sampler
+ * (docs/results.md): ml-100k, lastfm and citeulike-t (40,000 to 97,000
+ * training interactions) validate best at 0.03, gowalla (728,000) at 0.02;
+ * more interactions per parameter need less penalty.
+ */
+export const AUTO_REG = 0.03;
+export const AUTO_REG_KNEE = 100_000;
+export function autoReg(trainInteractions: number): number {
+  const r = trainInteractions <= AUTO_REG_KNEE ? AUTO_REG : AUTO_REG * Math.pow(trainInteractions / AUTO_REG_KNEE, -0.2);
+  return Number(r.toPrecision(3));
+}
+/** --clusters auto: the paper's K = 100, fewer on small catalogues (a cluster should hold several items) */
+export const AUTO_CLUSTERS = 100;
+
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 32, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
+  { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
   { key: 'negatives', flag: 'negatives', aliases: ['L'], type: 'int', default: 5, min: 1, max: 4096, group: 'loss and sampler', help: 'negatives L sampled per positive (fewer than the items)' },
   { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L' },
-  { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
+  { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'cluster-popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
   { key: 'popularity', flag: 'popularity', type: 'choice', choices: POPULARITY_FNS, default: 'log1p', group: 'loss and sampler', help: 'popularity f(c) of an item with c training interactions' },
   { key: 'optimizer', flag: 'optimizer', type: 'choice', choices: OPTIMIZERS, default: 'adagrad-row', group: 'optimizer', help: 'adagrad, adagrad-row and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' },
   {
@@ -96,15 +128,23 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     deriveHelp: Object.entries(DEFAULT_LR).map(([k, v]) => `${k} ${v}`).join(', '),
   },
   { key: 'batchSize', flag: 'batch-size', type: 'int', default: 128, min: 1, max: 1 << 20, group: 'optimizer', help: 'positives per mini-batch, adam only' },
-  { key: 'reg', flag: 'reg', aliases: ['regularization'], type: 'number', default: 0.02, min: 0, group: 'optimizer', help: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' },
-  { key: 'epochs', flag: 'epochs', aliases: ['iterations'], type: 'int', default: 100, min: 1, max: 1_000_000, group: 'run', help: 'maximum epochs (passes over the training interactions)' },
+  {
+    key: 'reg', flag: 'reg', aliases: ['regularization'], type: 'number', default: 'auto', min: 0, group: 'optimizer',
+    help: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample',
+    auto: { help: `${AUTO_REG} up to ${AUTO_REG_KNEE.toLocaleString('en-US')} training interactions n, ${AUTO_REG} (n/${AUTO_REG_KNEE.toLocaleString('en-US')})^-0.2 above`, resolve: (s) => autoReg(s.train) },
+  },
+  { key: 'epochs', flag: 'epochs', aliases: ['iterations'], type: 'int', default: 500, min: 1, max: 1_000_000, group: 'run', help: 'maximum epochs (passes over the training interactions)' },
   { key: 'seed', flag: 'seed', type: 'int', default: 1, min: 0, max: MAX_INT, group: 'run', help: 'seed of initialisation and sampling; with --threads 1 runs are bit-for-bit reproducible' },
   { key: 'init', flag: 'init', type: 'choice', choices: ['glorot', 'normal'], default: 'glorot', group: 'model', help: 'initialisation: Glorot normal (as the authors) or normal(0, --init-std)' },
   { key: 'initStd', flag: 'init-std', type: 'number', default: 0.01, min: 0, max: 10, exclusiveMin: true, group: 'model', help: 'standard deviation for --init normal' },
   { key: 'evalEvery', flag: 'eval-every', type: 'int', default: 5, min: 0, max: MAX_INT, group: 'validation', help: 'validate every N epochs (0 = never)' },
-  { key: 'patience', flag: 'patience', type: 'int', default: 0, min: 0, max: MAX_INT, group: 'validation', help: 'stop after N validations without improvement (0 = run all epochs)' },
+  { key: 'patience', flag: 'patience', type: 'int', default: 5, min: 0, max: MAX_INT, group: 'validation', help: 'stop after N validations without improvement (0 = run all epochs)' },
   { key: 'k', flag: 'k', type: 'intList', default: [50], min: 1, max: MAX_K, group: 'validation', help: 'cutoffs for the metrics (the first one for validation); repeat or comma-separate' },
-  { key: 'clusters', flag: 'clusters', type: 'int', default: 100, min: 1, max: 1 << 20, group: 'cluster samplers', help: 'number of K-means clusters K (at most the items)' },
+  {
+    key: 'clusters', flag: 'clusters', type: 'int', default: 'auto', min: 1, max: 1 << 20, group: 'cluster samplers',
+    help: 'number of K-means clusters K (at most the items)',
+    auto: { help: `${AUTO_CLUSTERS}, or a tenth of the items when fewer than ${10 * AUTO_CLUSTERS}`, resolve: (s) => Math.max(1, Math.min(AUTO_CLUSTERS, Math.floor(s.nItems / 10))) },
+  },
   { key: 'clusterEvery', flag: 'cluster-every', type: 'int', default: 1, min: 1, max: MAX_INT, group: 'cluster samplers', help: 'refresh the clustering every N epochs (on its own worker, while SGD goes on)' },
   { key: 'clusterIterations', flag: 'cluster-iterations', type: 'int', default: 3, min: 1, max: 10_000, group: 'cluster samplers', help: 'Lloyd iterations per refresh (at least 10 when starting from k-means++)' },
   { key: 'clusterWarm', flag: 'cluster-warm', type: 'boolean', default: true, group: 'cluster samplers', help: 'start each refresh from the last centers (--no-cluster-warm: k-means++ every time)' },
@@ -127,6 +167,11 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'testUsers', flag: 'test-users', type: 'int', default: 0, min: 0, max: MAX_INT, group: 'validation',
     help: 'evaluate the test split after training on a fixed sample of N users with test items, drawn with --seed (0 = every user, exact); the same sample as pris evaluate --test-users N --seed S',
+  },
+  // Options added later go here, before threads: results.csv keeps its earlier columns in place.
+  {
+    key: 'positiveWeights', flag: 'positive-weights', type: 'choice', choices: POSITIVE_WEIGHTS, default: 'none', group: 'loss and sampler',
+    help: "weigh each positive's step by g(its count or rating), normalised to mean 1 per user (datasets with a weight column)",
   },
   {
     key: 'threads', flag: 'threads', aliases: ['t'], type: 'int', default: 1, min: 1, max: 4096, group: 'run',
@@ -153,8 +198,10 @@ function fail(o: OptionSpec, what: string, got: unknown): never {
   throw new UserError(`--${o.flag} must be ${what} (got ${typeof got === 'string' ? `'${got}'` : JSON.stringify(got)})`);
 }
 
-function checkNumber(o: OptionSpec & { type: 'int' | 'number' }, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(o, o.type === 'int' ? 'an integer' : 'a number', v);
+function checkNumber(o: OptionSpec & { type: 'int' | 'number' }, v: unknown): number | 'auto' {
+  if (v === 'auto' && o.auto) return v;
+  const what = o.type === 'int' ? 'an integer' : 'a number';
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(o, o.auto ? `${what} or auto` : what, v);
   if (o.type === 'int' && !Number.isInteger(v)) fail(o, 'an integer', v);
   const low = o.type === 'number' && o.exclusiveMin ? v <= o.min : v < o.min;
   if (low || (o.max !== undefined && v > o.max)) {
@@ -194,8 +241,9 @@ export function parseValue(o: OptionSpec, raw: string): TrainConfig[OptionKey] {
   switch (o.type) {
     case 'int':
     case 'number': {
+      if (text === 'auto') return checkValue(o, text);
       const n = text === '' ? NaN : Number(text);
-      if (!Number.isFinite(n)) fail(o, o.type === 'int' ? 'an integer' : 'a number', raw);
+      if (!Number.isFinite(n)) fail(o, `${o.type === 'int' ? 'an integer' : 'a number'}${o.auto ? ' or auto' : ''}`, raw);
       return checkValue(o, n);
     }
     case 'boolean': {
@@ -236,4 +284,14 @@ export function changedOptions(c: TrainConfig): Partial<TrainConfig> {
     if (JSON.stringify(c[o.key]) !== JSON.stringify(base[o.key])) out[o.key] = c[o.key];
   }
   return out as Partial<TrainConfig>;
+}
+
+/** The options that take 'auto' and what they resolve to (for --help and docs). */
+export const AUTO_OPTIONS = TRAIN_OPTIONS.filter((o): o is OptionSpec & Required<Auto> => 'auto' in o && o.auto !== undefined);
+
+/** The configuration a run trains with: every 'auto' replaced by its value for this training data. */
+export function resolveAgainstData(c: TrainConfig, s: DataShape): RunConfig {
+  const out: Record<string, unknown> = { ...c };
+  for (const o of AUTO_OPTIONS) if (out[o.key] === 'auto') out[o.key] = o.auto.resolve(s);
+  return out as RunConfig;
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { UserError } from '../errors.js';
 import { MAX_ARENA_BYTES } from '../memory/shared.js';
 import { isClusterSampler, isJointSampler, usesPopularity } from '../samplers/index.js';
-import type { TrainConfig } from './options.js';
+import type { RunConfig } from './options.js';
 
 /**
  * What a run will need, computed from the data's shape and the options
@@ -32,7 +32,7 @@ export interface ResourcePlan {
 
 const F32 = 4;
 
-export function planResources(s: DataShape, c: TrainConfig): ResourcePlan {
+export function planResources(s: DataShape, c: RunConfig): ResourcePlan {
   const rows = s.nUsers + s.nItems;
   const d = c.dim;
   const threads = c.threads;
@@ -99,7 +99,7 @@ function largestParts(parts: Record<string, number>, n = 3): string {
  * Options that only make sense against the data: refused before anything
  * is allocated, each naming the flag, the value and the data's figure.
  */
-export function checkAgainstData(s: DataShape, c: TrainConfig): void {
+export function checkAgainstData(s: DataShape, c: RunConfig): void {
   if (s.train === 0) throw new UserError('the training split is empty: nothing to train');
   if (c.negatives >= s.nItems) {
     throw new UserError(`--negatives ${c.negatives} is not below the ${s.nItems} items of the dataset: a user needs non-positive items to contrast; use fewer negatives`);
@@ -113,7 +113,7 @@ export function checkAgainstData(s: DataShape, c: TrainConfig): void {
 }
 
 /** Refuses a run whose memory cannot fit, with the figures and what to lower. */
-export function checkResources(p: ResourcePlan, c: TrainConfig, available = availableMemory()): void {
+export function checkResources(p: ResourcePlan, c: RunConfig, available = availableMemory()): void {
   if (p.arenaBytes > MAX_ARENA_BYTES * 0.98) {
     throw new UserError(
       `this run needs ${gib(p.arenaBytes)} of shared memory, more than the 4 GiB a WebAssembly memory can hold ` +

@@ -12,7 +12,9 @@ import { ClusterScheduler } from '../cluster/scheduler.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { popularityTables } from '../samplers/popularity.js';
 import { createProgress, type Progress } from '../util/progress.js';
-import type { TrainConfig } from './options.js';
+import type { RunConfig } from './options.js';
+import { positiveWeights } from '../data/positive-weights.js';
+import type { SplitName } from '../data/dataset.js';
 import { partitionUsers } from '../sgd/partition.js';
 import type { SgdResult, SgdShared, SgdTask } from '../sgd/state.js';
 import { WorkerPool } from '../pool/pool.js';
@@ -29,7 +31,7 @@ export interface EpochStats {
 }
 
 export interface TrainSession {
-  config: TrainConfig;
+  config: RunConfig;
   /** the arena holding the model, optimizer state and sampler tables */
   arena: WebAssembly.Memory;
   model: Model;
@@ -40,7 +42,7 @@ export interface TrainSession {
   clusters?: ClusterScheduler;
 }
 
-function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
+function samplerTables(ds: LoadedDataset, cfg: RunConfig): SamplerTables {
   const t: SamplerTables = { nItems: ds.nItems, exactMaskTop: cfg.exactMaskTop };
   // One reader slot per SGD worker, plus the clustering worker's own sampler (joint learning).
   if (isClusterSampler(cfg.sampler)) t.clusters = createClusterTables(Math.min(cfg.clusters, ds.nItems), cfg.dim, ds.nItems, cfg.threads + 1);
@@ -51,10 +53,10 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
 }
 
 /** Allocates the model, optimizer state and sampler tables in a new arena and starts the pool. */
-export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
+export function startSession(ds: LoadedDataset, cfg: RunConfig, trainSplits: readonly SplitName[] = ['train']): TrainSession {
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
   const arena = createArena();
-  const { model, shared, cluster } = withArena(arena, () => allocateState(ds, cfg));
+  const { model, shared, cluster } = withArena(arena, () => allocateState(ds, cfg, trainSplits));
   const pool = new WorkerPool(cfg.threads, {
     memory: arena,
     model,
@@ -79,7 +81,8 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
   return session;
 }
 
-function allocateState(ds: LoadedDataset, cfg: TrainConfig): { model: Model; shared: SgdShared; cluster?: ClusterShared } {
+/** `trainSplits`: the split files whose union is `ds.train` (where the positive weights are read from). */
+function allocateState(ds: LoadedDataset, cfg: RunConfig, trainSplits: readonly SplitName[]): { model: Model; shared: SgdShared; cluster?: ClusterShared } {
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
   // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
   const adam = cfg.optimizer === 'adam';
@@ -107,6 +110,7 @@ function allocateState(ds: LoadedDataset, cfg: TrainConfig): { model: Model; sha
     adamSteps: sharedFloat64(cfg.threads),
     progress: sharedInt32(1),
     abort: sharedInt32(1),
+    ...(cfg.positiveWeights !== 'none' ? { posWeights: positiveWeights(ds.dir, ds.train, trainSplits, cfg.positiveWeights) } : {}),
   };
   if (!tables.clusters) return { model, shared };
   const cluster: ClusterShared = { sampler: cfg.sampler, tables };
@@ -190,7 +194,7 @@ export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (don
   };
 }
 
-export function epochProgress(cfg: TrainConfig, positivesPerEpoch: number, mode: 'auto' | 'lines' | 'quiet'): Progress {
+export function epochProgress(cfg: RunConfig, positivesPerEpoch: number, mode: 'auto' | 'lines' | 'quiet'): Progress {
   return createProgress({
     label: 'train',
     total: cfg.epochs * positivesPerEpoch,

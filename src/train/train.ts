@@ -7,7 +7,7 @@ import { currentClustering, restoreClustering } from '../samplers/cluster-tables
 import type { SchedulerState } from '../cluster/scheduler.js';
 import type { Checkpoint, CheckpointArray } from './checkpoint.js';
 import { divergence, EarlyStopping, Snapshot } from './early-stopping.js';
-import type { TrainConfig } from './options.js';
+import { resolveAgainstData, type RunConfig, type TrainConfig } from './options.js';
 import { checkAgainstData, checkResources, planResources, type DataShape } from './resources.js';
 import { closeSession, epochProgress, runEpoch, startSession, trainingArrays, type EpochStats, type TrainSession } from './session.js';
 
@@ -32,7 +32,7 @@ export interface TrainHooks {
 
 /** Everything about a run but its arrays: what metrics.json reports and what a checkpoint restores. */
 export interface RunState {
-  config: TrainConfig;
+  config: RunConfig;
   /** the last completed epoch */
   epoch: number;
   history: EpochStats[];
@@ -82,16 +82,23 @@ export function dataShape(ds: { nUsers: number; nItems: number; train: Csr; vali
 /**
  * Checks everything that can be known before the first allocation: options
  * against the data, memory against the machine; lowers --threads to the
- * cores (with a note). Returns the configuration the run will use.
+ * cores (with a note); resolves the 'auto' options on the training data.
+ * Returns the configuration the run will use.
  */
-export function prepareRun(data: LoadedDataset, config: TrainConfig, log: (line: string) => void = () => {}): TrainConfig {
-  let cfg = config;
+export function prepareRun(data: LoadedDataset, config: TrainConfig, log: (line: string) => void = () => {}): RunConfig {
+  const shape = dataShape(data);
+  let cfg = resolveAgainstData(config, shape);
   const cores = availableCores();
   if (cfg.threads > cores) {
     log(`note: --threads ${cfg.threads} is more than the ${cores} cores of this machine; using ${cores}`);
     cfg = { ...cfg, threads: cores };
   }
-  const shape = dataShape(data);
+  if (cfg.positiveWeights !== 'none' && !data.meta.hasWeight) {
+    throw new UserError(`--positive-weights ${cfg.positiveWeights}: ${data.dir} has no weight column (import a format with counts or ratings, or csv --weight-col)`);
+  }
+  if (cfg.positiveWeights !== 'none' && cfg.optimizer === 'adam') {
+    throw new UserError(`--positive-weights scales each sample's step: use a per-sample optimizer (adagrad-row, adagrad, sgd), not --optimizer adam`);
+  }
   checkAgainstData(shape, cfg);
   checkResources(planResources(shape, cfg), cfg);
   return cfg;
@@ -106,7 +113,7 @@ export function prepareRun(data: LoadedDataset, config: TrainConfig, log: (line:
 export async function trainModel(ds: LoadedDataset, config: TrainConfig, hooks: TrainHooks = {}): Promise<Trained> {
   const data = trainingData(ds, config.trainOn);
   const cfg = prepareRun(data, config, hooks.log);
-  const session = startSession(data, cfg);
+  const session = startSession(data, cfg, cfg.trainOn === 'train+valid' ? ['train', 'valid'] : ['train']);
   try {
     const run = new TrainingRun(session, data, hooks);
     if (hooks.resume) run.restore(hooks.resume);
@@ -127,7 +134,7 @@ class TrainingRun {
   /** the checkpoint being written, from copies (lastGood, the best state, `frozen`) that must not change meanwhile */
   private writing: Promise<void> | undefined;
   private frozen: Record<string, CheckpointArray> | undefined;
-  private readonly cfg: TrainConfig;
+  private readonly cfg: RunConfig;
 
   constructor(
     private readonly s: TrainSession,
@@ -315,7 +322,7 @@ class TrainingRun {
   }
 }
 
-function epochLine(st: EpochStats, cfg: TrainConfig): string {
+function epochLine(st: EpochStats, cfg: RunConfig): string {
   let line = `epoch ${st.epoch}/${cfg.epochs} loss ${st.loss.toFixed(4)} ${Math.round(st.positives / st.seconds)} pos/s ${st.seconds.toFixed(2)}s`;
   if (st.valid !== undefined) line += ` valid ndcg@${cfg.k[0]} ${st.valid.toFixed(4)}`;
   return line;
