@@ -96,6 +96,7 @@ t.test('cluster samplers draw from Q^CU / Q^CP (Eq. 12, 14) and report ln Q~ of 
     const z = p.reduce((a, b) => a + b, 0);
     for (let j = 0; j < nItems; j++) p[j]! /= z;
     const name = popular ? 'cluster-popularity' : 'cluster-uniform';
+    t.ok(Math.abs(s.lnMass() - Math.log(z)) < 1e-5, `${name}: ln Z_Q ${s.lnMass().toFixed(5)} = ${Math.log(z).toFixed(5)}`);
     for (const j of pos) t.equal(counts[j], 0, `${name}: positive ${j} never drawn`);
     const dist = tv(counts, p);
     t.ok(dist < TOL, `${name}: TV ${dist.toFixed(4)}`);
@@ -115,6 +116,7 @@ t.test('cluster sampler falls back to its base sampler before the first clusteri
   const p = new Float64Array(nItems).fill(1 / (nItems - 1));
   p[5] = 0;
   t.ok(tv(counts, p) < TOL, 'uniform before any version');
+  t.equal(s.lnMass(), Math.log(nItems - 1), "ln Z_Q is the base sampler's");
   t.same([...new Set(lnqOf.values())], [0]);
 });
 
@@ -135,6 +137,7 @@ t.test('exact sampler draws from the softmax of the scores over non-positives', 
     for (const j of order.slice(0, maskTop)) excluded.add(j);
     const p = Float64Array.from(sc, (v, j) => (excluded.has(j) ? 0 : Math.exp(v)));
     const z = p.reduce((a, b) => a + b, 0);
+    t.ok(Math.abs(s.lnMass() - Math.log(z)) < 1e-6, `mask ${maskTop}: ln Z_Q = ln of the mass left`);
     for (let j = 0; j < nItems; j++) p[j]! /= z;
     for (const j of excluded) t.equal(counts[j], 0, `mask ${maskTop}: excluded ${j} never drawn`);
     t.ok(tv(counts, p) < TOL, `mask ${maskTop}: TV ${tv(counts, p).toFixed(4)}`);

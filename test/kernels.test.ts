@@ -11,6 +11,9 @@ const d = 8;
 let L = 4;
 const nItems = 7;
 const k = kernels();
+// ln(Z_Q / L) for the softmax loss; the other losses must ignore it.
+const LNQ_SHIFT = 0.7;
+k.setLnqShift(LNQ_SHIFT);
 
 function setup(seed: number) {
   const rng = seedRng(seed);
@@ -31,15 +34,32 @@ function setup(seed: number) {
 
 type Params = { u: number[]; V: number[] };
 
-/** The sample's objective in float64. `fixedW` holds the weights constant (SA). */
-function refLoss(kind: LossKind, p: Params, i: number, negs: Int32Array, lnq: Float32Array, reg: number, fixedW?: number[]): number {
-  const dot = (a: number[], ao: number, b: number[], bo: number) => {
-    let s = 0;
-    for (let x = 0; x < d; x++) s += a[ao + x]! * b[bo + x]!;
-    return s;
-  };
-  const xi = dot(p.u, 0, p.V, i * d);
-  const xj = Array.from(negs, (j) => dot(p.u, 0, p.V, j * d));
+const dot = (a: number[], ao: number, b: number[], bo: number) => {
+  let s = 0;
+  for (let x = 0; x < d; x++) s += a[ao + x]! * b[bo + x]!;
+  return s;
+};
+
+/** Score of item j: u . v_j, or with `invTau` cos(u, v_j) / tau. */
+function refScore(p: Params, j: number, invTau?: number): number {
+  const x = dot(p.u, 0, p.V, j * d);
+  if (invTau === undefined) return x;
+  return (x * invTau) / Math.sqrt(dot(p.u, 0, p.u, 0) * dot(p.V, j * d, p.V, j * d));
+}
+
+/** The sample's objective in float64. `fixedW` holds the weights constant (SA); `invTau` scores by cosine over tau. */
+function refLoss(kind: LossKind, p: Params, i: number, negs: Int32Array, lnq: Float32Array, reg: number, fixedW?: number[], invTau?: number): number {
+  const xi = refScore(p, i, invTau);
+  const xj = Array.from(negs, (j) => refScore(p, j, invTau));
+  const sq = (a: number[], o: number) => dot(a, o, a, o);
+  let pen = sq(p.u, 0) + sq(p.V, i * d);
+  for (const j of negs) pen += sq(p.V, j * d);
+  if (kind === 'softmax') {
+    // -ln of the positive's share among e^x_i and the draws' e^(x_j - ln Q~ + shift)
+    let z = Math.exp(xi);
+    for (let l = 0; l < L; l++) z += Math.exp(xj[l]! - lnq[l]! + LNQ_SHIFT);
+    return -xi + Math.log(z) + (reg / 2) * pen;
+  }
   let w: number[];
   if (fixedW) w = fixedW;
   else if (kind === 'bpr') w = xj.map(() => 1 / L);
@@ -52,18 +72,11 @@ function refLoss(kind: LossKind, p: Params, i: number, negs: Int32Array, lnq: Fl
   }
   let loss = 0;
   for (let l = 0; l < L; l++) loss -= w[l]! * Math.log(1 / (1 + Math.exp(-(xi - xj[l]!))));
-  const sq = (a: number[], o: number) => dot(a, o, a, o);
-  let pen = sq(p.u, 0) + sq(p.V, i * d);
-  for (const j of negs) pen += sq(p.V, j * d);
   return loss + (reg / 2) * pen;
 }
 
-function refWeights(kind: LossKind, p: Params, negs: Int32Array, lnq: Float32Array): number[] {
-  const xj = Array.from(negs, (j) => {
-    let s = 0;
-    for (let x = 0; x < d; x++) s += p.u[x]! * p.V[j * d + x]!;
-    return s;
-  });
+function refWeights(kind: LossKind, p: Params, negs: Int32Array, lnq: Float32Array, invTau?: number): number[] {
+  const xj = Array.from(negs, (j) => refScore(p, j, invTau));
   if (kind === 'bpr') return xj.map(() => 1 / L);
   const a = xj.map((x, l) => x - lnq[l]!);
   const m = Math.max(...a);
@@ -73,10 +86,10 @@ function refWeights(kind: LossKind, p: Params, negs: Int32Array, lnq: Float32Arr
 }
 
 /** Central differences of refLoss with respect to u and every item row. */
-function numericGrad(kind: LossKind, s: ReturnType<typeof setup>, reg: number) {
+function numericGrad(kind: LossKind, s: ReturnType<typeof setup>, reg: number, invTau?: number) {
   const p: Params = { u: Array.from(s.u), V: Array.from(s.V) };
-  const fixedW = kind === 'sa' ? refWeights(kind, p, s.negs, s.lnq) : undefined;
-  const f = () => refLoss(kind, p, s.i, s.negs, s.lnq, reg, fixedW);
+  const fixedW = kind === 'sa' ? refWeights(kind, p, s.negs, s.lnq, invTau) : undefined;
+  const f = () => refLoss(kind, p, s.i, s.negs, s.lnq, reg, fixedW, invTau);
   const h = 1e-5;
   const diff = (arr: number[], x: number) => {
     const old = arr[x]!;
@@ -114,6 +127,74 @@ for (const kind of LOSS_KINDS) {
     L = 4;
   });
 }
+
+for (const kind of LOSS_KINDS) {
+  t.test(`${kind}, cosine scores over a temperature: kernel gradients match finite differences`, async (t) => {
+    for (const [seed, nNeg, invTau] of [[1, 4, 5], [2, 5, 1], [3, 1, 10], [4, 7, 2.5]] as const) {
+      L = nNeg;
+      const s = setup(seed);
+      const reg = 0.05;
+      const out = sharedFloat32((2 + L) * d);
+      const loss = k.sampleGradsCosine(lossCode(kind), d, L, reg, invTau, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, out.byteOffset);
+      const num = numericGrad(kind, s, reg, invTau);
+      const p: Params = { u: Array.from(s.u), V: Array.from(s.V) };
+      const ref = refLoss(kind, p, s.i, s.negs, s.lnq, 0, undefined, invTau);
+      t.ok(Math.abs(loss - ref) < 1e-5 * Math.max(1, Math.abs(ref)), `loss value ${loss} vs ${ref} (seed ${seed}, L ${L})`);
+      let maxErr = 0;
+      let scale = 0;
+      for (let x = 0; x < d; x++) {
+        maxErr = Math.max(maxErr, Math.abs(out[x]! - num.gu[x]!));
+        scale = Math.max(scale, Math.abs(num.gu[x]!));
+      }
+      const gV = new Float64Array(nItems * d);
+      for (let x = 0; x < d; x++) gV[s.i * d + x]! += out[d + x]!;
+      for (let l = 0; l < L; l++) for (let x = 0; x < d; x++) gV[s.negs[l]! * d + x]! += out[(2 + l) * d + x]!;
+      for (let x = 0; x < nItems * d; x++) {
+        maxErr = Math.max(maxErr, Math.abs(gV[x]! - num.gV[x]!));
+        scale = Math.max(scale, Math.abs(num.gV[x]!));
+      }
+      // float32 against float64: relative to the largest component (scores reach 1/tau = 10)
+      t.ok(maxErr < 1e-5 * Math.max(1, scale), `max |analytic - numeric| = ${maxErr.toExponential(2)} of ${scale.toFixed(3)} (seed ${seed}, L ${L}, 1/tau ${invTau})`);
+    }
+    L = 4;
+  });
+}
+
+t.test('trainStepCosine moves every row by its cosine gradient: sgd, adagrad and row-wise adagrad', async (t) => {
+  for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
+    const s = setup(5);
+    s.negs.set([1, 4, 6, 3]);
+    const reg = 0.02;
+    const lr = 0.01;
+    const invTau = 5;
+    const g = sharedFloat32((2 + L) * d);
+    k.sampleGradsCosine(lossCode('pris'), d, L, reg, invTau, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset);
+    const u0 = Float64Array.from(s.u);
+    const V0 = Float64Array.from(s.V);
+    const perRow = opt === OPT_ADAGRAD_ROW;
+    const uAcc = sharedFloat32(perRow ? 1 : d).fill(0.5);
+    const VAcc = sharedFloat32(perRow ? nItems : nItems * d).fill(0.5);
+    k.trainStepCosine(opt, lossCode('pris'), d, L, lr, reg, invTau, s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset);
+    const rowAcc = (b: number) => {
+      let ss = 0;
+      for (let x = 0; x < d; x++) ss += g[b * d + x]! ** 2;
+      return 0.5 + ss / d;
+    };
+    const stepOf = (b: number, x: number) => {
+      const grad = g[b * d + x]!;
+      if (opt === OPT_SGD) return lr * grad;
+      if (opt === OPT_ADAGRAD) return (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8);
+      return (lr * grad) / (Math.sqrt(rowAcc(b)) + 1e-8);
+    };
+    let err = 0;
+    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(0, x))));
+    [s.i, ...s.negs].forEach((row, b) => {
+      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(1 + b, x))));
+    });
+    t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
+    t.equal(V0[0], s.V[0], 'untouched rows stay');
+  }
+});
 
 t.test('pris and sa differ (the gradient flows through the weights) while bpr ignores lnq', async (t) => {
   const s = setup(4);

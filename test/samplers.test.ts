@@ -61,6 +61,7 @@ t.test('uniform sampler: uniform over non-positives, positives never drawn, ln Q
   const dist = tv(counts, p);
   t.ok(dist < TOL, `TV ${dist.toFixed(4)}`);
   t.same([...new Set(lnq.values())], [0]);
+  t.equal(s.lnMass(), Math.log(nItems - pos.length), 'ln Z_Q = ln of the non-positives');
   t.ok(s.draws / s.accepted > 1 && s.draws / s.accepted < 1.3, 'draws per negative near N/(N-N_u) = 1.14');
   t.notOk(new UniformSampler(3).beginUser(0, Int32Array.from([0, 1, 2]), 0, 3), 'a user with every item has no negatives');
 });
@@ -80,6 +81,7 @@ t.test('popularity sampler: proportional to f over non-positives, ln Q~ = ln f',
     for (const j of pos) p[j] = 0;
     const z = p.reduce((a, b) => a + b, 0);
     for (let j = 0; j < nItems; j++) p[j]! /= z;
+    t.ok(Math.abs(s.lnMass() - Math.log(z)) < 1e-9, `${fn}: ln Z_Q = ln of the mass of the non-positives`);
     for (const j of pos) t.equal(counts[j], 0, `${fn}: positive ${j} never drawn`);
     t.equal(counts[0], 0, `${fn}: an item with no interactions is never drawn`);
     const dist = tv(counts, p);

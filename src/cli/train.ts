@@ -3,7 +3,7 @@ import { parseCount, parseKs } from './args.js';
 import { LOSS_KINDS } from '../kernels/codes.js';
 import { SAMPLER_KINDS } from '../samplers/index.js';
 import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
-import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, LR_SCHEDULES, SCORE_KINDS, validateConfig, type TrainConfig } from '../train/config.js';
 import { DEFAULT_LR, OPTIMIZERS } from '../kernels/codes.js';
 import { defaultThreads } from '../train/pool.js';
 import { runTraining } from '../train/run.js';
@@ -24,8 +24,11 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('popularity', { choices: POPULARITY_FNS, default: DEFAULTS.popularity, describe: 'popularity f(c) of an item with c training interactions' })
         .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer, describe: 'adagrad and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' })
         .option('lr', { alias: 'learning-rate', type: 'number', describe: `learning rate (default: ${Object.entries(DEFAULT_LR).map(([k, v]) => `${k} ${v}`).join(', ')})` })
+        .option('lr-schedule', { choices: LR_SCHEDULES, default: DEFAULTS.lrSchedule, describe: 'learning rate over the epochs: constant, or decayed towards 0 at --epochs (linear, cosine)' })
         .option('batch-size', { type: 'number', default: DEFAULTS.batchSize, describe: 'positives per mini-batch, adam only' })
         .option('reg', { alias: 'regularization', type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
+        .option('score', { choices: SCORE_KINDS, default: DEFAULTS.score, describe: 'score of a (user, item) pair: dot product u.v, or cosine over --temperature (normalised embeddings)' })
+        .option('temperature', { type: 'number', default: DEFAULTS.temperature, describe: 'with --score cosine: the temperature tau of cos(u, v) / tau' })
         .option('epochs', { alias: 'iterations', type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
         .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
         .option('seed', { type: 'number', default: DEFAULTS.seed, describe: 'seed of initialisation and sampling; with --threads 1 runs are bit-for-bit reproducible' })
@@ -59,6 +62,9 @@ export function registerTrainCommands(y: Argv): Argv {
         popularity: a.popularity,
         optimizer: a.optimizer,
         lr: a.lr ?? DEFAULT_LR[a.optimizer],
+        lrSchedule: a['lr-schedule'],
+        score: a.score,
+        temperature: a.temperature,
         batchSize: a['batch-size'],
         reg: a.reg,
         epochs: a.epochs,

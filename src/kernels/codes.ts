@@ -8,8 +8,10 @@
  *   pris  gradient flows through w (the authors' code has no stop-gradient)
  *   sa    w held constant (self-adversarial weighting)
  *   bpr   w_l = 1/L
+ *   softmax  sampled softmax with the logQ correction (not Eq. 6):
+ *         loss = -x_ui + ln(e^x_ui + sum_l e^(x_uj_l - ln Q(j_l)) / L), Q normalised
  */
-export const LOSS_KINDS = ['pris', 'sa', 'bpr'] as const;
+export const LOSS_KINDS = ['pris', 'sa', 'bpr', 'softmax'] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];
 
 export function lossCode(kind: LossKind): number {

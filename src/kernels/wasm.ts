@@ -17,6 +17,19 @@ export interface Kernels {
     loss: number, d: number, L: number, reg: number,
     u: number, V: number, i: number, negs: number, lnq: number, scratch: number, out: number,
   ): number;
+  /** trainStep with scores cos(u, v) / tau (invTau = 1 / tau); not for adam. */
+  trainStepCosine(
+    opt: number, loss: number, d: number, L: number, lr: number, reg: number, invTau: number,
+    u: number, uAcc: number, V: number, VAcc: number, i: number, negs: number, lnq: number, scratch: number,
+  ): number;
+  /** ln(Z_Q / L) of the current user, for the softmax loss (a per-thread setting). */
+  setLnqShift(shift: number): void;
+  /** The max-shift of the last groupTable call (ln of its total mass = ln total + shift). */
+  groupTableShift(): number;
+  sampleGradsCosine(
+    loss: number, d: number, L: number, reg: number, invTau: number,
+    u: number, V: number, i: number, negs: number, lnq: number, scratch: number, out: number,
+  ): number;
   accumulateSample(
     loss: number, d: number, L: number, reg: number,
     u: number, uKey: number, V: number, i: number, negs: number, lnq: number, scratch: number,
@@ -57,8 +70,8 @@ export interface Kernels {
 /** Negatives rounded up to whole 4-lane vectors: the length of the lnq argument. */
 export const paddedNegatives = (L: number): number => (L + 3) & ~3;
 
-/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu and g (d each). */
-export const scratchFloats = (d: number, L: number): number => 4 * paddedNegatives(L) + 2 * d;
+/** Float32 slots of the step kernels' scratch: xj, w, s, gj (padded L each), gu and g (d each), and the cosine kernels' 1/|v_j| (padded L). */
+export const scratchFloats = (d: number, L: number): number => 5 * paddedNegatives(L) + 2 * d;
 
 let module: WebAssembly.Module | undefined;
 let instance: Kernels | undefined;

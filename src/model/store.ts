@@ -56,3 +56,20 @@ export function wrapModel(nUsers: number, nItems: number, dim: number, user: Flo
   }
   return { nUsers, nItems, dim, user, item };
 }
+
+/** Scales every row of a (rows x dim) matrix to unit length (zero rows stay zero): dot products become cosines. */
+export function normalizeRows(a: Float32Array, dim: number): void {
+  for (let o = 0; o < a.length; o += dim) {
+    let ss = 0;
+    for (let x = 0; x < dim; x++) ss += a[o + x]! * a[o + x]!;
+    if (ss === 0) continue;
+    const inv = 1 / Math.sqrt(ss);
+    for (let x = 0; x < dim; x++) a[o + x] = a[o + x]! * inv;
+  }
+}
+
+/** The model's rows as unit vectors, in place (cosine-trained models rank by direction). */
+export function normalizeModel(m: Model): void {
+  normalizeRows(m.user, m.dim);
+  normalizeRows(m.item, m.dim);
+}

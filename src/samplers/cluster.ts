@@ -63,6 +63,7 @@ export class ClusterSampler implements NegativeSampler {
   private pLnq = 0;
   private half: ClusterHalf | undefined;
   private total = 0;
+  private lnTotal = 0;
   private usingBase = false;
 
   constructor(
@@ -118,6 +119,7 @@ export class ClusterSampler implements NegativeSampler {
     this.total = this.kern.groupTable(
       this.pUser + u * d * 4, this.pCenters, k, d, this.pLeft, this.pScores, this.pCdf, this.pGuide,
     );
+    this.lnTotal = Math.log(this.total) + this.kern.groupTableShift();
     return this.total > 0;
   }
 
@@ -145,6 +147,10 @@ export class ClusterSampler implements NegativeSampler {
     rng[2] = st[2]!;
     rng[3] = st[3]!;
     this.accepted += rows * L;
+  }
+
+  lnMass(): number {
+    return this.usingBase ? this.base.lnMass() : this.lnTotal;
   }
 
   /** End of a task: this worker no longer reads any published version. */

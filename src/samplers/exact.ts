@@ -19,6 +19,7 @@ export class ExactSampler implements NegativeSampler {
   private readonly scores: Float32Array;
   private readonly cdf: Float64Array;
   private total = 0;
+  private shift = 0;
 
   constructor(
     private readonly nItems: number,
@@ -49,7 +50,12 @@ export class ExactSampler implements NegativeSampler {
       this.cdf[j] = acc;
     }
     this.total = acc;
+    this.shift = mx;
     return true;
+  }
+
+  lnMass(): number {
+    return Math.log(this.total) + this.shift;
   }
 
   /** Adds the maskTop best-scored non-positives to the mask (a simple partial selection). */

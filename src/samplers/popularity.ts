@@ -25,11 +25,16 @@ export class PopularitySampler implements NegativeSampler {
   constructor(private readonly t: PopularityTables) {
     this.mask = new PositiveMask(t.f.length);
   }
+  private left = 0;
   beginUser(_u: number, pos: Int32Array, from: number, to: number): boolean {
     this.mask.set(pos, from, to);
     let posMass = 0;
     for (let k = from; k < to; k++) posMass += this.t.f[pos[k]!]!;
+    this.left = this.t.total - posMass;
     return posMass < this.t.total * MAX_POSITIVE_MASS_SHARE;
+  }
+  lnMass(): number {
+    return Math.log(this.left);
   }
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     const mask = this.mask;

@@ -30,6 +30,12 @@ export interface NegativeSampler {
    * (src/memory/shared.ts).
    */
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows?: number, lnqStride?: number): void;
+  /**
+   * ln Z_Q: the log of the proposal's total unnormalised mass over the current
+   * user's non-positives, in the units of lnq, so ln Q(j) = lnq_j - ln Z_Q
+   * (after beginUser; the softmax loss needs it, the others do not).
+   */
+  lnMass(): number;
   /** End of a task (an epoch's shard): drop any hold on shared published state. */
   release?(): void;
   /** Raw candidates drawn, and negatives accepted, since creation. */

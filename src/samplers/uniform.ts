@@ -13,9 +13,14 @@ export class UniformSampler implements NegativeSampler {
   constructor(private readonly nItems: number) {
     this.mask = new PositiveMask(nItems);
   }
+  private left = 0;
   beginUser(_u: number, pos: Int32Array, from: number, to: number): boolean {
     this.mask.set(pos, from, to);
-    return to - from < this.nItems;
+    this.left = this.nItems - (to - from);
+    return this.left > 0;
+  }
+  lnMass(): number {
+    return Math.log(this.left);
   }
   draw(rng: RngState, L: number, negs: Int32Array, lnq: Float32Array, rows = 1, lnqStride = L): void {
     const n = this.nItems;

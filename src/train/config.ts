@@ -4,6 +4,11 @@ import { POPULARITY_FNS, type PopularityFn } from '../samplers/popularity-weight
 import type { InitKind } from '../model/store.js';
 import { UserError } from '../errors.js';
 
+export const SCORE_KINDS = ['dot', 'cosine'] as const;
+export type ScoreKind = (typeof SCORE_KINDS)[number];
+export const LR_SCHEDULES = ['constant', 'linear', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
 /** Everything that determines a training run; written to <model>/config.json. */
 export interface TrainConfig {
   dim: number;
@@ -13,9 +18,14 @@ export interface TrainConfig {
   popularity: PopularityFn;
   optimizer: OptimizerKind;
   lr: number;
+  /** learning rate over the run: constant, or decayed to 0 at the last epoch (linear, cosine) */
+  lrSchedule: LrSchedule;
   /** positives per mini-batch (adam only; sgd and adagrad step per sample) */
   batchSize: number;
   reg: number;
+  /** scores u . v (dot) or cos(u, v) / temperature (cosine) */
+  score: ScoreKind;
+  temperature: number;
   epochs: number;
   threads: number;
   seed: number;
@@ -48,8 +58,11 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   // Measured best validation NDCG@50 per second of SGD on gowalla: docs/results.md.
   optimizer: 'adagrad-row',
   lr: DEFAULT_LR['adagrad-row'],
+  lrSchedule: 'constant',
   batchSize: 128,
   reg: 0.02,
+  score: 'dot',
+  temperature: 0.1,
   epochs: 100,
   seed: 1,
   init: 'glorot',
@@ -98,6 +111,10 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   oneOf('popularity', c.popularity, POPULARITY_FNS);
   oneOf('optimizer', c.optimizer, OPTIMIZERS);
   oneOf('init', c.init, ['glorot', 'normal'] as const);
+  oneOf('score', c.score, SCORE_KINDS);
+  oneOf('lr-schedule', c.lrSchedule, LR_SCHEDULES);
+  nonNegative('temperature', c.temperature, true);
+  if (c.score === 'cosine' && c.optimizer === 'adam') throw new UserError('--score cosine steps per sample: use --optimizer adagrad, adagrad-row or sgd');
   nonNegative('lr', c.lr, true);
   nonNegative('reg', c.reg);
   nonNegative('init-std', c.initStd, true);
@@ -117,4 +134,12 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (c.k.length === 0) throw new UserError('--k needs at least one cutoff');
   for (const k of c.k) positiveInt('k', k);
   return c;
+}
+
+/** The learning rate of epoch `epoch` (1-based) under the schedule: decays reach 0 only after the last epoch. */
+export function epochLr(c: Pick<TrainConfig, 'lr' | 'lrSchedule' | 'epochs'>, epoch: number): number {
+  const done = (epoch - 1) / c.epochs;
+  if (c.lrSchedule === 'linear') return c.lr * (1 - done);
+  if (c.lrSchedule === 'cosine') return c.lr * 0.5 * (1 + Math.cos(Math.PI * done));
+  return c.lr;
 }

@@ -7,7 +7,7 @@ import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../da
 import { UserError } from '../errors.js';
 import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
 import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
-import type { Model } from '../model/store.js';
+import { normalizeModel, type Model } from '../model/store.js';
 import { releaseShared, sharedBytesSince, sharedMark } from '../memory/shared.js';
 import { assertReplaceableDir, writeDirAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
@@ -92,6 +92,8 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
   const history: EpochStats[] = [];
   const best = new Snapshot(model);
   const lastGood = new Snapshot(model);
+  const cosine = cfg.score === 'cosine';
+  const raw = cosine ? new Snapshot(model) : undefined;
   let bestScore = -Infinity;
   let sinceBest = 0;
   let sgdSeconds = 0;
@@ -160,12 +162,18 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
       };
       let line = `epoch ${epoch}/${cfg.epochs} loss ${st.loss.toFixed(4)} ${fields.pos_s} pos/s ${st.seconds.toFixed(2)}s`;
       if (validate && (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs)) {
+        // A cosine model ranks by direction: validate unit rows, then train on from the raw ones.
+        if (cosine) {
+          raw!.take(model, epoch);
+          normalizeModel(model);
+        }
         const v = await evaluateModel(pool, {
           target: 'valid',
           exclude: ['train'],
           ks: [validK],
           ...(opts.validUsers > 0 ? { sampleUsers: opts.validUsers } : {}),
         });
+        if (cosine) raw!.restore(model);
         evalSeconds += v.seconds;
         const score = v.perK[0]!.ndcg;
         st.valid = score;
@@ -189,6 +197,8 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
     await clustering;
   }
   if (best.epoch > 0) best.restore(model);
+  // Saved as unit rows: u . v then ranks exactly as cos(u, v) / tau did.
+  if (cosine) normalizeModel(model);
   const epochsRun = history.length;
   const test = await evaluateModel(pool, { target: 'test', exclude: ['train', 'valid'], ks: cfg.k, auc: true });
   evalSeconds += test.seconds;

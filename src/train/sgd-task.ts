@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM, adamStepSize } from '../kernels/codes.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM, adamStepSize, lossCode } from '../kernels/codes.js';
 import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
@@ -95,6 +95,9 @@ export function sgdTask(task: SgdTask): SgdResult {
   const code = t.lossCode;
   const lr = task.lr;
   const reg = t.reg;
+  const invTau = t.invTau;
+  const softmax = code === lossCode('softmax');
+  const lnL = Math.log(L);
   const rowBytes = d * 4;
   const accBytes = t.accWidth * 4;
   const U = model.user.byteOffset;
@@ -139,6 +142,7 @@ export function sgdTask(task: SgdTask): SgdResult {
         skipped++;
         continue;
       }
+      if (softmax) k.setLnqShift(sampler.lnMass() - lnL);
       shuffleRange(rng, pos, 0, np);
       const pu = U + uid * rowBytes;
       const pua = UA + uid * accBytes;
@@ -155,7 +159,9 @@ export function sgdTask(task: SgdTask): SgdResult {
               inBatch = 0;
             }
           } else {
-            lossSum += k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
+            lossSum += invTau > 0
+              ? k.trainStepCosine(opt, code, d, L, lr, reg, invTau, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch)
+              : k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
           }
         }
       }

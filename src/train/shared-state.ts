@@ -10,6 +10,8 @@ export interface TrainShared {
   negatives: number;
   lossCode: number;
   reg: number;
+  /** cosine scores: 1 / temperature; 0 for dot products */
+  invTau: number;
   sampler: SamplerKind;
   tables: SamplerTables;
   /** users of shard s are shardUsers[shardPtr[s] .. shardPtr[s+1]) */

@@ -12,7 +12,7 @@ import { createClusterTables } from '../cluster/tables.js';
 import type { ClusterResult, ClusterTask } from '../cluster/cluster-task.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { createProgress, type Progress } from '../util/progress.js';
-import type { TrainConfig } from './config.js';
+import { epochLr, type TrainConfig } from './config.js';
 import { partitionUsers } from './partition.js';
 import type { PoolData } from './pool-data.js';
 import { createPool } from './pool.js';
@@ -72,6 +72,7 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     optCode: optimizerCode(cfg.optimizer),
     batchSize: cfg.batchSize,
     reg: cfg.reg,
+    invTau: cfg.score === 'cosine' ? 1 / cfg.temperature : 0,
     sampler: cfg.sampler,
     tables: samplerTables(ds, cfg),
     shardUsers: parts.users,
@@ -88,7 +89,8 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     shared.joint = {
       state: createJointState(shared.tables.clusters!.k, cfg.dim),
       // The authors' settings: distillation 5 ||v - c||^2, activity penalty 0.1 / B (our reg = 2 coef / B), batch 128.
-      options: { loss: lossCode(cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
+      // The cluster loss needs no normalised proposal: with the softmax loss it stays PRIS's.
+      options: { loss: lossCode(cfg.loss === 'softmax' ? 'pris' : cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
       samples: cfg.jointSamples,
     };
   }
@@ -130,7 +132,7 @@ export async function runEpoch(s: TrainSession, epoch: number, onProgress?: (don
   const t0 = performance.now();
   const tasks: Promise<SgdResult>[] = [];
   for (let shard = 0; shard < cfg.threads; shard++) {
-    const task: SgdTask = { epoch, shard, seed: cfg.seed, lr: cfg.lr };
+    const task: SgdTask = { epoch, shard, seed: cfg.seed, lr: epochLr(cfg, epoch) };
     tasks.push(s.pool.run(task, { name: 'sgd' }) as Promise<SgdResult>);
   }
   const timer = onProgress ? setInterval(() => onProgress(Atomics.load(s.shared.progress, 0)), 250) : undefined;

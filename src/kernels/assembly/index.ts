@@ -10,6 +10,7 @@
 
 const LOSS_PRIS: i32 = 0;
 const LOSS_SA: i32 = 1;
+const LOSS_SOFTMAX: i32 = 3;
 const OPT_ADAGRAD: i32 = 1;
 const OPT_ADAGRAD_ROW: i32 = 3;
 const ADAGRAD_EPS: f32 = 1e-8;
@@ -114,9 +115,61 @@ let gI: f32 = 0;
 // The per-negative scalars are computed four lanes at a time.
 @inline function lossCoefs(code: i32, d: i32, L: i32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize): f32 {
   const rb = <usize>d << 2;
-  const Lp = padded(L);
   const xi = dot(u, V + <usize>i * rb, d);
   for (let l = 0; l < L; l++) store<f32>(slot(sc, 0, L, l), dot(u, V + <usize>load<i32>(negs + (<usize>l << 2)) * rb, d));
+  return coefsFromScores(code, L, xi, lnq, sc);
+}
+
+// The softmax loss's ln(Z_Q / L) for the current user (setLnqShift).
+let gLnqShift: f32 = 0;
+
+/**
+ * The sampled softmax loss needs each draw's normalised proposal: ln Q(j) =
+ * ln Q~(j) - ln Z_Q. The caller sets ln Z_Q - ln L once per user visit (the
+ * other losses ignore it: a per-user constant cancels in their weights).
+ */
+export function setLnqShift(shift: f32): void {
+  gLnqShift = shift;
+}
+
+// Sampled softmax over the positive and the L draws with the logQ correction:
+//   z_0 = x_i,  z_l = x_j_l - ln Q~_l + ln(Z_Q / L),  loss = -z_0 + ln sum_{l=0..L} e^{z_l}
+// (the importance-sampled estimate of -ln softmax over all non-positives).
+//   dloss/dx_j_l = p_l,  dloss/dx_i = p_0 - 1 = -sum_l p_l,  p = softmax(z)
+@inline function softmaxCoefs(L: i32, xi: f32, lnq: usize, sc: usize): f32 {
+  const Lp = padded(L);
+  const shift = f32x4.splat(gLnqShift);
+  let mx = f32x4.splat(xi);
+  for (let b = 0; b < Lp; b += 4) {
+    const a = v128.bitselect(f32x4.add(f32x4.sub(v128.load(slot(sc, 0, L, b)), v128.load(lnq + (<usize>b << 2))), shift), f32x4.splat(-Infinity), laneMask(b, L));
+    v128.store(slot(sc, 1, L, b), a);
+    mx = f32x4.max(mx, a);
+  }
+  const m = hmax(mx);
+  const vm = f32x4.splat(m);
+  let z = f32x4.splat(0);
+  for (let b = 0; b < Lp; b += 4) {
+    const e = v128.and(exp4(f32x4.sub(v128.load(slot(sc, 1, L, b)), vm)), laneMask(b, L));
+    v128.store(slot(sc, 3, L, b), e);
+    z = f32x4.add(z, e);
+  }
+  const e0 = Mathf.exp(xi - m);
+  const total = hsum(z) + e0;
+  const iz = f32x4.splat(1 / total);
+  let gi = f32x4.splat(0);
+  for (let b = 0; b < Lp; b += 4) {
+    const p = f32x4.mul(v128.load(slot(sc, 3, L, b)), iz);
+    v128.store(slot(sc, 3, L, b), p);
+    gi = f32x4.sub(gi, p);
+  }
+  gI = hsum(gi);
+  return Mathf.log(total) + m - xi;
+}
+
+// lossCoefs from the scores already in place: x_i given, x_j_l in scratch block 0.
+@inline function coefsFromScores(code: i32, L: i32, xi: f32, lnq: usize, sc: usize): f32 {
+  if (code == LOSS_SOFTMAX) return softmaxCoefs(L, xi, lnq, sc);
+  const Lp = padded(L);
   // a = x_j - lnq (pad lanes: -inf), w = softmax(a) (pad lanes: 0)
   let mx = f32x4.splat(-Infinity);
   for (let b = 0; b < Lp; b += 4) {
@@ -283,6 +336,156 @@ export function sampleGrads(
       const v = v128.load(vj + o);
       v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(g, v)));
       v128.store(dst + o, f32x4.add(f32x4.mul(g, v128.load(u + o)), f32x4.mul(vreg, v)));
+    }
+  }
+  return loss;
+}
+
+// ---- cosine scores with a temperature -----------------------------------------
+// Scores x_uk = cos(u, v_k) / tau (SimpleX-style: the ranking depends on the
+// directions only), the same losses on them. With g_k = dloss/dx_k:
+//   dloss/dv_k = a_k u + (reg - b_k) v_k,   a_k = g_k / (tau |u| |v_k|),  b_k = g_k x_k / |v_k|^2
+//   dloss/du   = sum_k a_k v_k + (reg - c) u,  c = sum_k g_k x_k / |u|^2
+// over the positive and every draw (the activity penalty stays on the raw
+// rows). Squared norms have a floor, so a zero row gets a finite gradient.
+// Scratch: the dot kernels' layout, then 1/|v_j_l| for the negatives (Lp
+// slots after g[d]); blocks 3 and 2 end up holding a_l and b_l.
+
+const NORM2_FLOOR: f32 = 1e-12;
+
+// b . b of the last dotNorm call (a second return value).
+let gN2: f32 = 0;
+// a_i, b_i of the positive and c of the user, from the last cosineCoefs call.
+let gAi: f32 = 0;
+let gBi: f32 = 0;
+let gCu: f32 = 0;
+
+// a . b, and b . b in gN2, in one pass over the two rows.
+@inline function dotNorm(a: usize, b: usize, d: i32): f32 {
+  let acc = f32x4.splat(0);
+  let nn = f32x4.splat(0);
+  for (let o: usize = 0, end = <usize>d << 2; o < end; o += 16) {
+    const y = v128.load(b + o);
+    acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), y));
+    nn = f32x4.add(nn, f32x4.mul(y, y));
+  }
+  gN2 = Mathf.max(hsum(nn), NORM2_FLOOR);
+  return hsum(acc);
+}
+
+@inline function invNormSlot(sc: usize, L: i32, d: i32, l: i32): usize {
+  return sc + ((<usize>(4 * padded(L) + 2 * d + l)) << 2);
+}
+
+// Scores, loss and the coefficients a, b, c above (a_l in block 3, b_l in block 2). Returns the loss.
+@inline function cosineCoefs(code: i32, d: i32, L: i32, invTau: f32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize): f32 {
+  const rb = <usize>d << 2;
+  const Lp = padded(L);
+  const invNu: f32 = <f32>1 / Mathf.sqrt(Mathf.max(dot(u, u, d), NORM2_FLOOR));
+  const scale = invNu * invTau;
+  const dotI = dotNorm(u, V + <usize>i * rb, d);
+  const invNi: f32 = <f32>1 / Mathf.sqrt(gN2);
+  const xi = dotI * scale * invNi;
+  for (let l = 0; l < L; l++) {
+    const dj = dotNorm(u, V + <usize>load<i32>(negs + (<usize>l << 2)) * rb, d);
+    const invNj: f32 = <f32>1 / Mathf.sqrt(gN2);
+    store<f32>(invNormSlot(sc, L, d, l), invNj);
+    store<f32>(slot(sc, 0, L, l), dj * scale * invNj);
+  }
+  const loss = coefsFromScores(code, L, xi, lnq, sc);
+  const vs = f32x4.splat(scale);
+  let gx = f32x4.splat(0);
+  for (let b = 0; b < Lp; b += 4) {
+    // Pad lanes hold stale scratch: masked to zero before they can reach a sum.
+    const m = laneMask(b, L);
+    const x = v128.and(v128.load(slot(sc, 0, L, b)), m);
+    const g = v128.and(v128.load(slot(sc, 3, L, b)), m);
+    const inv = v128.and(v128.load(invNormSlot(sc, L, d, b)), m);
+    v128.store(slot(sc, 3, L, b), f32x4.mul(f32x4.mul(g, vs), inv));
+    v128.store(slot(sc, 2, L, b), f32x4.mul(f32x4.mul(g, x), f32x4.mul(inv, inv)));
+    gx = f32x4.add(gx, f32x4.mul(g, x));
+  }
+  gAi = gI * scale * invNi;
+  gBi = gI * xi * invNi * invNi;
+  gCu = (hsum(gx) + gI * xi) * invNu * invNu;
+  return loss;
+}
+
+/**
+ * trainStep with cosine scores over a temperature (invTau = 1 / tau): the
+ * same losses, optimizers and Hogwild updates. Returns the loss.
+ */
+export function trainStepCosine(
+  opt: i32, code: i32, d: i32, L: i32, lr: f32, reg: f32, invTau: f32,
+  u: usize, uAcc: usize, V: usize, VAcc: usize, i: i32, negs: usize, lnq: usize, sc: usize,
+): f32 {
+  const loss = cosineCoefs(code, d, L, invTau, u, V, i, negs, lnq, sc);
+  const rb = <usize>d << 2;
+  const gu = slot(sc, 4, L, 0);
+  const g = gu + rb;
+  const vlr = f32x4.splat(lr);
+  const vreg = f32x4.splat(reg);
+  const vai = f32x4.splat(gAi);
+  const vri = f32x4.splat(reg - gBi);
+  const vru = f32x4.splat(reg - gCu);
+  const vi = V + <usize>i * rb;
+  // The user's gradient needs the item rows before they move.
+  for (let o: usize = 0; o < rb; o += 16) {
+    v128.store(gu + o, f32x4.add(f32x4.mul(vai, v128.load(vi + o)), f32x4.mul(vru, v128.load(u + o))));
+  }
+  const rowWise = opt == OPT_ADAGRAD_ROW;
+  for (let l = 0; l < L; l++) {
+    const j = <usize>load<i32>(negs + (<usize>l << 2));
+    const vj = V + j * rb;
+    const a = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+    const r = f32x4.sub(vreg, f32x4.splat(load<f32>(slot(sc, 2, L, l))));
+    for (let o: usize = 0; o < rb; o += 16) {
+      const v = v128.load(vj + o);
+      v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(a, v)));
+      const gj = f32x4.add(f32x4.mul(a, v128.load(u + o)), f32x4.mul(r, v));
+      if (rowWise) v128.store(g + o, gj);
+      else apply(opt, vj, VAcc + j * rb, o, gj, vlr);
+    }
+    if (rowWise) applyRowAdagrad(vj, VAcc + (j << 2), g, d, lr);
+  }
+  for (let o: usize = 0; o < rb; o += 16) {
+    const gi = f32x4.add(f32x4.mul(vai, v128.load(u + o)), f32x4.mul(vri, v128.load(vi + o)));
+    if (rowWise) v128.store(g + o, gi);
+    else apply(opt, vi, VAcc + <usize>i * rb, o, gi, vlr);
+  }
+  if (rowWise) {
+    applyRowAdagrad(vi, VAcc + (<usize>i << 2), g, d, lr);
+    applyRowAdagrad(u, uAcc, gu, d, lr);
+  } else {
+    for (let o: usize = 0; o < rb; o += 16) apply(opt, u, uAcc, o, v128.load(gu + o), vlr);
+  }
+  return loss;
+}
+
+/** sampleGrads for cosine scores over a temperature (tests): the same output layout. */
+export function sampleGradsCosine(
+  code: i32, d: i32, L: i32, reg: f32, invTau: f32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize, out: usize,
+): f32 {
+  const loss = cosineCoefs(code, d, L, invTau, u, V, i, negs, lnq, sc);
+  const rb = <usize>d << 2;
+  const vi = V + <usize>i * rb;
+  const vreg = f32x4.splat(reg);
+  const vai = f32x4.splat(gAi);
+  const vri = f32x4.splat(reg - gBi);
+  const vru = f32x4.splat(reg - gCu);
+  for (let o: usize = 0; o < rb; o += 16) {
+    v128.store(out + o, f32x4.add(f32x4.mul(vai, v128.load(vi + o)), f32x4.mul(vru, v128.load(u + o))));
+    v128.store(out + rb + o, f32x4.add(f32x4.mul(vai, v128.load(u + o)), f32x4.mul(vri, v128.load(vi + o))));
+  }
+  for (let l = 0; l < L; l++) {
+    const vj = V + <usize>load<i32>(negs + (<usize>l << 2)) * rb;
+    const a = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+    const r = f32x4.sub(vreg, f32x4.splat(load<f32>(slot(sc, 2, L, l))));
+    const dst = out + rb * (2 + <usize>l);
+    for (let o: usize = 0; o < rb; o += 16) {
+      const v = v128.load(vj + o);
+      v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(a, v)));
+      v128.store(dst + o, f32x4.add(f32x4.mul(a, v128.load(u + o)), f32x4.mul(r, v)));
     }
   }
   return loss;
@@ -497,6 +700,13 @@ export function adamDense(x: usize, m: usize, v: usize, g: usize, n: i32, lrT: f
 
 // ---- cluster samplers: per-user group table ---------------------------------
 
+// The max-shift of the last groupTable call: ln of the proposal's total mass is ln(total) + shift.
+let gGroupShift: f32 = 0;
+
+export function groupTableShift(): f32 {
+  return gGroupShift;
+}
+
 /**
  * The group distribution of the cluster samplers for one user (Theorems 4.4,
  * 4.5): scores[k] = u . c_k; weight_k = exp(scores[k] - max) * left[k], the max
@@ -525,6 +735,7 @@ export function groupTable(u: usize, C: usize, K: i32, d: i32, left: usize, scor
     if (load<f32>(left + (<usize>k << 2)) > 0 && s > mx) mx = s;
   }
   if (mx == -Infinity) return 0;
+  gGroupShift = mx;
   const vmax = f32x4.splat(mx);
   for (let k = 0; k < K4; k += 4) {
     const o = <usize>k << 2;
