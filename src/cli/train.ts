@@ -3,6 +3,7 @@ import { parseCount, parseKs } from './args.js';
 import { LOSS_KINDS } from '../kernels/codes.js';
 import { SAMPLER_KINDS } from '../samplers/index.js';
 import { POPULARITY_FNS } from '../samplers/popularity-weights.js';
+import { POSITIVE_WEIGHTS } from '../data/positive-weights.js';
 import { DEFAULTS, LR_SCHEDULES, SCORE_KINDS, validateConfig, type TrainConfig } from '../train/config.js';
 import { DEFAULT_LR, OPTIMIZERS } from '../kernels/codes.js';
 import { defaultThreads } from '../train/pool.js';
@@ -29,6 +30,7 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('reg', { alias: 'regularization', type: 'number', default: DEFAULTS.reg, describe: 'L2 activity penalty: (reg/2)||row||^2 per use of a row in a sample' })
         .option('score', { choices: SCORE_KINDS, default: DEFAULTS.score, describe: 'score of a (user, item) pair: dot product u.v, or cosine over --temperature (normalised embeddings)' })
         .option('temperature', { type: 'number', default: DEFAULTS.temperature, describe: 'with --score cosine: the temperature tau of cos(u, v) / tau' })
+        .option('positive-weights', { choices: POSITIVE_WEIGHTS, default: DEFAULTS.positiveWeights, describe: "weight each training positive by log(1 + c) or sqrt(c) of its count or rating c (normalised to mean 1 per user); needs a weight column" })
         .option('epochs', { alias: 'iterations', type: 'number', default: DEFAULTS.epochs, describe: 'maximum epochs (passes over the training interactions)' })
         .option('threads', { alias: 't', type: 'number', default: defaultThreads(), describe: 'worker threads (default: every core)' })
         .option('seed', { type: 'number', default: DEFAULTS.seed, describe: 'seed of initialisation and sampling; with --threads 1 runs are bit-for-bit reproducible' })
@@ -65,6 +67,7 @@ export function registerTrainCommands(y: Argv): Argv {
         lrSchedule: a['lr-schedule'],
         score: a.score,
         temperature: a.temperature,
+        positiveWeights: a['positive-weights'],
         batchSize: a['batch-size'],
         reg: a.reg,
         epochs: a.epochs,

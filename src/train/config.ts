@@ -3,6 +3,7 @@ import { SAMPLER_KINDS, type SamplerKind } from '../samplers/index.js';
 import { POPULARITY_FNS, type PopularityFn } from '../samplers/popularity-weights.js';
 import type { InitKind } from '../model/store.js';
 import { UserError } from '../errors.js';
+import { POSITIVE_WEIGHTS, type PositiveWeighting } from '../data/positive-weights.js';
 
 export const SCORE_KINDS = ['dot', 'cosine'] as const;
 export type ScoreKind = (typeof SCORE_KINDS)[number];
@@ -26,6 +27,8 @@ export interface TrainConfig {
   /** scores u . v (dot) or cos(u, v) / temperature (cosine) */
   score: ScoreKind;
   temperature: number;
+  /** a training positive's weight from its count or rating (none: all 1) */
+  positiveWeights: PositiveWeighting;
   epochs: number;
   threads: number;
   seed: number;
@@ -63,6 +66,7 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   reg: 0.02,
   score: 'dot',
   temperature: 0.1,
+  positiveWeights: 'none',
   epochs: 100,
   seed: 1,
   init: 'glorot',
@@ -113,6 +117,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   oneOf('init', c.init, ['glorot', 'normal'] as const);
   oneOf('score', c.score, SCORE_KINDS);
   oneOf('lr-schedule', c.lrSchedule, LR_SCHEDULES);
+  oneOf('positive-weights', c.positiveWeights, POSITIVE_WEIGHTS);
+  if (c.positiveWeights !== 'none' && c.optimizer === 'adam') throw new UserError('--positive-weights steps per sample: use --optimizer adagrad, adagrad-row or sgd');
   nonNegative('temperature', c.temperature, true);
   if (c.score === 'cosine' && c.optimizer === 'adam') throw new UserError('--score cosine steps per sample: use --optimizer adagrad, adagrad-row or sgd');
   nonNegative('lr', c.lr, true);

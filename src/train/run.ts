@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { packageRoot } from '../paths.js';
 import * as path from 'node:path';
 import { emptyCsr, nnz, unionCsr } from '../data/csr.js';
+import { positiveWeights } from '../data/positive-weights.js';
 import { loadDataset, readItemIds, readUserIds, type LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { evaluateModel, flatMetrics, type EvalResult } from '../eval/evaluate.js';
@@ -71,7 +72,11 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const mark = sharedMark();
   try {
     const ds = prepareData(opts);
-    const session = startSession(ds, cfg);
+    const weights =
+      cfg.positiveWeights === 'none'
+        ? undefined
+        : positiveWeights(ds.dir, ds.train, opts.trainOn === 'train+valid' ? ['train', 'valid'] : ['train'], cfg.positiveWeights);
+    const session = startSession(ds, cfg, weights);
     try {
       return await trainWith(session, ds, opts, mark);
     } finally {

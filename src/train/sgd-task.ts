@@ -21,6 +21,9 @@ interface WorkerState {
   sampler: NegativeSampler;
   users: Int32Array;
   pos: Int32Array;
+  /** with positive weights: the visit order of a user's positives and their weights in it */
+  order: Int32Array;
+  posW: Float32Array;
   /** kernel arguments, in shared memory so the kernel can address them */
   negs: Int32Array;
   lnq: Float32Array;
@@ -77,6 +80,8 @@ function init(): WorkerState {
     }),
     users: new Int32Array(maxShard),
     pos: sharedInt32(maxDeg),
+    order: new Int32Array(t.posWeights ? maxDeg : 0),
+    posW: new Float32Array(t.posWeights ? maxDeg : 0),
     negs: sharedInt32(DRAW_ROWS * t.negatives),
     lnq: sharedFloat32(DRAW_ROWS * paddedNegatives(t.negatives)),
     scratch: sharedFloat32(scratchFloats(t.dim, t.negatives)),
@@ -98,6 +103,8 @@ export function sgdTask(task: SgdTask): SgdResult {
   const invTau = t.invTau;
   const softmax = code === lossCode('softmax');
   const lnL = Math.log(L);
+  const weights = t.posWeights;
+  const { order, posW } = st;
   const rowBytes = d * 4;
   const accBytes = t.accWidth * 4;
   const U = model.user.byteOffset;
@@ -143,7 +150,17 @@ export function sgdTask(task: SgdTask): SgdResult {
         continue;
       }
       if (softmax) k.setLnqShift(sampler.lnMass() - lnL);
-      shuffleRange(rng, pos, 0, np);
+      if (weights) {
+        // The same permutation as shuffling pos itself, applied to (item, weight) pairs.
+        for (let r = 0; r < np; r++) order[r] = r;
+        shuffleRange(rng, order, 0, np);
+        for (let r = 0; r < np; r++) {
+          pos[r] = indices[p0 + order[r]!]!;
+          posW[r] = weights[p0 + order[r]!]!;
+        }
+      } else {
+        shuffleRange(rng, pos, 0, np);
+      }
       const pu = U + uid * rowBytes;
       const pua = UA + uid * accBytes;
       for (let first = 0; first < np; first += DRAW_ROWS) {
@@ -160,8 +177,8 @@ export function sgdTask(task: SgdTask): SgdResult {
             }
           } else {
             lossSum += invTau > 0
-              ? k.trainStepCosine(opt, code, d, L, lr, reg, invTau, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch)
-              : k.trainStep(opt, code, d, L, lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
+              ? k.trainStepCosine(opt, code, d, L, weights ? lr * posW[first + r]! : lr, reg, invTau, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch)
+              : k.trainStep(opt, code, d, L, weights ? lr * posW[first + r]! : lr, reg, pu, pua, V, VA, pos[first + r]!, pN, pQ, pScratch);
           }
         }
       }

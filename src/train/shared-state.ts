@@ -10,6 +10,8 @@ export interface TrainShared {
   negatives: number;
   lossCode: number;
   reg: number;
+  /** per entry of the train CSR's indices: the positive's weight (scales its step); absent = all 1 */
+  posWeights?: Float32Array;
   /** cosine scores: 1 / temperature; 0 for dot products */
   invTau: number;
   sampler: SamplerKind;

@@ -56,7 +56,7 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
 }
 
 /** Allocates the model and optimizer state in shared memory and starts the pool. */
-export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession {
+export function startSession(ds: LoadedDataset, cfg: TrainConfig, posWeights?: Float32Array): TrainSession {
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
   // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
@@ -84,6 +84,7 @@ export function startSession(ds: LoadedDataset, cfg: TrainConfig): TrainSession 
     itemMom: perElement(adam, ds.nItems),
     adamSteps: sharedFloat64(cfg.threads),
     progress: sharedInt32(1),
+    ...(posWeights ? { posWeights } : {}),
   };
   if (isJointSampler(cfg.sampler)) {
     shared.joint = {
