@@ -105,3 +105,13 @@ t.test('learning-rate schedules: constant, linear and cosine decay over the epoc
   t.same([1, 6, 10].map((e) => +epochLr({ ...c, lrSchedule: 'linear' }, e).toFixed(12)), [0.1, 0.05, 0.01]);
   t.same([1, 6, 10].map((e) => +epochLr({ ...c, lrSchedule: 'cosine' }, e).toFixed(12)), [0.1, 0.05, +(0.05 * (1 + Math.cos(0.9 * Math.PI))).toFixed(12)]);
 });
+
+t.test('--patience-fraction: early stopping waits until the best epoch is that share of the run behind', async (t) => {
+  const r = pris(['train', plain, '--out', path.join(work, 'pf'), '--epochs', '40', '--eval-every', '1', '--patience', '1', '--patience-fraction', '0.5', '--dim', '8', '--threads', '1', '--json', '-q']);
+  t.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  t.ok(m.epochs_run === 40 || m.epochs_run >= 2 * m.best_epoch, `stopped at ${m.epochs_run}, best ${m.best_epoch}`);
+  const bad = pris(['train', plain, '--out', path.join(work, 'never'), '--patience-fraction', '1', '-q']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--patience-fraction must be below 1/);
+});

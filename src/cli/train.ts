@@ -38,6 +38,7 @@ export function registerTrainCommands(y: Argv): Argv {
         .option('init-std', { type: 'number', default: DEFAULTS.initStd, describe: 'standard deviation for --init normal' })
         .option('eval-every', { type: 'number', default: DEFAULTS.evalEvery, describe: 'validate every N epochs (0 = never)' })
         .option('patience', { type: 'number', default: DEFAULTS.patience, describe: 'stop after N validations without improvement (0 = run all epochs)' })
+        .option('patience-fraction', { type: 'number', default: DEFAULTS.patienceFraction, describe: 'early stopping also waits while the best epoch is less than this share of the epochs run behind (0.25: a best epoch 120 stops at 160 at the earliest)' })
         .option('valid-users', { type: 'number', default: 0, describe: 'validate on a fixed random subset of N users (0 = all)' })
         .option('k', { type: 'string', default: DEFAULTS.k.join(','), describe: 'cutoffs for the metrics (first one for validation); repeat or comma-separate' })
         .option('clusters', { type: 'number', default: DEFAULTS.clusters, describe: 'cluster samplers: number of K-means clusters K' })
@@ -77,6 +78,7 @@ export function registerTrainCommands(y: Argv): Argv {
         initStd: a['init-std'],
         evalEvery: a['eval-every'],
         patience: a.patience,
+        patienceFraction: a['patience-fraction'],
         k: parseKs(a.k),
         clusters: a.clusters,
         clusterEvery: a['cluster-every'],

@@ -36,6 +36,8 @@ export interface TrainConfig {
   initStd: number;
   evalEvery: number;
   patience: number;
+  /** early stopping also waits until the best epoch is this share of the run behind (0: patience alone) */
+  patienceFraction: number;
   k: number[];
   /** cluster samplers: K, refresh period in epochs, Lloyd iterations, warm start, wait for each refresh */
   clusters: number;
@@ -73,6 +75,7 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   initStd: 0.01,
   evalEvery: 5,
   patience: 0,
+  patienceFraction: 0,
   k: [50],
   clusters: 100,
   clusterEvery: 1,
@@ -130,6 +133,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('seed', c.seed, 0);
   positiveInt('eval-every', c.evalEvery, 0);
   positiveInt('patience', c.patience, 0);
+  nonNegative('patience-fraction', c.patienceFraction);
+  if (c.patienceFraction >= 1) throw new UserError(`--patience-fraction must be below 1 (got ${c.patienceFraction})`);
   positiveInt('clusters', c.clusters);
   positiveInt('cluster-every', c.clusterEvery);
   positiveInt('cluster-iterations', c.clusterIterations);

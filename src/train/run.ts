@@ -188,9 +188,9 @@ async function trainWith(session: TrainSession, ds: LoadedDataset, opts: RunOpti
           bestScore = score;
           sinceBest = 0;
           best.take(model, epoch);
-        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience && epoch - best.epoch >= cfg.patienceFraction * epoch) {
           bar.update(epoch * positivesPerEpoch, fields);
-          bar.log(line + ` (no improvement for ${cfg.patience} evaluations: stopping)`);
+          bar.log(line + ` (no improvement for ${sinceBest} evaluations, since epoch ${best.epoch}: stopping)`);
           break;
         }
       }
