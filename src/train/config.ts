@@ -63,19 +63,14 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   // Measured best validation NDCG@50 per second of SGD on gowalla: docs/results.md.
   optimizer: 'adagrad-row',
   lr: DEFAULT_LR['adagrad-row'],
-  lrSchedule: 'constant',
   batchSize: 128,
   reg: 0.02,
-  score: 'dot',
-  temperature: 0.1,
-  positiveWeights: 'none',
   epochs: 100,
   seed: 1,
   init: 'glorot',
   initStd: 0.01,
   evalEvery: 5,
   patience: 0,
-  patienceFraction: 0,
   k: [50],
   clusters: 100,
   clusterEvery: 1,
@@ -87,6 +82,11 @@ export const DEFAULTS: Omit<TrainConfig, 'threads'> = {
   jointTemperature: 0.9,
   jointAnneal: false,
   jointLr: 0.001,
+  lrSchedule: 'constant',
+  score: 'dot',
+  temperature: 0.1,
+  positiveWeights: 'none',
+  patienceFraction: 0,
 };
 
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
