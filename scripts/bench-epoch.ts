@@ -4,7 +4,10 @@
  * (rounds interleave the samplers, so all see the same machine load).
  *
  *   node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
- *                                    [--samplers popularity,cluster-popularity,...] [--out docs/results/bench-epoch.json]
+ *                                    [--samplers popularity,cluster-popularity,...] [--dims 32,64] [--out docs/results/bench-epoch.json]
+ *
+ * With several --dims, every sampler runs at every dimension, and the ratios
+ * are against popularity at the first dimension.
  *
  * An epoch's time is the wall time of its SGD on the pool. With the default
  * asynchronous clustering, K-means runs on its own thread during the next
@@ -26,16 +29,17 @@ import { UserError } from '../src/errors.js';
 import { releaseShared, sharedMark } from '../src/memory/shared.js';
 import { preparedDataset } from './lib/datasets.js';
 import { readFlags, runScript, scriptArgs } from './lib/script.js';
-import { parseCount } from '../src/cli/args.js';
+import { parseCount, parseCountList } from '../src/cli/args.js';
 
 const USAGE = `usage: node dist/scripts/bench-epoch.js [--dataset gowalla] [--threads N] [--epochs 6] [--rounds 2]
-                                    [--samplers popularity,cluster-popularity,...] [--sync] [--cluster-iterations N]
+                                    [--samplers popularity,cluster-popularity,...] [--dims 32,64] [--sync] [--cluster-iterations N]
                                     [--out docs/results/bench-epoch.json]
 
-Seconds of SGD per epoch for each sampler, clustering included, relative to
-the popularity sampler in the same round (the first epoch is not counted).`;
+Seconds of SGD per epoch for each sampler (at each dimension), clustering
+included, relative to the popularity sampler (at the first dimension) in the
+same round (the first epoch is not counted).`;
 
-const { values, threads, epochs, rounds, samplers, clusterIterations } = readFlags('bench-epoch', () => {
+const { values, threads, epochs, rounds, samplers, dims, clusterIterations } = readFlags('bench-epoch', () => {
   const values = scriptArgs(USAGE, {
     options: {
       dataset: { type: 'string', default: 'gowalla' },
@@ -45,6 +49,7 @@ const { values, threads, epochs, rounds, samplers, clusterIterations } = readFla
       samplers: { type: 'string', default: 'popularity,cluster-popularity,cluster-uniform,cluster-popularity-joint,uniform' },
       sync: { type: 'boolean', default: false },
       'cluster-iterations': { type: 'string' },
+      dims: { type: 'string', default: String(DEFAULTS.dim) },
       out: { type: 'string', default: 'docs/results/bench-epoch.json' },
     },
   }).values;
@@ -55,19 +60,21 @@ const { values, threads, epochs, rounds, samplers, clusterIterations } = readFla
   const samplers = values.samplers!.split(',') as SamplerKind[];
   const clusterIterations = values['cluster-iterations'] ? parseCount('cluster-iterations', values['cluster-iterations']) : DEFAULTS.clusterIterations;
   for (const s of samplers) if (!SAMPLER_KINDS.includes(s)) throw new UserError(`--samplers: unknown sampler '${s}' (choose from ${SAMPLER_KINDS.join(', ')})`);
-  return { values, threads, epochs, rounds, samplers, clusterIterations };
+  const dims = parseCountList('dims', values.dims!);
+  return { values, threads, epochs, rounds, samplers, dims, clusterIterations };
 });
 
 interface Row {
   sampler: SamplerKind;
+  dim: number;
   round: number;
   seconds_per_epoch: number;
   cluster_seconds: number;
   refreshes: number;
 }
 
-async function measure(dir: string, sampler: SamplerKind, round: number): Promise<Row> {
-  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
+async function measure(dir: string, sampler: SamplerKind, dim: number, round: number): Promise<Row> {
+  const cfg: TrainConfig = validateConfig({ ...DEFAULTS, threads, sampler, dim, epochs, evalEvery: 0, clusterSync: values.sync!, clusterIterations });
   const mark = sharedMark();
   const s = startSession(loadDataset(dir), cfg);
   let seconds = 0;
@@ -103,35 +110,40 @@ async function measure(dir: string, sampler: SamplerKind, round: number): Promis
     await closeSession(s);
     releaseShared(mark);
   }
-  return { sampler, round, seconds_per_epoch: seconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
+  return { sampler, dim, round, seconds_per_epoch: seconds / (epochs - 1), cluster_seconds: clusterSeconds, refreshes };
 }
 
 async function main(): Promise<void> {
   const dir = await preparedDataset(values.dataset!);
   const rows: Row[] = [];
   for (let r = 1; r <= rounds; r++) {
-    for (const sampler of samplers) {
-      const row = await measure(dir, sampler, r);
-      rows.push(row);
-      console.error(`round ${r} ${sampler}: ${row.seconds_per_epoch.toFixed(3)} s/epoch (clustering ${row.cluster_seconds.toFixed(2)} s in ${row.refreshes} refreshes)`);
+    for (const dim of dims) {
+      for (const sampler of samplers) {
+        const row = await measure(dir, sampler, dim, r);
+        rows.push(row);
+        console.error(`round ${r} ${sampler} d ${dim}: ${row.seconds_per_epoch.toFixed(3)} s/epoch (clustering ${row.cluster_seconds.toFixed(2)} s in ${row.refreshes} refreshes)`);
+      }
     }
   }
-  const base = rows.filter((x) => x.sampler === 'popularity');
+  const base = rows.filter((x) => x.sampler === 'popularity' && x.dim === dims[0]);
   const baseMean = base.reduce((a, x) => a + x.seconds_per_epoch, 0) / Math.max(1, base.length);
-  const summary = samplers.map((sampler) => {
-    const mine = rows.filter((x) => x.sampler === sampler);
-    const mean = mine.reduce((a, x) => a + x.seconds_per_epoch, 0) / mine.length;
-    // Ratios per round (same load), then averaged.
-    const ratio = mine.reduce((a, x) => a + x.seconds_per_epoch / (base.find((b) => b.round === x.round)?.seconds_per_epoch ?? NaN), 0) / mine.length;
-    return { sampler, seconds_per_epoch: mean, over_popularity: base.length ? ratio : NaN };
-  });
-  console.log(`| sampler | s/epoch | × popularity |`);
-  console.log(`|---|---|---|`);
-  for (const s of summary) console.log(`| ${s.sampler} | ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} |`);
+  const summary = dims.flatMap((dim) =>
+    samplers.map((sampler) => {
+      const mine = rows.filter((x) => x.sampler === sampler && x.dim === dim);
+      const mean = mine.reduce((a, x) => a + x.seconds_per_epoch, 0) / mine.length;
+      // Ratios per round (same load), then averaged.
+      const ratio = mine.reduce((a, x) => a + x.seconds_per_epoch / (base.find((b) => b.round === x.round)?.seconds_per_epoch ?? NaN), 0) / mine.length;
+      return { sampler, dim, seconds_per_epoch: mean, over_popularity: base.length ? ratio : NaN };
+    }),
+  );
+  const many = dims.length > 1;
+  console.log(`| sampler |${many ? ' d |' : ''} s/epoch | × popularity${many ? ` (d ${dims[0]})` : ''} |`);
+  console.log(`|---|${many ? '---|' : ''}---|---|`);
+  for (const s of summary) console.log(`| ${s.sampler} |${many ? ` ${s.dim} |` : ''} ${s.seconds_per_epoch.toFixed(3)} | ${s.over_popularity.toFixed(2)} |`);
   const out = path.resolve(packageRoot(), values.out!);
   mkdirSync(path.dirname(out), { recursive: true });
   await writeJson(out, {
-    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')}`,
+    command: `node dist/scripts/bench-epoch.js --dataset ${values.dataset} --threads ${threads} --epochs ${epochs} --rounds ${rounds}${values.sync ? ' --sync' : ''} --cluster-iterations ${clusterIterations} --samplers ${samplers.join(',')} --dims ${dims.join(',')}`,
     date: new Date().toISOString(),
     cpus: os.cpus().length,
     node: process.version,
