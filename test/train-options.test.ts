@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pris, groupedCsv } from './helpers/cli.js';
@@ -7,7 +7,7 @@ import { loadModel } from '../src/model/io.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { readInteractions } from '../src/data/interactions.js';
 import { positiveWeights } from '../src/data/positive-weights.js';
-import { epochLr } from '../src/train/config.js';
+import { autoReg, epochLr } from '../src/train/config.js';
 
 // The training options beyond the paper's: positive weights from counts,
 // cosine scores, the softmax loss, learning-rate schedules.
@@ -114,4 +114,19 @@ t.test('--patience-fraction: early stopping waits until the best epoch is that s
   const bad = pris(['train', plain, '--out', path.join(work, 'never'), '--patience-fraction', '1', '-q']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--patience-fraction must be below 1/);
+});
+
+t.test('--reg auto: 0.03 up to 100,000 training interactions, then (n / 100,000)^-0.2 less; config.json records the value used', async (t) => {
+  t.equal(autoReg(39_838), 0.03);
+  t.equal(autoReg(100_000), 0.03);
+  t.equal(autoReg(727_869), 0.0202);
+  t.equal(autoReg(3_200_000), +(0.03 * Math.pow(32, -0.2)).toFixed(4));
+  const out = path.join(work, 'auto');
+  const r = pris(['train', plain, '--out', out, '--reg', 'auto', '--epochs', '2', '--dim', '8', '-q']);
+  t.equal(r.code, 0, r.stderr);
+  const cfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+  t.equal(cfg.reg, 0.03, 'a small set gets 0.03, written as a number');
+  const bad = pris(['train', plain, '--out', path.join(work, 'never'), '--reg', 'lots', '-q']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--reg must be a non-negative number or auto/);
 });

@@ -38,7 +38,8 @@ function configKey(name: string): ConfigKey | undefined {
 }
 
 function parseValue(key: ConfigKey, raw: string, text: string): TrainConfig[ConfigKey] {
-  const sample = key === 'threads' ? 1 : DEFAULTS[key];
+  if (key === 'reg' && raw === 'auto') return 'auto';
+  const sample = key === 'threads' || key === 'reg' ? 1 : DEFAULTS[key];
   if (Array.isArray(sample)) {
     const list = raw.split(',').map((x) => Number(x.trim()));
     if (list.length === 0 || list.some((x) => !Number.isFinite(x))) throw new UserError(`--set ${text}: ${key} takes comma-separated numbers`);

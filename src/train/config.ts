@@ -23,7 +23,8 @@ export interface TrainConfig {
   lrSchedule: LrSchedule;
   /** positives per mini-batch (adam only; sgd and adagrad step per sample) */
   batchSize: number;
-  reg: number;
+  /** activity penalty, or 'auto': derived from the number of training interactions (autoReg) */
+  reg: number | 'auto';
   /** scores u . v (dot) or cos(u, v) / temperature (cosine) */
   score: ScoreKind;
   temperature: number;
@@ -125,7 +126,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   nonNegative('temperature', c.temperature, true);
   if (c.score === 'cosine' && c.optimizer === 'adam') throw new UserError('--score cosine steps per sample: use --optimizer adagrad, adagrad-row or sgd');
   nonNegative('lr', c.lr, true);
-  nonNegative('reg', c.reg);
+  if (c.reg !== 'auto') nonNegative('reg', c.reg);
   nonNegative('init-std', c.initStd, true);
   positiveInt('batch-size', c.batchSize);
   positiveInt('epochs', c.epochs);
@@ -153,4 +154,21 @@ export function epochLr(c: Pick<TrainConfig, 'lr' | 'lrSchedule' | 'epochs'>, ep
   if (c.lrSchedule === 'linear') return c.lr * (1 - done);
   if (c.lrSchedule === 'cosine') return c.lr * 0.5 * (1 + Math.cos(Math.PI * done));
   return c.lr;
+}
+
+/**
+ * The activity penalty for a training set of `interactions` positives when
+ * --reg is auto: 0.03 up to 100,000 interactions, then falling as
+ * (interactions / 100,000)^-0.2 (gowalla's 727,869: 0.0202). Fitted on the
+ * best validated reg of ml-100k, lastfm, citeulike-t (0.03 each at d 64) and
+ * gowalla (0.02), docs/results.md; larger data needs less shrinkage.
+ */
+export function autoReg(interactions: number): number {
+  const r = 0.03 * Math.min(1, Math.pow(Math.max(1, interactions) / 100_000, -0.2));
+  return Math.round(r * 10_000) / 10_000;
+}
+
+/** The config with an 'auto' reg replaced by its value for this training set. */
+export function withResolvedReg<T extends { reg: number | 'auto' }>(c: T, interactions: number): T & { reg: number } {
+  return { ...c, reg: c.reg === 'auto' ? autoReg(interactions) : c.reg };
 }

@@ -11,7 +11,7 @@ import { MODEL_FILES, saveEmbeddings, writeJson } from '../model/io.js';
 import { normalizeModel, type Model } from '../model/store.js';
 import { releaseShared, sharedBytesSince, sharedMark } from '../memory/shared.js';
 import { assertReplaceableDir, writeDirAtomic } from '../util/atomic.js';
-import type { TrainConfig } from './config.js';
+import { withResolvedReg, type TrainConfig } from './config.js';
 import { closeSession, epochProgress, refreshClusters, runEpoch, startSession, type EpochStats, type TrainSession } from './trainer.js';
 import type { ClusterResult } from '../cluster/cluster-task.js';
 
@@ -64,14 +64,16 @@ function prepareData(opts: RunOptions): LoadedDataset {
  * `evalEvery` epochs with early stopping, the best validated state kept, then
  * test metrics, embeddings, config.json and metrics.json in `out`.
  */
-export async function runTraining(opts: RunOptions): Promise<RunResult> {
-  const cfg = opts.config;
-  assertReplaceableDir(opts.out, MODEL_FILES.items, 'a pris model');
+export async function runTraining(options: RunOptions): Promise<RunResult> {
+  assertReplaceableDir(options.out, MODEL_FILES.items, 'a pris model');
   // Everything this run puts in shared memory is given back at the end, so a
   // process can train model after model (experiments) without growing.
   const mark = sharedMark();
   try {
-    const ds = prepareData(opts);
+    const ds = prepareData(options);
+    // config.json records the reg used, also when it was derived from the data.
+    const opts = { ...options, config: withResolvedReg(options.config, nnz(ds.train)) };
+    const cfg = opts.config;
     const weights =
       cfg.positiveWeights === 'none'
         ? undefined

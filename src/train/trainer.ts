@@ -12,7 +12,7 @@ import { createClusterTables } from '../cluster/tables.js';
 import type { ClusterResult, ClusterTask } from '../cluster/cluster-task.js';
 import { popularityWeights } from '../samplers/popularity-weights.js';
 import { createProgress, type Progress } from '../util/progress.js';
-import { epochLr, type TrainConfig } from './config.js';
+import { epochLr, withResolvedReg, type TrainConfig } from './config.js';
 import { partitionUsers } from './partition.js';
 import type { PoolData } from './pool-data.js';
 import { createPool } from './pool.js';
@@ -56,7 +56,8 @@ function samplerTables(ds: LoadedDataset, cfg: TrainConfig): SamplerTables {
 }
 
 /** Allocates the model and optimizer state in shared memory and starts the pool. */
-export function startSession(ds: LoadedDataset, cfg: TrainConfig, posWeights?: Float32Array): TrainSession {
+export function startSession(ds: LoadedDataset, config: TrainConfig, posWeights?: Float32Array): TrainSession {
+  const cfg = withResolvedReg(config, nnz(ds.train));
   if (nnz(ds.train) === 0) throw new UserError(`${ds.dir}: the train split is empty`);
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
   // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
