@@ -160,42 +160,6 @@ for (const kind of LOSS_KINDS) {
   });
 }
 
-t.test('trainStepCosine moves every row by its cosine gradient: sgd, adagrad and row-wise adagrad', async (t) => {
-  for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
-    const s = setup(5);
-    s.negs.set([1, 4, 6, 3]);
-    const reg = 0.02;
-    const lr = 0.01;
-    const invTau = 5;
-    const g = sharedFloat32((2 + L) * d);
-    k.sampleGradsCosine(lossCode('pris'), d, L, reg, invTau, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset);
-    const u0 = Float64Array.from(s.u);
-    const V0 = Float64Array.from(s.V);
-    const perRow = opt === OPT_ADAGRAD_ROW;
-    const uAcc = sharedFloat32(perRow ? 1 : d).fill(0.5);
-    const VAcc = sharedFloat32(perRow ? nItems : nItems * d).fill(0.5);
-    k.trainStepCosine(opt, lossCode('pris'), d, L, lr, reg, invTau, s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset);
-    const rowAcc = (b: number) => {
-      let ss = 0;
-      for (let x = 0; x < d; x++) ss += g[b * d + x]! ** 2;
-      return 0.5 + ss / d;
-    };
-    const stepOf = (b: number, x: number) => {
-      const grad = g[b * d + x]!;
-      if (opt === OPT_SGD) return lr * grad;
-      if (opt === OPT_ADAGRAD) return (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8);
-      return (lr * grad) / (Math.sqrt(rowAcc(b)) + 1e-8);
-    };
-    let err = 0;
-    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(0, x))));
-    [s.i, ...s.negs].forEach((row, b) => {
-      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(1 + b, x))));
-    });
-    t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
-    t.equal(V0[0], s.V[0], 'untouched rows stay');
-  }
-});
-
 t.test('pris and sa differ (the gradient flows through the weights) while bpr ignores lnq', async (t) => {
   const s = setup(4);
   const a = sharedFloat32((2 + L) * d);
@@ -213,48 +177,55 @@ t.test('pris and sa differ (the gradient flows through the weights) while bpr ig
   t.same(Array.from(c), Array.from(e));
 });
 
-t.test('trainStep applies the gradients: sgd, adagrad and row-wise adagrad', async (t) => {
-  for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
-    const s = setup(5);
-    s.negs.set([1, 4, 6, 3]); // distinct, so each row moves once
-    const reg = 0.02;
-    const lr = 0.01;
-    const g = sharedFloat32((2 + L) * d);
-    k.sampleGrads(lossCode('pris'), d, L, reg, s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset);
-    const u0 = Float64Array.from(s.u);
-    const V0 = Float64Array.from(s.V);
-    const perRow = opt === OPT_ADAGRAD_ROW;
-    const uAcc = sharedFloat32(perRow ? 1 : d).fill(0.5);
-    const VAcc = sharedFloat32(perRow ? nItems : nItems * d).fill(0.5);
-    k.trainStep(opt, lossCode('pris'), d, L, lr, reg, s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset);
-    // block b of g: 0 the user, 1 the positive, 2.. the negatives
-    const rowAcc = (b: number) => {
-      let ss = 0;
-      for (let x = 0; x < d; x++) ss += g[b * d + x]! ** 2;
-      return 0.5 + ss / d;
-    };
-    const stepOf = (b: number, x: number) => {
-      const grad = g[b * d + x]!;
-      if (opt === OPT_SGD) return lr * grad;
-      if (opt === OPT_ADAGRAD) return (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8);
-      return (lr * grad) / (Math.sqrt(rowAcc(b)) + 1e-8);
-    };
-    let err = 0;
-    for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(0, x))));
-    const rows = [s.i, ...s.negs];
-    rows.forEach((row, b) => {
-      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(1 + b, x))));
-    });
-    t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
-    if (opt === OPT_ADAGRAD) t.ok(Math.abs(uAcc[0]! - (0.5 + g[0]! * g[0]!)) < 1e-6, 'accumulator += g^2');
-    if (perRow) {
-      t.ok(Math.abs(uAcc[0]! - rowAcc(0)) < 1e-6, 'user accumulator += mean g^2');
-      t.ok(Math.abs(VAcc[s.i]! - rowAcc(1)) < 1e-6, 'item accumulator += mean g^2');
-      t.equal(VAcc[0], 0.5, 'an untouched row keeps its accumulator');
+for (const score of ['dot', 'cosine'] as const) {
+  t.test(`trainStep${score === 'cosine' ? 'Cosine' : ''} applies the gradients: sgd, adagrad and row-wise adagrad`, async (t) => {
+    const invTau = 5;
+    for (const opt of [OPT_SGD, OPT_ADAGRAD, OPT_ADAGRAD_ROW]) {
+      const s = setup(5);
+      s.negs.set([1, 4, 6, 3]); // distinct, so each row moves once
+      const reg = 0.02;
+      const lr = 0.01;
+      const g = sharedFloat32((2 + L) * d);
+      const args = [s.u.byteOffset, s.V.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset, g.byteOffset] as const;
+      if (score === 'cosine') k.sampleGradsCosine(lossCode('pris'), d, L, reg, invTau, ...args);
+      else k.sampleGrads(lossCode('pris'), d, L, reg, ...args);
+      const u0 = Float64Array.from(s.u);
+      const V0 = Float64Array.from(s.V);
+      const perRow = opt === OPT_ADAGRAD_ROW;
+      const uAcc = sharedFloat32(perRow ? 1 : d).fill(0.5);
+      const VAcc = sharedFloat32(perRow ? nItems : nItems * d).fill(0.5);
+      const step = [s.u.byteOffset, uAcc.byteOffset, s.V.byteOffset, VAcc.byteOffset, s.i, s.negs.byteOffset, s.lnq.byteOffset, s.scratch.byteOffset] as const;
+      if (score === 'cosine') k.trainStepCosine(opt, lossCode('pris'), d, L, lr, reg, invTau, ...step);
+      else k.trainStep(opt, lossCode('pris'), d, L, lr, reg, ...step);
+      // block b of g: 0 the user, 1 the positive, 2.. the negatives
+      const rowAcc = (b: number) => {
+        let ss = 0;
+        for (let x = 0; x < d; x++) ss += g[b * d + x]! ** 2;
+        return 0.5 + ss / d;
+      };
+      const stepOf = (b: number, x: number) => {
+        const grad = g[b * d + x]!;
+        if (opt === OPT_SGD) return lr * grad;
+        if (opt === OPT_ADAGRAD) return (lr * grad) / (Math.sqrt(0.5 + grad * grad) + 1e-8);
+        return (lr * grad) / (Math.sqrt(rowAcc(b)) + 1e-8);
+      };
+      let err = 0;
+      for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.u[x]! - (u0[x]! - stepOf(0, x))));
+      const rows = [s.i, ...s.negs];
+      rows.forEach((row, b) => {
+        for (let x = 0; x < d; x++) err = Math.max(err, Math.abs(s.V[row * d + x]! - (V0[row * d + x]! - stepOf(1 + b, x))));
+      });
+      t.ok(err < 1e-6, `opt ${opt}: max deviation ${err.toExponential(2)}`);
+      if (opt === OPT_ADAGRAD) t.ok(Math.abs(uAcc[0]! - (0.5 + g[0]! * g[0]!)) < 1e-6, 'accumulator += g^2');
+      if (perRow) {
+        t.ok(Math.abs(uAcc[0]! - rowAcc(0)) < 1e-6, 'user accumulator += mean g^2');
+        t.ok(Math.abs(VAcc[s.i]! - rowAcc(1)) < 1e-6, 'item accumulator += mean g^2');
+        t.equal(VAcc[0], 0.5, 'an untouched row keeps its accumulator');
+      }
+      t.equal(V0[0], s.V[0], 'untouched rows stay');
     }
-    t.equal(V0[0], s.V[0], 'untouched rows stay');
-  }
-});
+  });
+}
 
 t.test('scoreRows and assignNearest equal plain dot products and a brute-force argmax', async (t) => {
   const s = setup(6);

@@ -320,25 +320,36 @@ export function sampleGrads(
   code: i32, d: i32, L: i32, reg: f32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize, out: usize,
 ): f32 {
   const loss = lossCoefs(code, d, L, u, V, i, negs, lnq, sc);
+  writeGrads(d, L, reg, u, V, i, negs, sc, out, gI, reg, reg, false);
+  return loss;
+}
+
+// out = dloss/du [d] | dloss/dv_i [d] | dloss/dv_j_l [L*d] from the coefficients in place:
+//   dv_i = ai u + ri v_i;  dv_j_l = a_l u + r_l v_j_l;  du = ai v_i + sum_l a_l v_j_l + ru u
+// a_l in scratch block 3; r_l = reg, or reg - b_l (block 2) for cosine scores.
+@inline function writeGrads(
+  d: i32, L: i32, reg: f32, u: usize, V: usize, i: i32, negs: usize, sc: usize, out: usize, ai: f32, ri: f32, ru: f32, cosine: bool,
+): void {
   const rb = <usize>d << 2;
   const vi = V + <usize>i * rb;
-  const vreg = f32x4.splat(reg);
-  const vgi = f32x4.splat(gI);
+  const vai = f32x4.splat(ai);
+  const vri = f32x4.splat(ri);
+  const vru = f32x4.splat(ru);
   for (let o: usize = 0; o < rb; o += 16) {
-    v128.store(out + o, f32x4.add(f32x4.mul(vgi, v128.load(vi + o)), f32x4.mul(vreg, v128.load(u + o))));
-    v128.store(out + rb + o, f32x4.add(f32x4.mul(vgi, v128.load(u + o)), f32x4.mul(vreg, v128.load(vi + o))));
+    v128.store(out + o, f32x4.add(f32x4.mul(vai, v128.load(vi + o)), f32x4.mul(vru, v128.load(u + o))));
+    v128.store(out + rb + o, f32x4.add(f32x4.mul(vai, v128.load(u + o)), f32x4.mul(vri, v128.load(vi + o))));
   }
   for (let l = 0; l < L; l++) {
     const vj = V + <usize>load<i32>(negs + (<usize>l << 2)) * rb;
-    const g = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+    const a = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
+    const r = f32x4.splat(cosine ? reg - load<f32>(slot(sc, 2, L, l)) : reg);
     const dst = out + rb * (2 + <usize>l);
     for (let o: usize = 0; o < rb; o += 16) {
       const v = v128.load(vj + o);
-      v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(g, v)));
-      v128.store(dst + o, f32x4.add(f32x4.mul(g, v128.load(u + o)), f32x4.mul(vreg, v)));
+      v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(a, v)));
+      v128.store(dst + o, f32x4.add(f32x4.mul(a, v128.load(u + o)), f32x4.mul(r, v)));
     }
   }
-  return loss;
 }
 
 // ---- cosine scores with a temperature -----------------------------------------
@@ -467,27 +478,7 @@ export function sampleGradsCosine(
   code: i32, d: i32, L: i32, reg: f32, invTau: f32, u: usize, V: usize, i: i32, negs: usize, lnq: usize, sc: usize, out: usize,
 ): f32 {
   const loss = cosineCoefs(code, d, L, invTau, u, V, i, negs, lnq, sc);
-  const rb = <usize>d << 2;
-  const vi = V + <usize>i * rb;
-  const vreg = f32x4.splat(reg);
-  const vai = f32x4.splat(gAi);
-  const vri = f32x4.splat(reg - gBi);
-  const vru = f32x4.splat(reg - gCu);
-  for (let o: usize = 0; o < rb; o += 16) {
-    v128.store(out + o, f32x4.add(f32x4.mul(vai, v128.load(vi + o)), f32x4.mul(vru, v128.load(u + o))));
-    v128.store(out + rb + o, f32x4.add(f32x4.mul(vai, v128.load(u + o)), f32x4.mul(vri, v128.load(vi + o))));
-  }
-  for (let l = 0; l < L; l++) {
-    const vj = V + <usize>load<i32>(negs + (<usize>l << 2)) * rb;
-    const a = f32x4.splat(load<f32>(slot(sc, 3, L, l)));
-    const r = f32x4.sub(vreg, f32x4.splat(load<f32>(slot(sc, 2, L, l))));
-    const dst = out + rb * (2 + <usize>l);
-    for (let o: usize = 0; o < rb; o += 16) {
-      const v = v128.load(vj + o);
-      v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(a, v)));
-      v128.store(dst + o, f32x4.add(f32x4.mul(a, v128.load(u + o)), f32x4.mul(r, v)));
-    }
-  }
+  writeGrads(d, L, reg, u, V, i, negs, sc, out, gAi, reg - gBi, reg - gCu, true);
   return loss;
 }
 
