@@ -76,6 +76,8 @@ t.test('pris experiment scale refuses what it cannot do before any work', async 
     { args: ['--scales', '2'], msg: /--scales: each scale is a fraction of the full Echonest set, 0\.01 to 1 \(got 2\)/ },
     { args: ['--scales', '0.1,x'], msg: /--scales takes fractions/ },
     { args: ['--dataset', 'gowalla'], msg: /--dataset does not apply to 'pris experiment scale'/ },
+    { args: ['--keep-models'], msg: /--keep-models does not apply to 'pris experiment scale': --keep-data keeps/ },
+    { args: ['--verbose'], msg: /--verbose does not apply to 'pris experiment scale'/ },
   ];
   for (const b of bad) {
     const r = pris(['experiment', 'scale', ...b.args, '--out', path.join(work, 'o')], { cwd: work });
@@ -85,5 +87,10 @@ t.test('pris experiment scale refuses what it cannot do before any work', async 
   }
   const r = pris(['experiment', 'samplers', '--dataset', 'x', '--scales', '0.1'], { cwd: work });
   t.match(r.stderr, /--scales applies only to 'pris experiment scale'/);
+  for (const flag of ['--keep-data', '--no-c-reference']) {
+    const s = pris(['experiment', 'samplers', '--dataset', 'x', flag], { cwd: work });
+    t.equal(s.code, 2, flag);
+    t.match(s.stderr, new RegExp(`${flag.replace('--no-', '--')} applies only to 'pris experiment scale'`));
+  }
   t.same(readdirSync(work), [], 'nothing written');
 });

@@ -28,13 +28,13 @@ interface ExperimentArgs {
   skip?: string | string[];
   paper?: string;
   'valid-users'?: string;
-  'keep-models': boolean;
-  verbose: boolean;
+  'keep-models'?: boolean;
+  verbose?: boolean;
   scales?: string;
   'test-users'?: string;
   seed?: string;
-  'keep-data': boolean;
-  'c-reference': boolean;
+  'keep-data'?: boolean;
+  'c-reference'?: boolean;
 }
 
 const many = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -73,14 +73,14 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
         .option('skip', { type: 'string', requiresArg: true, describe: 'leave out configurations by name (repeatable or comma-separated; e.g. --skip exact)' })
         .option('paper', { type: 'string', requiresArg: true, defaultDescription: 'CiteULike for citeulike-t, Gowalla for gowalla', describe: `paper dataset whose Table 2/3 values go beside ours: ${PAPER_DATASETS.join(', ')}, none` })
         .option('valid-users', { type: 'string', requiresArg: true, defaultDescription: "pris train's", describe: 'validate on at most N users, a fixed sample drawn with the seed when more have validation items (0 = all)' })
-        .option('keep-models', { type: 'boolean', default: false, describe: "keep each run's model directory (under --out, in models/)" })
-        .option('verbose', { type: 'boolean', default: false, describe: "print each run's per-epoch lines" })
+        .option('keep-models', { type: 'boolean', defaultDescription: 'false', describe: "keep each run's model directory (under --out, in models/)" })
+        .option('verbose', { type: 'boolean', defaultDescription: 'false', describe: "print each run's per-epoch lines" })
         .group(['scales', 'test-users', 'seed', 'keep-data', 'c-reference'], 'scale (docs/scale.md):')
         .option('scales', { type: 'string', requiresArg: true, defaultDescription: SCALE_DEFAULTS.scales.join(','), describe: 'scale: fractions of the full Echonest set (1 = 1,019,318 users, 384,546 songs, 48,373,586 triplets)' })
         .option('test-users', { type: 'string', requiresArg: true, defaultDescription: String(SCALE_DEFAULTS.testUsers), describe: 'scale: users of the sampled test evaluation (0 = every user)' })
         .option('seed', { type: 'string', requiresArg: true, defaultDescription: String(SCALE_DEFAULTS.seed), describe: 'scale: seed of the generated data, the split and the training' })
-        .option('keep-data', { type: 'boolean', default: false, describe: "scale: keep each scale's triplets, dataset and model under --out/work" })
-        .option('c-reference', { type: 'boolean', default: true, describe: 'scale: time the C reference loop (../shared/bench/hogwild_ref.c, needs gcc) on the same pairs; --no-c-reference to skip' })
+        .option('keep-data', { type: 'boolean', defaultDescription: 'false', describe: "scale: keep each scale's triplets, dataset and model under --out/work" })
+        .option('c-reference', { type: 'boolean', defaultDescription: 'true', describe: 'scale: time the C reference loop (../shared/bench/hogwild_ref.c, needs gcc) on the same pairs; --no-c-reference to skip' })
         .example('$0 experiment samplers --dataset citeulike-t --epochs 30', "Table 3 on CiteULike, the paper's values beside ours")
         .example('$0 experiment losses --dataset data/mine --seeds 1,2,3 --out runs/losses', 'PRIS vs SA vs BPR on your data, three seeds')
         .example('$0 experiment report runs/losses --paper gowalla', 'the tables again, with another paper column')
@@ -88,12 +88,13 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
     async (argv) => {
       const a = argv as unknown as ExperimentArgs;
       if (a.study === 'scale') return void (await scale(a, rawArgs));
-      for (const flag of ['scales', 'test-users', 'seed'] as const) {
+      // Flags of the other kind of run are refused rather than ignored.
+      for (const flag of ['scales', 'test-users', 'seed', 'keep-data', 'c-reference'] as const) {
         if (a[flag] !== undefined) throw new UserError(`--${flag} applies only to 'pris experiment scale'`);
       }
       if (a.study === 'report') {
         if (a.dir === undefined) throw new UserError('pris experiment report <dir>: name the output directory of a study');
-        for (const flag of ['dataset', 'epochs', 'threads', 'seeds', 'out', 'set', 'skip', 'valid-users'] as const) {
+        for (const flag of ['dataset', 'epochs', 'threads', 'seeds', 'out', 'set', 'skip', 'valid-users', 'keep-models', 'verbose'] as const) {
           if (a[flag] !== undefined) throw new UserError(`--${flag} does not apply to 'pris experiment report' (it rewrites the tables from results.json)`);
         }
         process.stdout.write(await rewriteReport(a.dir, a.paper, log));
@@ -113,8 +114,8 @@ export function registerExperimentCommand(y: Argv, rawArgs: readonly string[]): 
         set: many(a.set),
         skip: many(a.skip),
         ...(a.paper !== undefined ? { paper: a.paper } : {}),
-        keepModels: a['keep-models'],
-        verbose: a.verbose,
+        keepModels: a['keep-models'] ?? false,
+        verbose: a.verbose ?? false,
         command: commandLine(['pris', ...rawArgs]),
         log,
       });
@@ -128,6 +129,8 @@ async function scale(a: ExperimentArgs, rawArgs: readonly string[]): Promise<voi
   for (const flag of ['dataset', 'seeds', 'set', 'skip', 'paper', 'valid-users'] as const) {
     if (a[flag] !== undefined) throw new UserError(`--${flag} does not apply to 'pris experiment scale' (it generates its own data)`);
   }
+  if (a['keep-models'] !== undefined) throw new UserError("--keep-models does not apply to 'pris experiment scale': --keep-data keeps each scale's triplets, dataset and model");
+  if (a.verbose !== undefined) throw new UserError("--verbose does not apply to 'pris experiment scale': every step's progress is printed already");
   if (a.dir !== undefined) throw new UserError(`unexpected argument '${a.dir}': the scale experiment takes its output as --out`);
   const scales = a.scales === undefined ? SCALE_DEFAULTS.scales : a.scales.split(',').map((v) => {
     const x = Number(v);
@@ -142,8 +145,8 @@ async function scale(a: ExperimentArgs, rawArgs: readonly string[]): Promise<voi
     testUsers: a['test-users'] !== undefined ? parseCount('test-users', a['test-users'], 0) : SCALE_DEFAULTS.testUsers,
     out: a.out ?? path.join('runs', 'experiments', 'scale'),
     force: a.force,
-    keepData: a['keep-data'],
-    cLoop: a['c-reference'],
+    keepData: a['keep-data'] ?? false,
+    cLoop: a['c-reference'] ?? true,
     command: commandLine(['pris', ...rawArgs]),
     log,
   });
