@@ -147,6 +147,8 @@ t.test('clear errors: exit 2, a message naming the problem, no stack', async (t)
     [['evaluate', model, data, '--threads', '0'], /--threads must be an integer >= 1/],
     [['evaluate', model, data, '--split', 'train'], /Invalid values[\s\S]*split/],
     [['evaluate', model, data, '--test-users', '-3'], /--test-users must be an integer >= 1/],
+    [['evaluate', model, data, '--auc-users', '100'], /--auc-users sets the sample of the AUC: give it with --auc/],
+    [['evaluate', model, data, '--auc', '--auc-users', '-1'], /--auc-users must be an integer >= 0/],
     [['baseline', 'random', data], /Invalid values[\s\S]*kind/],
     [['recommend', model, data], /name the users \(--users a,b or --users-file F\), new users' items \(--items\), or give --out/],
     [['recommend', model, data, '--out', path.join(root, 'r.arrow'), '--k', '0'], /--k must be a positive integer/],
@@ -166,4 +168,60 @@ t.test('clear errors: exit 2, a message naming the problem, no stack', async (t)
   t.equal(r.code, 2);
   t.match(r.err, /^pris: model .*other-model has 31 users/);
   noStack(t, r.err);
+});
+
+/**
+ * A catalogue large enough for the ranking metrics to skip item clusters
+ * (100,000 items, 6,400 test users): --auc puts AUC on pris train's sample,
+ * --auc-users N on another, --auc-users 0 on every user.
+ */
+t.test('pris evaluate --auc-users on a large catalogue', async (t) => {
+  const root = t.testdir();
+  const data = path.join(root, 'data');
+  const model = path.join(root, 'model');
+  const nUsers = 6400;
+  const nItems = 100_000;
+  const rng = seedRng(7);
+  const rows: Record<SplitName, { u: number[]; i: number[] }> = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
+  for (let u = 0; u < nUsers; u++) {
+    const seen = new Set<number>();
+    for (let n = 0; n < 6; n++) {
+      const i = Math.floor(nextFloat(rng) * nItems);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      const s: SplitName = n < 4 ? 'train' : 'test';
+      rows[s].u.push(u);
+      rows[s].i.push(i);
+    }
+  }
+  for (const s of ['train', 'valid', 'test'] as const) {
+    await writeInteractions(path.join(data, `${s}.arrow`), { user: Int32Array.from(rows[s].u), item: Int32Array.from(rows[s].i) });
+  }
+  await writeIdMap(path.join(data, 'users.arrow'), Array.from({ length: nUsers }, (_, u) => `u${u}`));
+  await writeIdMap(path.join(data, 'items.arrow'), Array.from({ length: nItems }, (_, i) => `i${i}`));
+  const interactions = rows.train.u.length + rows.test.u.length;
+  await writeMeta(data, {
+    kind: 'pris-dataset', version: 1, source: { format: 'test', inputs: [] }, filters: {}, users: nUsers, items: nItems,
+    interactions, hasWeight: false, hasTimestamp: false, predefinedSplit: false, dropped: {},
+  });
+  await makeModel(model, nUsers, nItems);
+  const run = async (...extra: string[]) => {
+    const r = await prisHere('evaluate', model, data, '--k', '20', '--auc', '--json', '--threads', '2', '--seed', '5', ...extra);
+    t.equal(r.code, 0, `pris evaluate --auc ${extra.join(' ')}: ${r.err}`);
+    return JSON.parse(r.out) as { metrics: Record<string, number>; evaluated: number; aucSample?: number; aucUsers?: number; auc: number };
+  };
+  const sampled = await run('--auc-users', '300');
+  const exact = await run('--auc-users', '0');
+  const subset = await run('--auc-users', '0', '--test-users', '300');
+  const byDefault = await run();
+  t.equal(sampled.aucSample, 300, 'AUC on the asked sample');
+  t.equal(exact.aucSample, undefined, '--auc-users 0: AUC over every user');
+  t.equal(exact.evaluated, sampled.evaluated, 'the ranking metrics over the same users');
+  for (const k of ['ndcg@20', 'recall@20', 'precision@20', 'map@20']) {
+    t.equal(sampled.metrics[k], exact.metrics[k], `${k}: skipping clusters changes nothing`);
+  }
+  t.equal(sampled.auc, subset.auc, "the AUC sample is --test-users' sample of that size with the same seed");
+  t.not(sampled.auc, exact.auc, 'and it is a sample, not every user');
+  t.equal(byDefault.aucSample, undefined, "pris train's 20,000-user AUC sample covers all 6,400 users here: exact");
+  t.equal(byDefault.auc, exact.auc);
 });

@@ -13,7 +13,7 @@ export interface EvaluateOptions {
   auc?: boolean;
   /** a fixed random sample of this many users with relevant items (pris train's --test-users / --valid-users sample) */
   sampleUsers?: number;
-  /** seed of that sample (default: the model's training seed, so the sample is the one its training drew) */
+  /** seed of that sample and of the aucSample one (default: the model's training seed, so the samples are the ones its training drew) */
   sampleSeed?: number;
   onProgress?: (done: number, total: number) => void;
   /** with auc on a large catalogue: AUC on a fixed sample of at most this many users, scored in full, and the ranking metrics over every user skipping item clusters (EvalOptions.aucSample) */
@@ -30,7 +30,9 @@ export function evaluate(model: PrisModel, ds: LoadedDataset, opts: EvaluateOpti
     exclude: split === 'test' ? ['train', 'valid'] : ['train'],
     ks: opts.k ?? [50],
     auc: opts.auc ?? false,
-    ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers, sampleSeed: opts.sampleSeed ?? model.config.seed } : {}),
+    ...(opts.sampleUsers !== undefined ? { sampleUsers: opts.sampleUsers } : {}),
+    // The AUC sample is drawn with the same seed: pris train's test draws both with the training seed.
+    ...(opts.sampleUsers !== undefined || opts.aucSample !== undefined ? { sampleSeed: opts.sampleSeed ?? model.config.seed } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.aucSample !== undefined ? { aucSample: opts.aucSample } : {}),

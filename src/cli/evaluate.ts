@@ -3,6 +3,7 @@ import { parseCount, parseKs } from './args.js';
 import { UserError } from '../errors.js';
 import { evaluate, flatMetrics, loadDataset, loadModel, type Dataset, type EvalResult, type PrisModel } from '../index.js';
 import { baselineModel } from '../api/baseline.js';
+import { TEST_AUC_USERS } from '../api/train-job.js';
 import { lazyProgress } from '../util/progress.js';
 import { formatEvalTable } from './tables.js';
 
@@ -27,6 +28,7 @@ interface EvalArgs {
   threads: unknown;
   json: boolean;
   auc: boolean;
+  'auc-users'?: unknown;
   'test-users'?: unknown;
   'valid-users'?: unknown;
   seed?: unknown;
@@ -51,18 +53,28 @@ function evalFlags(a: EvalArgs) {
     k: parseKs(a.k),
     sampleUsers: parseSample(a),
     sampleSeed: a.seed === undefined ? undefined : parseCount('seed', a.seed, 0),
+    aucSample: parseAucUsers(a),
   };
+}
+
+/** --auc-users: pris train's AUC sample by default, 0 for every user; meaningless without --auc. */
+function parseAucUsers(a: EvalArgs): number | undefined {
+  if (a['auc-users'] === undefined) return TEST_AUC_USERS;
+  if (!a.auc) throw new UserError('--auc-users sets the sample of the AUC: give it with --auc');
+  const n = parseCount('auc-users', a['auc-users'], 0);
+  return n === 0 ? undefined : n;
 }
 
 /** Evaluates, closes the model whatever happens, and refuses a split nobody has items in. */
 async function evaluateOn(model: PrisModel, ds: Dataset, a: EvalArgs, f: ReturnType<typeof evalFlags>): Promise<EvalResult> {
-  const { k, sampleUsers, sampleSeed } = f;
+  const { k, sampleUsers, sampleSeed, aucSample } = f;
   const progress = progressFor(`evaluate ${a.split}`, a.quiet || a.json);
   try {
     const result = await evaluate(model, ds, {
       k,
       split: a.split,
       auc: a.auc,
+      ...(a.auc && aucSample !== undefined ? { aucSample } : {}),
       ...(sampleUsers !== undefined ? { sampleUsers } : {}),
       ...(sampleSeed !== undefined ? { sampleSeed } : {}),
       onProgress: progress.onProgress,
@@ -102,6 +114,13 @@ function evalOptions(c: Argv): Argv<EvalArgs> {
     .option('threads', THREADS_OPTION)
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON to stdout (no table, no progress)' })
     .option('auc', { type: 'boolean', default: false, describe: 'also compute AUC over all candidate items (one more pass per user)' })
+    .option('auc-users', {
+      type: 'number',
+      requiresArg: true,
+      defaultDescription: String(TEST_AUC_USERS),
+      describe:
+        "with --auc on a catalogue of 100,000 items or more: AUC on a fixed sample of N of the evaluated users (drawn with --seed), the ranking metrics over all of them skipping item clusters, as pris train's test does; 0 = AUC over every user, every item scored",
+    })
     .option('test-users', { type: 'number', requiresArg: true, describe: 'with --split test: evaluate a fixed sample of N users with test items, drawn with --seed (faster, approximate; the same flag and sample as pris train --test-users)' })
     .option('valid-users', { type: 'number', requiresArg: true, describe: "with --split valid: a fixed sample of N users with validation items, drawn with --seed (pris train's --valid-users sample)" })
     .option('seed', { type: 'number', requiresArg: true, defaultDescription: "the model's training seed (1 for a baseline)", describe: 'seed of the --test-users / --valid-users sample' })
