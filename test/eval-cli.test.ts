@@ -27,7 +27,7 @@ function pris(...args: string[]) {
 
 async function makeDataset(dir: string, nUsers: number, nItems: number, seed: number): Promise<void> {
   const rng = seedRng(seed);
-  const rows: Record<SplitName, { u: number[]; i: number[] }> = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
+  const rows: SplitRows = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
   for (let u = 0; u < nUsers; u++) {
     for (let i = 0; i < nItems; i++) {
       if (nextFloat(rng) > 0.3) continue;
@@ -38,6 +38,13 @@ async function makeDataset(dir: string, nUsers: number, nItems: number, seed: nu
       rows[s].i.push(i);
     }
   }
+  await writeSplits(dir, nUsers, nItems, rows);
+}
+
+type SplitRows = Record<SplitName, { u: number[]; i: number[] }>;
+
+/** A dataset directory of these split rows, ids u0.. and i0.. */
+async function writeSplits(dir: string, nUsers: number, nItems: number, rows: SplitRows): Promise<void> {
   for (const s of ['train', 'valid', 'test'] as const) {
     await writeInteractions(path.join(dir, `${s}.arrow`), { user: Int32Array.from(rows[s].u), item: Int32Array.from(rows[s].i) });
   }
@@ -182,7 +189,7 @@ t.test('pris evaluate --auc-users on a large catalogue', async (t) => {
   const nUsers = 6400;
   const nItems = 100_000;
   const rng = seedRng(7);
-  const rows: Record<SplitName, { u: number[]; i: number[] }> = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
+  const rows: SplitRows = { train: { u: [], i: [] }, valid: { u: [], i: [] }, test: { u: [], i: [] } };
   for (let u = 0; u < nUsers; u++) {
     const seen = new Set<number>();
     for (let n = 0; n < 6; n++) {
@@ -194,16 +201,7 @@ t.test('pris evaluate --auc-users on a large catalogue', async (t) => {
       rows[s].i.push(i);
     }
   }
-  for (const s of ['train', 'valid', 'test'] as const) {
-    await writeInteractions(path.join(data, `${s}.arrow`), { user: Int32Array.from(rows[s].u), item: Int32Array.from(rows[s].i) });
-  }
-  await writeIdMap(path.join(data, 'users.arrow'), Array.from({ length: nUsers }, (_, u) => `u${u}`));
-  await writeIdMap(path.join(data, 'items.arrow'), Array.from({ length: nItems }, (_, i) => `i${i}`));
-  const interactions = rows.train.u.length + rows.test.u.length;
-  await writeMeta(data, {
-    kind: 'pris-dataset', version: 1, source: { format: 'test', inputs: [] }, filters: {}, users: nUsers, items: nItems,
-    interactions, hasWeight: false, hasTimestamp: false, predefinedSplit: false, dropped: {},
-  });
+  await writeSplits(data, nUsers, nItems, rows);
   await makeModel(model, nUsers, nItems);
   const run = async (...extra: string[]) => {
     const r = await prisHere('evaluate', model, data, '--k', '20', '--auc', '--json', '--threads', '2', '--seed', '5', ...extra);
