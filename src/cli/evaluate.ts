@@ -123,7 +123,7 @@ function evalOptions(c: Argv): Argv<EvalArgs> {
     })
     .option('test-users', { type: 'number', requiresArg: true, describe: 'with --split test: evaluate a fixed sample of N users with test items, drawn with --seed (faster, approximate; the same flag and sample as pris train --test-users)' })
     .option('valid-users', { type: 'number', requiresArg: true, describe: "with --split valid: a fixed sample of N users with validation items, drawn with --seed (pris train's --valid-users sample)" })
-    .option('seed', { type: 'number', requiresArg: true, defaultDescription: "the model's training seed (1 for a baseline)", describe: 'seed of the --test-users / --valid-users sample' })
+    .option('seed', { type: 'number', requiresArg: true, defaultDescription: "the model's training seed (1 for a baseline)", describe: 'seed of the --test-users / --valid-users sample and of the --auc-users one' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }) as unknown as Argv<EvalArgs>;
 }
 
