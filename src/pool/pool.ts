@@ -7,7 +7,7 @@ import { recommendWith, type RecommendOptions, type Recommendations } from '../e
 import type { SgdResult, SgdTask } from '../sgd/state.js';
 import type { ClusterResult, ClusterTask } from '../cluster/refresh-task.js';
 import type { WorkerCall, WorkerReturn } from './worker.js';
-import type { WorkerData } from './worker-data.js';
+import { WORKER_LOADED, type WorkerData } from './worker-data.js';
 
 /** The machine's cores: every one by default, as users expect. */
 export function availableCores(): number {
@@ -19,8 +19,18 @@ export function defaultThreads(): number {
   return availableCores();
 }
 
-function startPiscina(threads: number, data: WorkerData): Piscina {
-  return new Piscina({
+/** A piscina pool and the moment all its threads have loaded their modules. */
+export interface Threads {
+  pool: Pick<Piscina, 'run' | 'destroy'>;
+  loaded: Promise<void>;
+}
+
+/** How long close() waits for a worker still loading before terminating it anyway. */
+const LOAD_WAIT_MS = 30_000;
+
+/** A pool of `threads` workers over `data`; its `loaded` settles once each thread has loaded or died. */
+export function startThreads(threads: number, data: WorkerData): Threads {
+  const pool = new Piscina({
     filename: workerUrl('pool'),
     minThreads: threads,
     maxThreads: threads,
@@ -31,6 +41,35 @@ function startPiscina(threads: number, data: WorkerData): Piscina {
     // inheriting its TypeScript loader made each pool start 10x slower).
     execArgv: [],
   });
+  // Settled once every thread has loaded, or died trying (a thread that failed
+  // to load is gone and cannot be terminated mid-load).
+  const loaded = new Promise<void>((resolve) => {
+    let n = 0;
+    const count = (m: unknown) => {
+      if (m === WORKER_LOADED || m === undefined) n++;
+      if (n < threads) return;
+      pool.off('message', count);
+      pool.off('workerDestroy', died);
+      resolve();
+    };
+    const died = () => count(undefined);
+    pool.on('message', count);
+    pool.on('workerDestroy', died);
+  });
+  return { pool, loaded };
+}
+
+/**
+ * Terminates the threads, but never one still loading its modules: Node 20
+ * aborts the whole process (a V8 fatal error in the module loader) when a
+ * worker is terminated mid-load, which a short command (a pool started, one
+ * small task, closed) hit on a 2-core machine.
+ */
+export async function stopThreads(t: Threads, waitMs = LOAD_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([t.loaded, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+  await t.pool.destroy();
 }
 
 /**
@@ -41,20 +80,20 @@ function startPiscina(threads: number, data: WorkerData): Piscina {
  * a refresh never waits behind an epoch's shards.
  */
 export class WorkerPool {
-  private readonly main: Piscina;
-  private clusterThread: Piscina | undefined;
+  private readonly main: Threads;
+  private clusterThread: Threads | undefined;
   private closed = false;
 
   constructor(
     readonly threads: number,
     readonly data: WorkerData,
   ) {
-    this.main = startPiscina(threads, data);
+    this.main = startThreads(threads, data);
   }
 
-  private call<K extends WorkerCall['kind']>(pool: Piscina, call: WorkerCall & { kind: K }): Promise<WorkerReturn[K]> {
+  private call<K extends WorkerCall['kind']>(threads: Threads, call: WorkerCall & { kind: K }): Promise<WorkerReturn[K]> {
     if (this.closed) return Promise.reject(new Error('pris: the worker pool is closed'));
-    return pool.run(call) as Promise<WorkerReturn[K]>;
+    return threads.pool.run(call) as Promise<WorkerReturn[K]>;
   }
 
   /** One epoch of one shard of users (src/sgd). */
@@ -64,7 +103,7 @@ export class WorkerPool {
 
   /** One refresh of the cluster samplers' tables, on the clustering thread. */
   cluster(task: ClusterTask): Promise<ClusterResult> {
-    this.clusterThread ??= startPiscina(1, this.data);
+    this.clusterThread ??= startThreads(1, this.data);
     return this.call(this.clusterThread, { kind: 'cluster', task });
   }
 
@@ -87,6 +126,6 @@ export class WorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.main.destroy(), this.clusterThread?.destroy()]);
+    await Promise.all([stopThreads(this.main), this.clusterThread && stopThreads(this.clusterThread)]);
   }
 }

@@ -13,3 +13,6 @@ export interface WorkerData extends EvalData {
   sgd?: SgdShared;
   cluster?: ClusterShared;
 }
+
+/** What a worker posts to the pool once its modules are loaded. */
+export const WORKER_LOADED = 'pris-worker-loaded';

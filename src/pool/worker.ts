@@ -1,10 +1,10 @@
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { attachSharedMemory } from '../memory/shared.js';
 import { BlockEvaluator, type EvalBlockResult, type EvalTask } from '../eval/block-eval.js';
 import { sgdTask } from '../sgd/epoch-task.js';
 import type { SgdResult, SgdTask } from '../sgd/state.js';
 import { clusterTask, type ClusterResult, type ClusterTask } from '../cluster/refresh-task.js';
-import type { WorkerData } from './worker-data.js';
+import { WORKER_LOADED, type WorkerData } from './worker-data.js';
 
 /**
  * The worker side of the pool: every task is one typed call. A worker serves
@@ -23,6 +23,11 @@ export interface WorkerReturn {
 
 const data = workerData as WorkerData;
 attachSharedMemory(data.memory);
+// The pool never terminates a thread before this arrives (stopThreads in
+// pool.ts). A microtask runs once the whole module graph has loaded, and
+// before piscina's atomics wait loop blocks this thread's event loop (a timer
+// or setImmediate would wait for the first task).
+queueMicrotask(() => parentPort?.postMessage(WORKER_LOADED));
 
 let evaluator: BlockEvaluator | undefined;
 
