@@ -1,6 +1,6 @@
 import t from 'tap';
 import { kernels, paddedNegatives, scratchFloats } from '../src/kernels/wasm.js';
-import { LOSS_KINDS, lossCode, OPT_ADAGRAD, OPT_ADAGRAD_ROW, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
+import { SOFTMAX_LOSSES, lossCode, OPT_ADAGRAD, OPT_ADAGRAD_ROW, OPT_SGD, type LossKind } from '../src/kernels/codes.js';
 import { sharedFloat32, sharedInt32 } from '../src/memory/shared.js';
 import { nextFloat, seedRng } from '../src/kernels/rng.js';
 
@@ -90,7 +90,7 @@ function numericGrad(kind: LossKind, s: ReturnType<typeof setup>, reg: number) {
   return { gu: p.u.map((_, x) => diff(p.u, x)), gV: p.V.map((_, x) => diff(p.V, x)), loss: f() };
 }
 
-for (const kind of LOSS_KINDS) {
+for (const kind of SOFTMAX_LOSSES) {
   t.test(`${kind}: kernel gradients match finite differences of the formula`, async (t) => {
     for (const [seed, nNeg] of [[1, 4], [2, 5], [3, 1], [4, 7]] as const) {
       L = nNeg;
@@ -304,7 +304,7 @@ t.test('mini-batch adam: summed sample gradients, one lazy Adam step on touched 
 });
 
 t.test('large scores stay finite and exact (exp clamped, stable log-sigmoid)', async (t) => {
-  for (const kind of LOSS_KINDS) {
+  for (const kind of SOFTMAX_LOSSES) {
     const s = setup(8);
     for (let x = 0; x < d; x++) s.u[x] = s.u[x]! * 8;
     for (let x = 0; x < nItems * d; x++) s.V[x] = s.V[x]! * 8;

@@ -60,7 +60,7 @@ t.test('invalid flags are rejected with the allowed values, before any work', as
     [['--dim', '0'], /--dim must be an integer between 4 and 4096/],
     [['--dim', '6'], /multiple of 4/],
     [['--sampler', 'bogus'], /Invalid values:[\s\S]*sampler[\s\S]*Choices: "uniform", "popularity"/],
-    [['--loss', 'hinge'], /Choices: "pris", "sa", "bpr"/],
+    [['--loss', 'hinge'], /Choices: "pris", "sa", "bpr", "ccl"/],
     [['--lr', '0'], /--lr must be a number > 0/],
   ];
   for (const [flags, re] of cases) {
@@ -130,6 +130,29 @@ t.test('every sampler and optimizer trains end to end on two threads', async (t)
     t.ok(m.draws_per_negative >= 1, `${flags.join(' ')}: draws per negative ${m.draws_per_negative}`);
     if (flags[1]!.startsWith('cluster')) t.ok(m.clustering.refreshes >= 1, `${flags.join(' ')}: ${m.clustering.refreshes} refreshes`);
   }
+});
+
+t.test('--loss ccl: rows stay at unit length, it learns, and it needs --optimizer sgd', async (t) => {
+  const out = path.join(work, 'ccl');
+  const flags = ['--loss', 'ccl', '--optimizer', 'sgd', '--sampler', 'uniform', '--negatives', '16', '--lr', '0.2', '--margin', '0.5', '--negative-weight', '8'];
+  const r = pris(['train', ds, '--out', out, '--threads', '2', '--epochs', '6', '--dim', '8', '--eval-every', '3', '--json', '-q', ...flags]);
+  t.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  // Chance is about 0.1 here (see above).
+  t.ok(m.test['ndcg@50'] > 0.15, `ndcg@50 ${m.test['ndcg@50']}`);
+  const e = embeddings(out);
+  let worst = 0;
+  for (const rows of [e.user, e.item]) {
+    for (let o = 0; o < rows.length; o += 8) worst = Math.max(worst, Math.abs(Math.hypot(...rows.slice(o, o + 8)) - 1));
+  }
+  t.ok(worst < 1e-4, `every row at unit length (worst |norm - 1| ${worst})`);
+  const cfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+  t.same([cfg.loss, cfg.margin, cfg.negativeWeight], ['ccl', 0.5, 8], 'config.json records the loss and its settings');
+
+  const bad = pris(['train', ds, '--out', path.join(work, 'never-ccl'), '--loss', 'ccl']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--loss ccl trains with --optimizer sgd \(got --optimizer adagrad-row\)/);
+  t.notOk(existsSync(path.join(work, 'never-ccl')), 'nothing written');
 });
 
 t.test('cluster samplers with one thread (synchronous refresh) are reproducible too', async (t) => {

@@ -9,7 +9,7 @@ import type { Model } from '../model/store.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { arenaBytesUsed, withArena } from '../memory/shared.js';
 import { kernels } from '../kernels/wasm.js';
-import { lossCode } from '../kernels/codes.js';
+import { softmaxLossCode } from '../kernels/codes.js';
 import { QueryScorer } from '../eval/query-scores.js';
 import { FoldIn } from '../sgd/fold-in.js';
 import { AUTO_REG, type TrainConfig } from '../train/options.js';
@@ -290,7 +290,7 @@ export class PrisModel {
       const index = this.itemIndices(items);
       folder.run(
         index,
-        { loss: lossCode(cfg.loss), negatives, lr: cfg.optimizer === 'adagrad-row' || cfg.optimizer === 'adagrad' ? cfg.lr : 0.1, reg: cfg.reg === 'auto' ? AUTO_REG : cfg.reg, epochs: q.epochs ?? 50, seed: q.seed ?? cfg.seed },
+        { loss: softmaxLossCode(cfg.loss), negatives, lr: cfg.optimizer === 'adagrad-row' || cfg.optimizer === 'adagrad' ? cfg.lr : 0.1, reg: cfg.reg === 'auto' ? AUTO_REG : cfg.reg, epochs: q.epochs ?? 50, seed: q.seed ?? cfg.seed },
         out.subarray(r * d, r * d + d),
       );
     });

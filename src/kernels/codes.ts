@@ -8,12 +8,30 @@
  *   pris  gradient flows through w (the authors' code has no stop-gradient)
  *   sa    w held constant (self-adversarial weighting)
  *   bpr   w_l = 1/L
+ * and SimpleX's cosine contrastive loss (Mao et al., CIKM'21), on rows kept at
+ * unit length so that a score is a cosine:
+ *   ccl   loss = (1 - x_ui) + (w / L) sum_l max(0, x_uj_l - margin)
  */
-export const LOSS_KINDS = ['pris', 'sa', 'bpr'] as const;
+export const LOSS_KINDS = ['pris', 'sa', 'bpr', 'ccl'] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];
 
 export function lossCode(kind: LossKind): number {
   return LOSS_KINDS.indexOf(kind);
+}
+
+export const LOSS_CCL = lossCode('ccl');
+
+/** The losses of the sampled-softmax kernels (trainStep, sampleGrads). */
+export const SOFTMAX_LOSSES = ['pris', 'sa', 'bpr'] as const satisfies readonly LossKind[];
+
+/**
+ * The softmax-kernel loss that stands in for `kind` where a model is fitted
+ * with its item rows fixed or a sampler is trained (fold-in, joint samplers):
+ * ccl has none, and bpr's ranking of a user's items by u.v is what a ccl
+ * model's unit item rows need (a user row's length never changes its ranking).
+ */
+export function softmaxLossCode(kind: LossKind): number {
+  return lossCode(kind === 'ccl' ? 'bpr' : kind);
 }
 
 /**

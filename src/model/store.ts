@@ -56,3 +56,17 @@ export function wrapModel(nUsers: number, nItems: number, dim: number, user: Flo
   }
   return { nUsers, nItems, dim, user, item };
 }
+
+/** Scales every row of the model to unit length (zero rows stay zero): the start of a ccl run, whose scores are cosines. */
+export function unitRows(model: Model): void {
+  const d = model.dim;
+  for (const m of [model.user, model.item]) {
+    for (let o = 0; o < m.length; o += d) {
+      let q = 0;
+      for (let c = 0; c < d; c++) q += m[o + c]! * m[o + c]!;
+      if (q === 0) continue;
+      const s = 1 / Math.sqrt(q);
+      for (let c = 0; c < d; c++) m[o + c] = m[o + c]! * s;
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { seedRng, shuffleRange } from '../kernels/rng.js';
 import { kernels, paddedNegatives, scratchFloats, type Kernels } from '../kernels/wasm.js';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPT_ADAM, adamStepSize } from '../kernels/codes.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, LOSS_CCL, OPT_ADAM, adamStepSize } from '../kernels/codes.js';
 import { claimReaderSlot, sharedFloat32, sharedInt32 } from '../memory/shared.js';
 import { createSampler } from '../samplers/index.js';
 import type { NegativeSampler } from '../samplers/sampler.js';
@@ -183,6 +183,12 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
       for (let first = 0; first < np; first += DRAW_ROWS) {
         const rows = Math.min(DRAW_ROWS, np - first);
         sampler.draw(rng, L, negs, lnq, rows, Lp);
+        if (code === LOSS_CCL) {
+          // The sampler's ln Q is not used: every negative weighs w / L.
+          if (!weights) lossSum += k.cclRows(d, L, lr, t.margin, t.negativeWeight, pu, V, pPos + first * 4, rows, pNegs, pScratch);
+          else for (let r = 0; r < rows; r++) lossSum += k.cclRows(d, L, lr * posW[first + r]!, t.margin, t.negativeWeight, pu, V, pPos + (first + r) * 4, 1, pNegs + r * negsBytes, pScratch);
+          continue;
+        }
         if (!batch && !weights) {
           lossSum += k.trainRows(opt, code, d, L, lr, reg, pu, pua, V, VA, pPos + first * 4, rows, pNegs, pLnq, Lp, pScratch, AHEAD);
           continue;

@@ -10,6 +10,9 @@ export interface SgdShared {
   negatives: number;
   lossCode: number;
   reg: number;
+  /** ccl only */
+  margin: number;
+  negativeWeight: number;
   /** per entry of the train CSR's indices: the positive's weight, which scales its step; absent = all 1 */
   posWeights?: Float32Array;
   sampler: SamplerKind;

@@ -16,6 +16,9 @@ export interface TrainConfig {
   dim: number;
   negatives: number;
   loss: LossKind;
+  /** ccl: the cosine above which a negative is penalized, and the negatives' total weight w */
+  margin: number;
+  negativeWeight: number;
   sampler: SamplerKind;
   popularity: PopularityFn;
   optimizer: OptimizerKind;
@@ -117,7 +120,9 @@ export const AUTO_CLUSTERS = 100;
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
   { key: 'negatives', flag: 'negatives', aliases: ['L'], type: 'int', default: 5, min: 1, max: 4096, group: 'loss and sampler', help: 'negatives L sampled per positive (fewer than the items)' },
-  { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L' },
+  { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L; ccl: cosine contrastive loss (SimpleX) on unit rows, with --optimizer sgd' },
+  { key: 'margin', flag: 'margin', type: 'number', default: 0.9, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
+  { key: 'negativeWeight', flag: 'negative-weight', type: 'number', default: 150, min: 0, max: 1e6, group: 'loss and sampler', help: 'ccl: weight w of the negatives\' mean hinge against the positive\'s 1 - cosine' },
   { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'cluster-popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
   { key: 'popularity', flag: 'popularity', type: 'choice', choices: POPULARITY_FNS, default: 'log1p', group: 'loss and sampler', help: 'popularity f(c) of an item with c training interactions' },
   { key: 'optimizer', flag: 'optimizer', type: 'choice', choices: OPTIMIZERS, default: 'adagrad-row', group: 'optimizer', help: 'adagrad, adagrad-row and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' },
@@ -273,7 +278,10 @@ export function resolveTrainConfig(given: Partial<TrainConfig> = {}): TrainConfi
   for (const o of TRAIN_OPTIONS) if (isSet(o) || !o.derive) out[o.key] = isSet(o) ? checkValue(o, (given as Record<string, unknown>)[o.key]) : structuredClone(o.default);
   // Derived defaults see the checked values of everything else.
   for (const o of TRAIN_OPTIONS) if (!isSet(o) && o.derive) out[o.key] = checkValue(o, o.derive(out as unknown as TrainConfig));
-  return out as unknown as TrainConfig;
+  const c = out as unknown as TrainConfig;
+  // Its rows live on the unit sphere: a step is a tangent move and a renormalization, which no adaptive optimizer state describes.
+  if (c.loss === 'ccl' && c.optimizer !== 'sgd') throw new UserError(`--loss ccl trains with --optimizer sgd (got --optimizer ${c.optimizer})`);
+  return c;
 }
 
 /** The options whose values differ from what resolveTrainConfig({}) would give: a short description of a run. */

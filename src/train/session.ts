@@ -1,9 +1,9 @@
 import { itemCounts, nnz } from '../data/csr.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { lossCode, optimizerCode } from '../kernels/codes.js';
+import { lossCode, optimizerCode, softmaxLossCode } from '../kernels/codes.js';
 import { createArena, sharedFloat32, sharedFloat64, sharedInt32, withArena } from '../memory/shared.js';
-import { createModel, type Model } from '../model/store.js';
+import { createModel, unitRows, type Model } from '../model/store.js';
 import { isClusterSampler, isJointSampler, usesPopularity, type SamplerTables } from '../samplers/index.js';
 import { createJointState } from '../cluster/joint.js';
 import { createClusterTables } from '../samplers/cluster-tables.js';
@@ -84,6 +84,8 @@ export function startSession(ds: LoadedDataset, cfg: RunConfig, trainSplits: rea
 /** `trainSplits`: the split files whose union is `ds.train` (where the positive weights are read from). */
 function allocateState(ds: LoadedDataset, cfg: RunConfig, trainSplits: readonly SplitName[]): { model: Model; shared: SgdShared; cluster?: ClusterShared } {
   const model = createModel(ds.nUsers, ds.nItems, cfg.dim, { kind: cfg.init, std: cfg.initStd, seed: cfg.seed });
+  // ccl's scores are cosines: its rows start, and stay, at unit length.
+  if (cfg.loss === 'ccl') unitRows(model);
   // Optimizer state: per element (adagrad, adam's two moments), per row (adagrad-row) or none (sgd).
   const adam = cfg.optimizer === 'adam';
   const accWidth = cfg.optimizer === 'sgd' ? 0 : cfg.optimizer === 'adagrad-row' ? 1 : cfg.dim;
@@ -95,6 +97,8 @@ function allocateState(ds: LoadedDataset, cfg: RunConfig, trainSplits: readonly 
     dim: cfg.dim,
     negatives: cfg.negatives,
     lossCode: lossCode(cfg.loss),
+    margin: cfg.margin,
+    negativeWeight: cfg.negativeWeight,
     optCode: optimizerCode(cfg.optimizer),
     batchSize: cfg.batchSize,
     reg: cfg.reg,
@@ -118,7 +122,7 @@ function allocateState(ds: LoadedDataset, cfg: RunConfig, trainSplits: readonly 
     cluster.joint = {
       state: createJointState(tables.clusters.k, cfg.dim),
       // The authors' settings: distillation 5 ||v - c||^2, activity penalty 0.1 / B (our reg = 2 coef / B), batch 128.
-      options: { loss: lossCode(cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
+      options: { loss: softmaxLossCode(cfg.loss), negatives: cfg.negatives, lr: cfg.jointLr, batch: 128, distill: 5, reg: (2 * 0.1) / 128 },
       samples: cfg.jointSamples,
     };
   }

@@ -29,9 +29,11 @@ let gI: f32 = 0;
 // loaded once for the four, and one transposing reduction replaces four
 // horizontal sums.
 @inline function dots4(v: usize, rows: usize, rb: usize): v128 {
-  const r1 = rows + rb;
-  const r2 = r1 + rb;
-  const r3 = r2 + rb;
+  return dots4At(v, rows, rows + rb, rows + 2 * rb, rows + 3 * rb, rb);
+}
+
+// dots4 for four rows anywhere: scattered rows' cache misses overlap.
+@inline function dots4At(v: usize, rows: usize, r1: usize, r2: usize, r3: usize, rb: usize): v128 {
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
@@ -814,6 +816,90 @@ export function trainRows(
     );
   }
   touched ^= sink;
+  return loss;
+}
+
+// ---- the cosine contrastive loss (SimpleX) ---------------------------------
+
+// x /= |x| (left as is when zero).
+@inline function unitRow(x: usize, rb: usize): void {
+  let q = f32x4.splat(0);
+  for (let o: usize = 0; o < rb; o += 16) {
+    const v = v128.load(x + o);
+    q = f32x4.add(q, f32x4.mul(v, v));
+  }
+  const n = Mathf.sqrt(hsum(q));
+  if (n == 0) return;
+  const s = f32x4.splat(1 / n);
+  for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.mul(v128.load(x + o), s));
+}
+
+// x -= lr * c * (y - cxy * x), then x back to unit length: a step along the
+// tangent part of c * y at x (the gradient of c * cos(x, y) on the sphere).
+@inline function sphereStep(x: usize, y: usize, rb: usize, lrc: f32, cxy: f32): void {
+  const a = f32x4.splat(1 + lrc * cxy);
+  const b = f32x4.splat(lrc);
+  for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.sub(f32x4.mul(a, v128.load(x + o)), f32x4.mul(b, v128.load(y + o))));
+  unitRow(x, rb);
+}
+
+/**
+ * SimpleX's cosine contrastive loss over `rows` positives of one user, rows on
+ * the unit sphere (so a dot product is the cosine):
+ *   loss = (1 - u.v_i) + (w / L) sum_l max(0, u.v_j_l - margin)
+ * for positive pos[r] and negatives negs[r*L ..). Each row takes a step along
+ * its gradient's tangent part (the gradient of a cosine loss at a unit row is
+ * tangent already) and is put back on the sphere; the user's gradient is
+ * taken before the item rows move. Only negatives above the margin move.
+ * Scratch: cosines [padded(L)] then the user's gradient [d]. Returns the summed loss.
+ */
+export function cclRows(
+  d: i32, L: i32, lr: f32, margin: f32, negWeight: f32,
+  u: usize, V: usize, pos: usize, rows: i32, negs: usize, sc: usize,
+): f32 {
+  const rb = <usize>d << 2;
+  const cs = sc;
+  const gu = sc + (<usize>padded(L) << 2);
+  const cw = negWeight / <f32>L;
+  let loss: f32 = 0;
+  for (let r = 0; r < rows; r++) {
+    const vi = V + <usize>load<i32>(pos + (<usize>r << 2)) * rb;
+    const nr = negs + (<usize>(r * L) << 2);
+    const ci = dot(u, vi, d);
+    loss += 1 - ci;
+    // d loss / d u = -(v_i - ci u) + cw sum_active (v_j - cj u)
+    let cu: f32 = ci;
+    for (let o: usize = 0; o < rb; o += 16) v128.store(gu + o, f32x4.neg(v128.load(vi + o)));
+    let l = 0;
+    for (; l + 4 <= L; l += 4) {
+      const q = nr + (<usize>l << 2);
+      v128.store(cs + (<usize>l << 2), dots4At(
+        u, V + <usize>load<i32>(q) * rb, V + <usize>load<i32>(q + 4) * rb, V + <usize>load<i32>(q + 8) * rb, V + <usize>load<i32>(q + 12) * rb, rb,
+      ));
+    }
+    for (; l < L; l++) store<f32>(cs + (<usize>l << 2), dot(u, V + <usize>load<i32>(nr + (<usize>l << 2)) * rb, d));
+    for (let l = 0; l < L; l++) {
+      const cj = load<f32>(cs + (<usize>l << 2));
+      if (cj <= margin) continue;
+      loss += cw * (cj - margin);
+      cu -= cw * cj;
+      const vj = V + <usize>load<i32>(nr + (<usize>l << 2)) * rb;
+      const vc = f32x4.splat(cw);
+      for (let o: usize = 0; o < rb; o += 16) v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(vc, v128.load(vj + o))));
+    }
+    // gu += cu u, with cu = ci - cw sum_active cj: the tangent correction.
+    const vcu = f32x4.splat(cu);
+    for (let o: usize = 0; o < rb; o += 16) v128.store(gu + o, f32x4.add(v128.load(gu + o), f32x4.mul(vcu, v128.load(u + o))));
+    // Items: d loss / d v_j = cw (u - cj v_j), d loss / d v_i = -(u - ci v_i).
+    for (let l = 0; l < L; l++) {
+      const cj = load<f32>(cs + (<usize>l << 2));
+      if (cj > margin) sphereStep(V + <usize>load<i32>(nr + (<usize>l << 2)) * rb, u, rb, lr * cw, cj);
+    }
+    sphereStep(vi, u, rb, -lr, ci);
+    const vlr = f32x4.splat(lr);
+    for (let o: usize = 0; o < rb; o += 16) v128.store(u + o, f32x4.sub(v128.load(u + o), f32x4.mul(vlr, v128.load(gu + o))));
+    unitRow(u, rb);
+  }
   return loss;
 }
 
