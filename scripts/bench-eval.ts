@@ -404,9 +404,11 @@ async function main(): Promise<void> {
     result = await benchDataset(values.data, values.model, parseCount('users', values.users), values.full, parseCount('reps', values.reps ?? '3'), blocks);
   } else {
     if (values.model || values.full) throw new UserError('--model and --full go with --data');
+    // Flags first: a mistyped flag is named even where the dataset is missing.
+    const reps = parseCount('reps', values.reps ?? '5');
     const dir = values.gowalla;
     if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
-    result = await benchGowalla(dir, parseCount('reps', values.reps ?? '5'));
+    result = await benchGowalla(dir, reps);
   }
   result.node = process.version;
   out.write(jsonOutput(OUTPUT, result));
