@@ -16,7 +16,7 @@ const L = 6;
 const nItems = 9;
 const k = kernels();
 
-function unit(a: Float64Array | number[], o: number): number[] {
+function unit(a: ArrayLike<number>, o: number): number[] {
   const x = Array.from({ length: d }, (_, c) => a[o + c]!);
   const n = Math.hypot(...x);
   return x.map((v) => v / n);
