@@ -29,7 +29,9 @@ let gI: f32 = 0;
 // loaded once for the four, and one transposing reduction replaces four
 // horizontal sums.
 @inline function dots4(v: usize, rows: usize, rb: usize): v128 {
-  return dots4At(v, rows, rows + rb, rows + 2 * rb, rows + 3 * rb, rb);
+  const r1 = rows + rb;
+  const r2 = r1 + rb;
+  return dots4At(v, rows, r1, r2, r2 + rb, rb);
 }
 
 // dots4 for four rows anywhere: scattered rows' cache misses overlap.
