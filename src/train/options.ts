@@ -16,9 +16,6 @@ export interface TrainConfig {
   dim: number;
   negatives: number;
   loss: LossKind;
-  /** ccl: the cosine above which a negative is penalized, and the negatives' total weight w */
-  margin: number;
-  negativeWeight: number;
   sampler: SamplerKind;
   popularity: PopularityFn;
   optimizer: OptimizerKind;
@@ -29,6 +26,9 @@ export interface TrainConfig {
   reg: number | 'auto';
   /** how a positive's count or rating weighs its step (none: every positive alike) */
   positiveWeights: PositiveWeighting;
+  /** ccl: the cosine above which a negative is penalized, and the negatives' total weight w */
+  margin: number;
+  negativeWeight: number;
   epochs: number;
   threads: number;
   seed: number;
@@ -121,8 +121,6 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
   { key: 'negatives', flag: 'negatives', aliases: ['L'], type: 'int', default: 5, min: 1, max: 4096, group: 'loss and sampler', help: 'negatives L sampled per positive (fewer than the items)' },
   { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L; ccl: cosine contrastive loss (SimpleX) on unit rows, with --optimizer sgd' },
-  { key: 'margin', flag: 'margin', type: 'number', default: 0.9, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
-  { key: 'negativeWeight', flag: 'negative-weight', type: 'number', default: 150, min: 0, max: 1e6, group: 'loss and sampler', help: 'ccl: weight w of the negatives\' mean hinge against the positive\'s 1 - cosine' },
   { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'cluster-popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
   { key: 'popularity', flag: 'popularity', type: 'choice', choices: POPULARITY_FNS, default: 'log1p', group: 'loss and sampler', help: 'popularity f(c) of an item with c training interactions' },
   { key: 'optimizer', flag: 'optimizer', type: 'choice', choices: OPTIMIZERS, default: 'adagrad-row', group: 'optimizer', help: 'adagrad, adagrad-row and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' },
@@ -178,6 +176,8 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     key: 'positiveWeights', flag: 'positive-weights', type: 'choice', choices: POSITIVE_WEIGHTS, default: 'none', group: 'loss and sampler',
     help: "weigh each positive's step by g(its count or rating), normalised to mean 1 per user (datasets with a weight column)",
   },
+  { key: 'margin', flag: 'margin', type: 'number', default: 0.9, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
+  { key: 'negativeWeight', flag: 'negative-weight', type: 'number', default: 150, min: 0, max: 1e6, group: 'loss and sampler', help: 'ccl: weight w of the negatives\' mean hinge against the positive\'s 1 - cosine' },
   {
     key: 'threads', flag: 'threads', aliases: ['t'], type: 'int', default: 1, min: 1, max: 4096, group: 'run',
     help: 'worker threads (more than the cores is lowered to the cores)',
