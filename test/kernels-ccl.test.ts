@@ -1,6 +1,7 @@
 import t from 'tap';
 import { kernels, scratchFloats } from '../src/kernels/wasm.js';
 import { sharedFloat32, sharedInt32 } from '../src/memory/shared.js';
+import { OPT_ADAGRAD_ROW, OPT_SGD } from '../src/kernels/codes.js';
 import { nextFloat, seedRng } from '../src/kernels/rng.js';
 import { unitRows, wrapModel } from '../src/model/store.js';
 
@@ -33,7 +34,18 @@ function setup(seed: number) {
   negs.set([1, 4, 6, 4, 0, 3, 5, 7, 8, 1, 0, 6]); // item 4 drawn twice in the first row: each draw counts
   const pos = sharedInt32(2);
   pos.set([2, 8]);
-  return { user, item, negs, pos, scratch: sharedFloat32(scratchFloats(d, L)) };
+  // adagrad-row's accumulators: one float per row, 1 to start (so a first step is about lr).
+  const userAcc = sharedFloat32(2).fill(1);
+  const itemAcc = sharedFloat32(nItems).fill(1);
+  return { user, item, userAcc, itemAcc, negs, pos, scratch: sharedFloat32(scratchFloats(d, L)) };
+}
+
+/** cclRows over `rows` rows of s from row `first` (user 0). */
+function ccl(s: ReturnType<typeof setup>, opt: number, lr: number, margin: number, w: number, rows: number, first = 0): number {
+  return k.cclRows(
+    opt, d, L, lr, margin, w, s.user.byteOffset, s.userAcc.byteOffset, s.item.byteOffset, s.itemAcc.byteOffset,
+    s.pos.byteOffset + first * 4, rows, s.negs.byteOffset + first * L * 4, s.scratch.byteOffset,
+  );
 }
 
 type S = ReturnType<typeof setup>;
@@ -88,7 +100,7 @@ t.test('one step moves every row by -lr times the gradient of the cosine loss', 
     const V0 = Array.from(s.item);
     const want = refLoss(u0, V0, s.pos[0]!, s.negs, margin, w);
     const { gu, gV } = numericGrad([...u0], [...V0], s.pos[0]!, s.negs, margin, w);
-    const loss = k.cclRows(d, L, lr, margin, w, s.user.byteOffset, s.item.byteOffset, s.pos.byteOffset, 1, s.negs.byteOffset, s.scratch.byteOffset);
+    const loss = ccl(s, OPT_SGD, lr, margin, w, 1);
     t.ok(Math.abs(loss - want) < 1e-5, `seed ${seed}: loss ${loss} = ${want}`);
     let worst = 0;
     for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs((s.user[c]! - u0[c]!) / lr + gu[c]!));
@@ -112,7 +124,7 @@ t.test('a large step: rows back on the sphere, the positive closer, the offendin
   const i = s.pos[0]!;
   const cos = (a: number[], b: number[]) => a.reduce((x, v, c) => x + v * b[c]!, 0);
   const before = cos(u0, unit(s.item, i * d));
-  k.cclRows(d, L, 0.3, margin, 3, s.user.byteOffset, s.item.byteOffset, s.pos.byteOffset, 1, s.negs.byteOffset, s.scratch.byteOffset);
+  ccl(s, OPT_SGD, 0.3, margin, 3, 1);
   t.ok(cos(unit(s.user, 0), unit(s.item, i * d)) > before, 'the positive moved closer');
   t.ok(Math.abs(Math.hypot(...s.user.subarray(0, d)) - 1) < 1e-5);
 });
@@ -121,12 +133,39 @@ t.test('several rows in one call: the same as one call per row', async (t) => {
   const a = setup(5);
   const b = setup(5);
   const margin = marginBetween(a);
-  const both = k.cclRows(d, L, 0.05, margin, 2, a.user.byteOffset, a.item.byteOffset, a.pos.byteOffset, 2, a.negs.byteOffset, a.scratch.byteOffset);
+  const both = ccl(a, OPT_ADAGRAD_ROW, 0.05, margin, 2, 2);
   let one = 0;
   for (let r = 0; r < 2; r++) {
-    one += k.cclRows(d, L, 0.05, margin, 2, b.user.byteOffset, b.item.byteOffset, b.pos.byteOffset + r * 4, 1, b.negs.byteOffset + r * L * 4, b.scratch.byteOffset);
+    one += ccl(b, OPT_ADAGRAD_ROW, 0.05, margin, 2, 1, r);
   }
   t.ok(Math.abs(both - one) < 1e-6, `the same loss (${both} and ${one}: float32 sums)`);
   t.same(Array.from(a.user), Array.from(b.user), 'the same user row');
   t.same(Array.from(a.item), Array.from(b.item), 'the same item rows');
+  t.same([...a.userAcc, ...a.itemAcc], [...b.userAcc, ...b.itemAcc], 'the same accumulators');
+});
+
+t.test('adagrad-row: each row steps lr / sqrt(acc) along the same gradient, acc += mean squared gradient', async (t) => {
+  const s = setup(6);
+  s.negs.set([1, 4, 6, 0, 3, 5]); // no item twice: each item row takes one step
+  const margin = marginBetween(s);
+  const w = 3;
+  const lr = 1e-3;
+  const u0 = Array.from(s.user.subarray(0, d));
+  const V0 = Array.from(s.item);
+  const { gu, gV } = numericGrad([...u0], [...V0], s.pos[0]!, s.negs, margin, w);
+  ccl(s, OPT_ADAGRAD_ROW, lr, margin, w, 1);
+  const meanSq = (g: number[]) => g.reduce((a, x) => a + x * x, 0) / d;
+  const rows: [string, Float32Array, number[], number[], Float32Array, number][] = [['user', s.user.subarray(0, d), u0, gu, s.userAcc, 0]];
+  for (let j = 0; j < nItems; j++) rows.push([`item ${j}`, s.item.subarray(j * d, j * d + d), V0.slice(j * d, j * d + d), gV.slice(j * d, j * d + d), s.itemAcc, j]);
+  let moved = 0;
+  for (const [name, now, before, g, acc, at] of rows) {
+    const ms = meanSq(g);
+    t.ok(Math.abs(acc[at]! - (1 + ms)) < 1e-5, `${name}: acc ${acc[at]} = 1 + ${ms}`);
+    const step = lr / Math.sqrt(1 + ms);
+    let worst = 0;
+    for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs((now[c]! - before[c]!) / step + g[c]!));
+    t.ok(worst < 5e-3, `${name}: |move/step + gradient| <= ${worst.toExponential(2)}`);
+    if (ms > 1e-3) moved++;
+  }
+  t.ok(moved >= 3, `${moved} rows moved (user, positive, negatives above the margin)`);
 });

@@ -52,8 +52,11 @@ export interface Kernels {
     opt: number, loss: number, d: number, L: number, lr: number, reg: number,
     u: number, uAcc: number, V: number, VAcc: number, pos: number, rows: number, negs: number, lnq: number, stride: number, scratch: number, ahead: number,
   ): number;
-  /** SimpleX's cosine contrastive loss for `rows` positives of one user on unit rows (src/kernels/codes.ts); scratch: padded L + d floats. Returns the summed loss. */
-  cclRows(d: number, L: number, lr: number, margin: number, negWeight: number, u: number, V: number, pos: number, rows: number, negs: number, scratch: number): number;
+  /** SimpleX's cosine contrastive loss for `rows` positives of one user on unit rows (src/kernels/codes.ts), sgd or adagrad-row (uAcc, VAcc: one float per row); scratch: padded L + d floats. Returns the summed loss. */
+  cclRows(
+    opt: number, d: number, L: number, lr: number, margin: number, negWeight: number,
+    u: number, uAcc: number, V: number, VAcc: number, pos: number, rows: number, negs: number, scratch: number,
+  ): number;
   scoreRows(u: number, M: number, n: number, d: number, out: number): void;
   /** Evaluation scores: users packed in pairs, items in groups of 16 (layouts in src/kernels/assembly). */
   scorePanels(users: number, nPairs: number, items: number, nGroups: number, d: number, out: number, stride: number): void;

@@ -185,8 +185,8 @@ export function sgdTask(data: SgdData, task: SgdTask): SgdResult {
         sampler.draw(rng, L, negs, lnq, rows, Lp);
         if (code === LOSS_CCL) {
           // The sampler's ln Q is not used: every negative weighs w / L.
-          if (!weights) lossSum += k.cclRows(d, L, lr, t.margin, t.negativeWeight, pu, V, pPos + first * 4, rows, pNegs, pScratch);
-          else for (let r = 0; r < rows; r++) lossSum += k.cclRows(d, L, lr * posW[first + r]!, t.margin, t.negativeWeight, pu, V, pPos + (first + r) * 4, 1, pNegs + r * negsBytes, pScratch);
+          if (!weights) lossSum += k.cclRows(opt, d, L, lr, t.margin, t.negativeWeight, pu, pua, V, VA, pPos + first * 4, rows, pNegs, pScratch);
+          else for (let r = 0; r < rows; r++) lossSum += k.cclRows(opt, d, L, lr * posW[first + r]!, t.margin, t.negativeWeight, pu, pua, V, VA, pPos + (first + r) * 4, 1, pNegs + r * negsBytes, pScratch);
           continue;
         }
         if (!batch && !weights) {

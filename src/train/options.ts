@@ -120,7 +120,7 @@ export const AUTO_CLUSTERS = 100;
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
   { key: 'negatives', flag: 'negatives', aliases: ['L'], type: 'int', default: 5, min: 1, max: 4096, group: 'loss and sampler', help: 'negatives L sampled per positive (fewer than the items)' },
-  { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L; ccl: cosine contrastive loss (SimpleX) on unit rows, with --optimizer sgd' },
+  { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L; ccl: cosine contrastive loss (SimpleX) on unit rows, with --optimizer sgd or adagrad-row' },
   { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'cluster-popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
   { key: 'popularity', flag: 'popularity', type: 'choice', choices: POPULARITY_FNS, default: 'log1p', group: 'loss and sampler', help: 'popularity f(c) of an item with c training interactions' },
   { key: 'optimizer', flag: 'optimizer', type: 'choice', choices: OPTIMIZERS, default: 'adagrad-row', group: 'optimizer', help: 'adagrad, adagrad-row and sgd step per sample (Hogwild); adam sums mini-batches of --batch-size positives per worker (the paper)' },
@@ -279,8 +279,11 @@ export function resolveTrainConfig(given: Partial<TrainConfig> = {}): TrainConfi
   // Derived defaults see the checked values of everything else.
   for (const o of TRAIN_OPTIONS) if (!isSet(o) && o.derive) out[o.key] = checkValue(o, o.derive(out as unknown as TrainConfig));
   const c = out as unknown as TrainConfig;
-  // Its rows live on the unit sphere: a step is a tangent move and a renormalization, which no adaptive optimizer state describes.
-  if (c.loss === 'ccl' && c.optimizer !== 'sgd') throw new UserError(`--loss ccl trains with --optimizer sgd (got --optimizer ${c.optimizer})`);
+  // Its rows live on the unit sphere: a step is a tangent move and a renormalization. A per-row step size keeps
+  // the move tangent; per-element state (adagrad, adam) would turn it off the tangent plane.
+  if (c.loss === 'ccl' && c.optimizer !== 'sgd' && c.optimizer !== 'adagrad-row') {
+    throw new UserError(`--loss ccl trains with --optimizer sgd or adagrad-row (got --optimizer ${c.optimizer})`);
+  }
   return c;
 }
 

@@ -836,6 +836,13 @@ export function trainRows(
   for (let o: usize = 0; o < rb; o += 16) v128.store(x + o, f32x4.mul(v128.load(x + o), s));
 }
 
+// adagrad-row: acc += mean squared gradient; the step lr / (sqrt(acc) + eps).
+@inline function adaStep(acc: usize, meanSq: f32, lr: f32): f32 {
+  const a = load<f32>(acc) + meanSq;
+  store<f32>(acc, a);
+  return lr / (Mathf.sqrt(a) + ADAGRAD_EPS);
+}
+
 // x -= lr * c * (y - cxy * x), then x back to unit length: a step along the
 // tangent part of c * y at x (the gradient of c * cos(x, y) on the sphere).
 @inline function sphereStep(x: usize, y: usize, rb: usize, lrc: f32, cxy: f32): void {
@@ -853,12 +860,19 @@ export function trainRows(
  * its gradient's tangent part (the gradient of a cosine loss at a unit row is
  * tangent already) and is put back on the sphere; the user's gradient is
  * taken before the item rows move. Only negatives above the margin move.
+ * With adagrad-row (opt) a row's step is lr / (sqrt(acc) + eps), acc its
+ * running sum of mean squared gradients (uAcc the user's float, VAcc[j] item
+ * j's): a scale along the same tangent direction, so the row still moves on
+ * the sphere. An item's gradient c (u - c_uv v) has squared length
+ * c^2 (1 - c_uv^2) at unit rows; the user's is summed.
  * Scratch: cosines [padded(L)] then the user's gradient [d]. Returns the summed loss.
  */
 export function cclRows(
-  d: i32, L: i32, lr: f32, margin: f32, negWeight: f32,
-  u: usize, V: usize, pos: usize, rows: i32, negs: usize, sc: usize,
+  opt: i32, d: i32, L: i32, lr: f32, margin: f32, negWeight: f32,
+  u: usize, uAcc: usize, V: usize, VAcc: usize, pos: usize, rows: i32, negs: usize, sc: usize,
 ): f32 {
+  const ada = opt == OPT_ADAGRAD_ROW;
+  const invD: f32 = <f32>1 / <f32>d;
   const rb = <usize>d << 2;
   const cs = sc;
   const gu = sc + (<usize>padded(L) << 2);
@@ -895,10 +909,23 @@ export function cclRows(
     // Items: d loss / d v_j = cw (u - cj v_j), d loss / d v_i = -(u - ci v_i).
     for (let l = 0; l < L; l++) {
       const cj = load<f32>(cs + (<usize>l << 2));
-      if (cj > margin) sphereStep(V + <usize>load<i32>(nr + (<usize>l << 2)) * rb, u, rb, lr * cw, cj);
+      if (cj <= margin) continue;
+      const j = <usize>load<i32>(nr + (<usize>l << 2));
+      const step = ada ? adaStep(VAcc + (j << 2), cw * cw * (1 - cj * cj) * invD, lr) : lr;
+      sphereStep(V + j * rb, u, rb, step * cw, cj);
     }
-    sphereStep(vi, u, rb, -lr, ci);
-    const vlr = f32x4.splat(lr);
+    const i = <usize>load<i32>(pos + (<usize>r << 2));
+    sphereStep(vi, u, rb, -(ada ? adaStep(VAcc + (i << 2), (1 - ci * ci) * invD, lr) : lr), ci);
+    let stepU = lr;
+    if (ada) {
+      let q = f32x4.splat(0);
+      for (let o: usize = 0; o < rb; o += 16) {
+        const g = v128.load(gu + o);
+        q = f32x4.add(q, f32x4.mul(g, g));
+      }
+      stepU = adaStep(uAcc, hsum(q) * invD, lr);
+    }
+    const vlr = f32x4.splat(stepU);
     for (let o: usize = 0; o < rb; o += 16) v128.store(u + o, f32x4.sub(v128.load(u + o), f32x4.mul(vlr, v128.load(gu + o))));
     unitRow(u, rb);
   }
