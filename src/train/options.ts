@@ -176,7 +176,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     key: 'positiveWeights', flag: 'positive-weights', type: 'choice', choices: POSITIVE_WEIGHTS, default: 'none', group: 'loss and sampler',
     help: "weigh each positive's step by g(its count or rating), normalised to mean 1 per user (datasets with a weight column)",
   },
-  { key: 'margin', flag: 'margin', type: 'number', default: 0.9, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
+  { key: 'margin', flag: 'margin', type: 'number', default: 0.7, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
   { key: 'negativeWeight', flag: 'negative-weight', type: 'number', default: 150, min: 0, max: 1e6, group: 'loss and sampler', help: 'ccl: weight w of the negatives\' mean hinge against the positive\'s 1 - cosine' },
   {
     key: 'threads', flag: 'threads', aliases: ['t'], type: 'int', default: 1, min: 1, max: 4096, group: 'run',
