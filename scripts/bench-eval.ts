@@ -392,24 +392,23 @@ async function main(): Promise<void> {
       force: { type: 'boolean', default: false },
     },
   });
+  // Every flag and input is checked before the output file is claimed.
+  const reps = parseCount('reps', values.reps ?? (values.data ? '3' : '5'));
+  const users = parseCount('users', values.users);
+  const blocks = values.data && values.blocks ? parseCountList('blocks', values.blocks) : [];
+  if (!values.data) {
+    if (values.model || values.full) throw new UserError('--model and --full go with --data');
+    if (!existsSync(path.join(values.gowalla, 'train.txt'))) throw new UserError(`gowalla not found in ${values.gowalla} (use --gowalla DIR)`);
+  }
   using out = await openOutputFile({
     path: values.out ?? (values.data ? 'runs/bench-eval-data.json' : 'runs/bench-eval.json'),
     kind: OUTPUT,
     force: values.force,
     reads: [values.data ?? values.gowalla, ...(values.model ? [values.model] : [])],
   });
-  let result: Record<string, unknown>;
-  if (values.data) {
-    const blocks = values.blocks ? parseCountList('blocks', values.blocks) : [];
-    result = await benchDataset(values.data, values.model, parseCount('users', values.users), values.full, parseCount('reps', values.reps ?? '3'), blocks);
-  } else {
-    if (values.model || values.full) throw new UserError('--model and --full go with --data');
-    // Flags first: a mistyped flag is named even where the dataset is missing.
-    const reps = parseCount('reps', values.reps ?? '5');
-    const dir = values.gowalla;
-    if (!existsSync(path.join(dir, 'train.txt'))) throw new UserError(`gowalla not found in ${dir} (use --gowalla DIR)`);
-    result = await benchGowalla(dir, reps);
-  }
+  const result: Record<string, unknown> = values.data
+    ? await benchDataset(values.data, values.model, users, values.full, reps, blocks)
+    : await benchGowalla(values.gowalla, reps);
   result.node = process.version;
   out.write(jsonOutput(OUTPUT, result));
   console.log(JSON.stringify(result, null, 2));
