@@ -21,9 +21,6 @@ export function lossCode(kind: LossKind): number {
 
 export const LOSS_CCL = lossCode('ccl');
 
-/** The losses of the sampled-softmax kernels (trainStep, sampleGrads). */
-export const SOFTMAX_LOSSES = ['pris', 'sa', 'bpr'] as const satisfies readonly LossKind[];
-
 /**
  * The softmax-kernel loss that stands in for `kind` where a model is fitted
  * with its item rows fixed or a sampler is trained (fold-in, joint samplers):

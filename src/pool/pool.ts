@@ -42,7 +42,9 @@ export function startThreads(threads: number, data: WorkerData): Threads {
     execArgv: [],
   });
   // Settled once every thread has loaded, or died trying (a thread that failed
-  // to load is gone and cannot be terminated mid-load).
+  // to load is gone and cannot be terminated mid-load). Messages carry no
+  // thread identity, so a thread that dies after loading counts twice and its
+  // replacement is not waited for; piscina replaces only crashed threads.
   const loaded = new Promise<void>((resolve) => {
     let n = 0;
     const count = (m: unknown) => {

@@ -35,14 +35,14 @@ let gI: f32 = 0;
 }
 
 // dots4 for four rows anywhere: scattered rows' cache misses overlap.
-@inline function dots4At(v: usize, rows: usize, r1: usize, r2: usize, r3: usize, rb: usize): v128 {
+@inline function dots4At(v: usize, r0: usize, r1: usize, r2: usize, r3: usize, rb: usize): v128 {
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
   let a3 = a0;
   for (let o: usize = 0; o < rb; o += 16) {
     const x = v128.load(v + o);
-    a0 = f32x4.add(a0, f32x4.mul(x, v128.load(rows + o)));
+    a0 = f32x4.add(a0, f32x4.mul(x, v128.load(r0 + o)));
     a1 = f32x4.add(a1, f32x4.mul(x, v128.load(r1 + o)));
     a2 = f32x4.add(a2, f32x4.mul(x, v128.load(r2 + o)));
     a3 = f32x4.add(a3, f32x4.mul(x, v128.load(r3 + o)));
