@@ -46,7 +46,7 @@ t.test('real threads report that they have loaded', async (t) => {
 // killing this test; three at once because the window is narrow and widens
 // on a loaded machine, and the delays sweep the time a worker takes to load.
 // The old close (terminate at once) aborted 1 of 12 such processes of 60
-// pools each on an idle machine, 15 of 33 beside a test run: this catches a
+// pools each on an idle machine, 15 of 39 beside a test run: this catches a
 // regression often, not always; the two tests above pin the mechanism.
 t.test('pools closed at every moment of their threads\' start: the processes survive', async (t) => {
   const dir = t.testdir();
