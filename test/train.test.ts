@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pris, groupedCsv } from './helpers/cli.js';
 import { loadModel } from '../src/model/io.js';
+import { loadDataset, loadModel as loadPrisModel } from '../src/index.js';
+import { blendFoldedRow, blendUserRows } from '../src/model/history-blend.js';
+import { HISTORY_WEIGHTS } from '../src/train/options.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'pris-train-'));
 const csv = path.join(work, 'x.csv');
@@ -153,6 +156,54 @@ t.test('--loss ccl: rows stay at unit length, it learns, with sgd or adagrad-row
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--loss ccl trains with --optimizer sgd or adagrad-row \(got --optimizer adam\)/);
   t.notOk(existsSync(path.join(work, 'never-ccl')), 'nothing written');
+});
+
+t.test('--history-weight: the user rows blended once trained, the weight chosen on validation with auto, fold-in alike', async (t) => {
+  const run = (name: string, w: string, extra: string[] = []) => {
+    const out = path.join(work, name);
+    const r = pris(['train', ds, '--out', out, '--threads', '1', '--seed', '3', '--json', ...quick, '--history-weight', w, ...extra]);
+    t.equal(r.code, 0, r.stderr);
+    return { out, metrics: JSON.parse(r.stdout), config: JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) };
+  };
+  const plain = run('hw0', '0');
+  const half = run('hw5', '0.5');
+  const auto = run('hwauto', 'auto');
+  const data = await loadDataset(ds);
+  const raw = loadModel(plain.out).model;
+  for (const [r, w] of [[half, 0.5], [auto, auto.config.historyWeight as number]] as const) {
+    const m = loadModel(r.out).model;
+    t.same(Array.from(m.item), Array.from(raw.item), `w ${w}: the item rows are the unblended run's`);
+    const want = raw.user.slice();
+    blendUserRows(want, raw.item, raw.dim, [data.train], w);
+    t.same(Array.from(m.user), Array.from(want), `w ${w}: the user rows are the unblended run's, blended with their training items`);
+  }
+  const scores = auto.metrics.history_weight_valid as Record<string, number>;
+  t.same(Object.keys(scores).map(Number), [...HISTORY_WEIGHTS], 'auto tries every weight');
+  const best = Math.max(...Object.values(scores));
+  t.equal(scores[String(auto.config.historyWeight)], best, 'config.json records the best weight on validation');
+  t.equal(auto.metrics.history_weight, auto.config.historyWeight);
+  t.equal(half.config.historyWeight, 0.5);
+  t.equal(plain.metrics.history_weight, undefined, 'w 0 reports nothing');
+
+  // A new user folded in from its items gets the blend a known user got.
+  const items = ['i1', 'i2', 'i3'];
+  const [a, b] = await Promise.all([loadPrisModel(plain.out), loadPrisModel(half.out)]);
+  try {
+    const folded = a.foldIn([items], { seed: 1 });
+    blendFoldedRow(folded, raw.item, items.map((id) => a.itemIds.indexOf(id)), 0.5);
+    t.same(Array.from(b.foldIn([items], { seed: 1 })), Array.from(folded));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+
+  for (const [flags, why] of [[['--train-on', 'train+valid'], /--history-weight auto is chosen on validation, and --train-on train\+valid does not validate/], [['--eval-every', '0'], /--eval-every 0 does not validate/]] as const) {
+    const out = path.join(work, 'never-hw');
+    const bad = pris(['train', ds, '--out', out, '--history-weight', 'auto', ...flags]);
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, why);
+    t.notOk(existsSync(out), 'nothing written');
+  }
+  t.match(pris(['train', ds, '--out', path.join(work, 'never-hw'), '--history-weight', '1.5']).stderr, /--history-weight must be a number between 0 and 1/);
 });
 
 t.test('cluster samplers with one thread (synchronous refresh) are reproducible too', async (t) => {

@@ -6,6 +6,7 @@ import type { EvalOptions, EvalResult } from '../eval/evaluate.js';
 import type { Recommendations } from '../eval/recommend.js';
 import { MODEL_FILES, MODEL_OUTPUT, saveEmbeddings, writeJson, type EmbeddingFormat } from '../model/io.js';
 import type { Model } from '../model/store.js';
+import { blendFoldedRow } from '../model/history-blend.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { arenaBytesUsed, withArena } from '../memory/shared.js';
 import { kernels } from '../kernels/wasm.js';
@@ -288,11 +289,14 @@ export class PrisModel {
     lists.forEach((items, r) => {
       if (items.length === 0) throw new UserError(`user ${r} of recommendForItems has no items: there is nothing to fold in`);
       const index = this.itemIndices(items);
+      const row = out.subarray(r * d, r * d + d);
       folder.run(
         index,
         { loss: softmaxLossCode(cfg.loss), negatives, lr: cfg.optimizer === 'adagrad-row' || cfg.optimizer === 'adagrad' ? cfg.lr : 0.1, reg: cfg.reg === 'auto' ? AUTO_REG : cfg.reg, epochs: q.epochs ?? 50, seed: q.seed ?? cfg.seed },
-        out.subarray(r * d, r * d + d),
+        row,
       );
+      // A known user's row was blended with its items once trained; a new user's gets the same treatment.
+      if (typeof cfg.historyWeight === 'number' && cfg.historyWeight > 0) blendFoldedRow(row, this.store.item, index, cfg.historyWeight);
     });
     return out;
   }

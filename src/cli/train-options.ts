@@ -11,7 +11,8 @@ import { checkValue, parseValue, resolveTrainConfig, TRAIN_OPTIONS, type OptionS
  */
 function flagOf(o: OptionSpec): Options {
   const base: Options = {
-    describe: o.help,
+    // An option whose default is a number but which also takes auto says what auto does.
+    describe: 'auto' in o && o.auto && o.default !== 'auto' ? `${o.help}; auto: ${o.auto.help}` : o.help,
     group: `Training (${o.group}):`,
     ...(o.aliases ? { alias: o.aliases } : {}),
     defaultDescription: o.deriveHelp ?? (Array.isArray(o.default) ? o.default.join(',') : o.default === 'auto' && 'auto' in o ? `auto: ${o.auto!.help}` : String(o.default)),

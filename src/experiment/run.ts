@@ -146,12 +146,15 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
     try {
       // The study owns workDir (a part of its own output): an earlier study's model there is replaced.
       const train = (given: TrainConfig) => runTrainJob({ dataset: o.dataset, out, given, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
-      const validated = pick((await train(p.config)).metrics);
+      const first = await train(p.config);
+      const validated = pick(first.metrics);
       record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: o.refit ? await refit(validated) : validated };
       async function refit(v: RunMetrics): Promise<RunMetrics> {
         if (v.best_epoch === undefined) throw new UserError('a refit needs the epochs chosen on validation, and this run did not validate (eval-every 0 or an empty validation split)');
-        o.log(`validated: best epoch ${v.best_epoch}; refit on train + valid ... `);
-        const r = pick((await train({ ...p.config, epochs: v.best_epoch, trainOn: 'train+valid', evalEvery: 0, patience: 0 })).metrics);
+        // --history-weight auto was resolved on validation too: the refit takes the weight chosen.
+        const historyWeight = first.config.historyWeight;
+        o.log(`validated: best epoch ${v.best_epoch}${historyWeight !== 0 ? `, history weight ${historyWeight}` : ''}; refit on train + valid ... `);
+        const r = pick((await train({ ...p.config, epochs: v.best_epoch, trainOn: 'train+valid', evalEvery: 0, patience: 0, historyWeight })).metrics);
         return { ...r, best_epoch: v.best_epoch, ...(v.valid ? { valid: v.valid } : {}), selection_seconds: v.train_seconds, history: v.history };
       }
     } catch (e) {

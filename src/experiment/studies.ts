@@ -259,7 +259,7 @@ const STUDIES: Record<StudyName, Study> = {
     reproduces: 'no table of the paper: the LightGCN split of gowalla at Recall@20 / NDCG@20 (NGCF 0.1570 / 0.1327, LightGCN 0.1830 / 0.1554, SimpleX 0.1872 / 0.1557)',
     axis: { title: 'configuration', categorical: true },
     defaults: { k: [20, 50] },
-    varies: ['sampler', 'dim', 'negatives', 'reg', 'loss', 'lr', 'margin'],
+    varies: ['sampler', 'dim', 'negatives', 'reg', 'loss', 'lr', 'margin', 'historyWeight'],
     columns: ['valid', 'best_epoch', 'train_seconds', 'selection_seconds'],
     refit: true,
     runs: () => [
@@ -269,7 +269,7 @@ const STUDIES: Record<StudyName, Study> = {
       { name: 'd=128 L=10 reg=0.01', series: 'PRIS', x: 'd=128 L=10 reg=0.01', vary: { dim: 128, negatives: 10, reg: 0.01 } },
       { name: 'd=64 joint', series: 'PRIS', x: 'd=64 joint', vary: { dim: 64, sampler: BEST_SAMPLER } },
       // SimpleX's loss with 256 uniform negatives, adagrad-row on the sphere (docs/results.md).
-      { name: 'd=128 ccl', series: 'CCL', x: 'd=128 ccl', vary: { dim: 128, loss: 'ccl', sampler: 'uniform', negatives: 256, lr: 0.05, margin: 0.7 } },
+      { name: 'd=128 ccl', series: 'CCL', x: 'd=128 ccl', vary: { dim: 128, loss: 'ccl', sampler: 'uniform', negatives: 256, lr: 0.05, margin: 0.7, historyWeight: 'auto' } },
     ],
     plots: [{ kind: 'curve', file: 'valid-curve.svg', title: 'Validation NDCG@20 against SGD seconds (the validated runs)' }],
   },

@@ -29,6 +29,8 @@ export interface TrainConfig {
   /** ccl: the cosine above which a negative is penalized, and the negatives' total weight w */
   margin: number;
   negativeWeight: number;
+  /** each user's vector mixed with the direction of its items' sum, weight w (SimpleX's aggregation; 'auto': chosen on validation) */
+  historyWeight: number | 'auto';
   epochs: number;
   threads: number;
   seed: number;
@@ -87,7 +89,8 @@ interface Base<K extends OptionKey> {
 
 /** A numeric option that also takes 'auto': a value chosen from the data's shape when the run starts. */
 interface Auto {
-  auto?: { help: string; resolve: (s: DataShape) => number };
+  /** resolve 'validation': the run picks the value on the validation split once it has trained (train.ts) */
+  auto?: { help: string; resolve: ((s: DataShape) => number) | 'validation' };
 }
 
 export type OptionSpec =
@@ -114,6 +117,8 @@ export function autoReg(trainInteractions: number): number {
   const r = trainInteractions <= AUTO_REG_KNEE ? AUTO_REG : AUTO_REG * Math.pow(trainInteractions / AUTO_REG_KNEE, -0.2);
   return Number(r.toPrecision(3));
 }
+/** --history-weight auto: the weights tried on validation once the run has trained */
+export const HISTORY_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] as const;
 /** --clusters auto: the paper's K = 100, fewer on small catalogues (a cluster should hold several items) */
 export const AUTO_CLUSTERS = 100;
 
@@ -178,6 +183,11 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'margin', flag: 'margin', type: 'number', default: 0.7, min: -1, max: 1, group: 'loss and sampler', help: 'ccl: negatives whose cosine to the user exceeds this are pushed away' },
   { key: 'negativeWeight', flag: 'negative-weight', type: 'number', default: 150, min: 0, max: 1e6, group: 'loss and sampler', help: 'ccl: weight w of the negatives\' mean hinge against the positive\'s 1 - cosine' },
+  {
+    key: 'historyWeight', flag: 'history-weight', type: 'number', default: 0, min: 0, max: 1, group: 'model',
+    help: "mix each user's vector with the direction of the sum of its items' rows, weight w, once trained (SimpleX's behaviour aggregation; 0 = off); also applied to folded-in users",
+    auto: { help: `the best of ${HISTORY_WEIGHTS.join(', ')} on validation NDCG at the first --k`, resolve: 'validation' },
+  },
   {
     key: 'threads', flag: 'threads', aliases: ['t'], type: 'int', default: 1, min: 1, max: 4096, group: 'run',
     help: 'worker threads (more than the cores is lowered to the cores)',
@@ -284,6 +294,9 @@ export function resolveTrainConfig(given: Partial<TrainConfig> = {}): TrainConfi
   if (c.loss === 'ccl' && c.optimizer !== 'sgd' && c.optimizer !== 'adagrad-row') {
     throw new UserError(`--loss ccl trains with --optimizer sgd or adagrad-row (got --optimizer ${c.optimizer})`);
   }
+  if (c.historyWeight === 'auto' && (c.trainOn === 'train+valid' || c.evalEvery === 0)) {
+    throw new UserError(`--history-weight auto is chosen on validation, and ${c.trainOn === 'train+valid' ? '--train-on train+valid' : '--eval-every 0'} does not validate: give a number (for a refit, the one its validated run chose)`);
+  }
   return c;
 }
 
@@ -303,6 +316,9 @@ export const AUTO_OPTIONS = TRAIN_OPTIONS.filter((o): o is OptionSpec & Required
 /** The configuration a run trains with: every 'auto' replaced by its value for this training data. */
 export function resolveAgainstData(c: TrainConfig, s: DataShape): RunConfig {
   const out: Record<string, unknown> = { ...c };
-  for (const o of AUTO_OPTIONS) if (out[o.key] === 'auto') out[o.key] = o.auto.resolve(s);
+  for (const o of AUTO_OPTIONS) {
+    const resolve = o.auto.resolve;
+    if (out[o.key] === 'auto' && resolve !== 'validation') out[o.key] = resolve(s);
+  }
   return out as RunConfig;
 }

@@ -7,7 +7,8 @@ import { currentClustering, restoreClustering } from '../samplers/cluster-tables
 import type { SchedulerState } from '../cluster/scheduler.js';
 import type { Checkpoint, CheckpointArray } from './checkpoint.js';
 import { divergence, EarlyStopping, Snapshot } from './early-stopping.js';
-import { resolveAgainstData, type RunConfig, type TrainConfig } from './options.js';
+import { HISTORY_WEIGHTS, resolveAgainstData, type RunConfig, type TrainConfig } from './options.js';
+import { blendUserRows } from '../model/history-blend.js';
 import { checkAgainstData, checkResources, planResources, type DataShape } from './resources.js';
 import { closeSession, epochProgress, runEpoch, startSession, trainingArrays, type EpochStats, type TrainSession } from './session.js';
 
@@ -44,6 +45,8 @@ export interface RunState {
   positives: number;
   draws: number;
   clusters?: SchedulerState & { version: number };
+  /** --history-weight auto: the validation score of each weight tried */
+  historyWeights?: Record<string, number>;
   /** a checkpoint taken on an interrupt carries the interrupted epoch's partial updates */
   partial?: boolean;
 }
@@ -98,6 +101,9 @@ export function prepareRun(data: LoadedDataset, config: TrainConfig, log: (line:
   }
   if (cfg.positiveWeights !== 'none' && cfg.optimizer === 'adam') {
     throw new UserError(`--positive-weights scales each sample's step: use a per-sample optimizer (adagrad-row, adagrad, sgd), not --optimizer adam`);
+  }
+  if (cfg.historyWeight === 'auto' && shape.valid === 0) {
+    throw new UserError(`--history-weight auto is chosen on validation, and ${data.dir} has an empty validation split: give a number`);
   }
   checkAgainstData(shape, cfg);
   checkResources(planResources(shape, cfg), cfg);
@@ -226,27 +232,60 @@ class TrainingRun {
 
   /** Validation NDCG at the first cutoff; true when early stopping says stop. */
   private async validate(st: EpochStats): Promise<boolean> {
-    const k = this.cfg.k[0]!;
-    const v = await this.s.pool.evaluate({
-      target: 'valid',
-      exclude: ['train'],
-      ks: [k],
-      // The same users at every validation (and for every run with this seed).
-      ...(this.cfg.validUsers > 0 ? { sampleUsers: this.cfg.validUsers, sampleSeed: this.cfg.seed } : {}),
-    });
-    this.state.evalSeconds += v.seconds;
-    st.valid = v.perK[0]!.ndcg;
+    st.valid = await this.validationScore();
     const stop = this.stopping.observe(st.epoch, st.valid, this.s.model);
     this.state.best = { epoch: this.stopping.bestEpoch, score: this.stopping.bestScore };
     this.state.sinceBest = this.stopping.sinceBest;
     return stop;
   }
 
+  /** Validation NDCG at the first cutoff, on the same users every time (and for every run with this seed). */
+  private async validationScore(): Promise<number> {
+    const v = await this.s.pool.evaluate({
+      target: 'valid',
+      exclude: ['train'],
+      ks: [this.cfg.k[0]!],
+      ...(this.cfg.validUsers > 0 ? { sampleUsers: this.cfg.validUsers, sampleSeed: this.cfg.seed } : {}),
+    });
+    this.state.evalSeconds += v.seconds;
+    return v.perK[0]!.ndcg;
+  }
+
   /** The best validated state replaces the last one (when there was validation); the last checkpoint is on disk. */
   private async finish(o: Outcome): Promise<Outcome> {
     await this.written();
     if (this.stopping.bestEpoch > 0) this.stopping.best.restore(this.s.model);
+    await this.blendHistory();
     return o;
+  }
+
+  /**
+   * --history-weight: the kept user rows blended with each user's training
+   * items (src/model/history-blend.ts), after the last checkpoint, so a
+   * resumed run blends the raw rows again. 'auto' tries each weight on the
+   * validation sample early stopping used and keeps the best (0 among them);
+   * config.json then records the weight chosen.
+   */
+  private async blendHistory(): Promise<void> {
+    const m = this.s.model;
+    const w = this.cfg.historyWeight;
+    const history = [this.data.train];
+    if (w !== 'auto') {
+      if (w > 0) blendUserRows(m.user, m.item, m.dim, history, w);
+      return;
+    }
+    const raw = m.user.slice();
+    const scores: Record<string, number> = {};
+    let best = 0;
+    for (const x of HISTORY_WEIGHTS) {
+      blendUserRows(m.user, m.item, m.dim, history, x, raw);
+      scores[String(x)] = await this.validationScore();
+      if (scores[String(x)]! > scores[String(best)]!) best = x;
+    }
+    blendUserRows(m.user, m.item, m.dim, history, best, raw);
+    this.cfg.historyWeight = best;
+    this.state.historyWeights = scores;
+    this.hooks.log?.(`history weight ${best}: valid ndcg@${this.cfg.k[0]} ${scores[String(best)]!.toFixed(4)} (${scores['0']!.toFixed(4)} without)`);
   }
 
   /** Divergence: the best validated state if any, else the last good epoch; nothing good at all is an error. */
@@ -257,6 +296,7 @@ class TrainingRun {
       throw new UserError(`training diverged in epoch ${epoch}: ${reason}. The learning rate (--lr ${this.cfg.lr}) is probably too large for --optimizer ${this.cfg.optimizer}; try a smaller one. No epoch trained well: nothing was kept.`);
     }
     kept.restore(this.s.model);
+    await this.blendHistory();
     return { kind: 'diverged', epoch, reason, kept: kept.epoch };
   }
 
@@ -337,6 +377,7 @@ export function runSummary(t: Trained): Record<string, unknown> {
     ...(o.kind === 'diverged' ? { diverged_at_epoch: o.epoch, divergence: o.reason, kept_epoch: o.kept } : {}),
     ...(o.kind === 'stopped-early' ? { stopped_early: true } : {}),
     ...(st.best ? { best_epoch: st.best.epoch, valid: { [`ndcg@${st.config.k[0]}`]: st.best.score } } : {}),
+    ...(st.config.historyWeight !== 0 ? { history_weight: st.config.historyWeight, ...(st.historyWeights ? { history_weight_valid: st.historyWeights } : {}) } : {}),
     epochs_run: st.history.length,
     train_seconds: st.sgdSeconds,
     positives_per_second: st.sgdSeconds > 0 ? st.positives / st.sgdSeconds : 0,
