@@ -109,5 +109,8 @@ t.test('the memory plan refuses a run beyond 4 GiB of shared memory or the free 
   // Each part grows with what it should: the embeddings with d, adam's moments double them.
   const adam = planResources(echonest, at({ threads: 2, optimizer: 'adam' }));
   t.equal(adam.arena.optimizer_state, 2 * ok.arena.embeddings!);
+  // --history-weight auto keeps a copy of the user rows while it tries weights.
+  const auto = planResources(echonest, at({ threads: 2, historyWeight: 'auto' }));
+  t.equal(auto.totalBytes - ok.totalBytes, echonest.nUsers * 64 * 4);
   t.throws(() => checkAgainstData({ ...echonest, train: 0 }, at({})), UserError);
 });

@@ -68,6 +68,8 @@ export function planResources(s: DataShape, c: RunConfig): ResourcePlan {
     fallback_copies: 2 * rows * d * F32,
     // A train+valid union built for a refit.
     ...(c.trainOn === 'train+valid' ? { refit_union: (s.nUsers + 1) * 4 + (s.train + s.valid) * 4 } : {}),
+    // --history-weight auto blends each weight it tries from a copy of the trained user rows.
+    ...(c.historyWeight === 'auto' ? { history_weight_auto: s.nUsers * d * F32 } : {}),
   };
   const arenaBytes = Object.values(arena).reduce((a, b) => a + b, 0);
   const totalBytes = arenaBytes + Object.values(heap).reduce((a, b) => a + b, 0);
