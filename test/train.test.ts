@@ -177,6 +177,14 @@ t.test('--history-weight: the user rows blended once trained, the weight chosen 
     blendUserRows(want, raw.item, raw.dim, [data.train], w);
     t.same(Array.from(m.user), Array.from(want), `w ${w}: the user rows are the unblended run's, blended with their training items`);
   }
+  // A refit knows each user by its training and validation items: it blends with both.
+  const refit = ['--train-on', 'train+valid'];
+  const rawRefit = loadModel(run('hwr0', '0', refit).out).model;
+  const halfRefit = loadModel(run('hwr5', '0.5', refit).out).model;
+  const wantRefit = rawRefit.user.slice();
+  blendUserRows(wantRefit, rawRefit.item, rawRefit.dim, [data.train, data.valid], 0.5);
+  t.same(Array.from(halfRefit.user), Array.from(wantRefit), 'a refit blends with train + valid');
+
   const scores = auto.metrics.history_weight_valid as Record<string, number>;
   t.same(Object.keys(scores).map(Number), [...HISTORY_WEIGHTS], 'auto tries every weight');
   const best = Math.max(...Object.values(scores));

@@ -296,7 +296,8 @@ export class PrisModel {
         row,
       );
       // A known user's row was blended with its items once trained; a new user's gets the same treatment.
-      if (typeof cfg.historyWeight === 'number' && cfg.historyWeight > 0) blendFoldedRow(row, this.store.item, index, cfg.historyWeight);
+      // A known user's items are distinct rows of its CSR: a repeated item counts once here too.
+      if (typeof cfg.historyWeight === 'number' && cfg.historyWeight > 0) blendFoldedRow(row, this.store.item, [...new Set(index)], cfg.historyWeight);
     });
     return out;
   }

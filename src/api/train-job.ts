@@ -18,7 +18,8 @@ import type { PrisModel } from './model.js';
 export const CHECKPOINT_FILE = 'checkpoint.pris';
 
 /** Options a resumed run may change: how long it goes on and how it runs, never what it computes. */
-const RESUMABLE_CHANGES = new Set<keyof TrainConfig>(['epochs', 'patience', 'threads', 'k', 'clusterSync', 'testUsers']);
+// historyWeight acts once the run has trained, on nothing a checkpoint holds.
+const RESUMABLE_CHANGES = new Set<keyof TrainConfig>(['epochs', 'patience', 'threads', 'k', 'clusterSync', 'testUsers', 'historyWeight']);
 
 export interface TrainJob {
   dataset: string;
@@ -49,7 +50,7 @@ export function resumeConfig(saved: TrainConfig, given: Partial<TrainConfig>): T
     if (JSON.stringify(value) === JSON.stringify(saved[key])) continue;
     const flag = TRAIN_OPTIONS.find((o) => o.key === key)!.flag;
     if (!RESUMABLE_CHANGES.has(key)) {
-      throw new UserError(`--${flag} ${String(value)} differs from the interrupted run's ${JSON.stringify(saved[key])}: a resumed run keeps its options (only --epochs, --patience, --threads, --k and --test-users may change)`);
+      throw new UserError(`--${flag} ${String(value)} differs from the interrupted run's ${JSON.stringify(saved[key])}: a resumed run keeps its options (only --epochs, --patience, --threads, --k, --test-users and --history-weight may change)`);
     }
     out[key] = value;
   }

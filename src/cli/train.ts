@@ -18,7 +18,7 @@ export function registerTrainCommands(y: Argv): Argv {
           .option('out', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'model directory to write (replaced as a whole when training ends)' })
           .option('checkpoint-every', { type: 'number', default: 1, describe: 'write a checkpoint into --out every N epochs (0 = never); an interrupted run continues with --resume' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an earlier pris model at --out (or the checkpoint of an interrupted run)' })
-          .option('resume', { type: 'boolean', default: false, describe: "continue the interrupted run whose checkpoint is in --out (its options are kept; --epochs, --patience, --threads may change)" })
+          .option('resume', { type: 'boolean', default: false, describe: "continue the interrupted run whose checkpoint is in --out (its options are kept; --epochs, --patience, --threads, --k, --test-users, --history-weight may change)" })
           .option('format', { choices: EMBEDDING_FORMATS, default: 'arrow' as const, describe: 'embeddings file format: parquet writes user_ and item_embeddings.parquet besides the Arrow files pris loads' })
           .option('json', { type: 'boolean', default: false, describe: 'print metrics.json to stdout' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' }),

@@ -25,6 +25,8 @@ export interface RunMetrics {
   positives_per_second: number;
   draws_per_negative: number;
   clustering?: Record<string, number>;
+  /** --history-weight: the weight the model was served with (auto: the one its validation chose) */
+  history_weight?: number;
   /** a refit: the SGD seconds of the validated run that chose its epochs (valid and best_epoch are that run's) */
   selection_seconds?: number;
   history: EpochStats[];
@@ -100,6 +102,7 @@ function pick(m: Record<string, unknown>): RunMetrics {
   if (m.valid) out.valid = m.valid as Record<string, number>;
   if (m.best_epoch !== undefined) out.best_epoch = m.best_epoch as number;
   if (m.clustering) out.clustering = m.clustering as Record<string, number>;
+  if (m.history_weight !== undefined) out.history_weight = m.history_weight as number;
   return out;
 }
 

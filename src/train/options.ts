@@ -313,7 +313,7 @@ export function changedOptions(c: TrainConfig): Partial<TrainConfig> {
 /** The options that take 'auto' and what they resolve to (for --help and docs). */
 export const AUTO_OPTIONS = TRAIN_OPTIONS.filter((o): o is OptionSpec & Required<Auto> => 'auto' in o && o.auto !== undefined);
 
-/** The configuration a run trains with: every 'auto' replaced by its value for this training data. */
+/** The configuration a run trains with: every 'auto' resolved from the data's shape replaced by its value (historyWeight's waits for validation). */
 export function resolveAgainstData(c: TrainConfig, s: DataShape): RunConfig {
   const out: Record<string, unknown> = { ...c };
   for (const o of AUTO_OPTIONS) {

@@ -141,6 +141,8 @@ class TrainingRun {
   private writing: Promise<void> | undefined;
   private frozen: Record<string, CheckpointArray> | undefined;
   private readonly cfg: RunConfig;
+  /** lines for the log once the progress bar has gone */
+  private readonly notes: string[] = [];
 
   constructor(
     private readonly s: TrainSession,
@@ -193,6 +195,7 @@ class TrainingRun {
     } finally {
       this.hooks.signal?.removeEventListener('abort', abort);
       bar.stop();
+      for (const line of this.notes.splice(0)) this.hooks.log?.(line);
       await this.s.clusters?.drain();
       await this.written().catch(() => {});
     }
@@ -285,7 +288,7 @@ class TrainingRun {
     blendUserRows(m.user, m.item, m.dim, history, best, raw);
     this.cfg.historyWeight = best;
     this.state.historyWeights = scores;
-    this.hooks.log?.(`history weight ${best}: valid ndcg@${this.cfg.k[0]} ${scores[String(best)]!.toFixed(4)} (${scores['0']!.toFixed(4)} without)`);
+    this.notes.push(`history weight ${best}: valid ndcg@${this.cfg.k[0]} ${scores[String(best)]!.toFixed(4)} (${scores['0']!.toFixed(4)} without)`);
   }
 
   /** Divergence: the best validated state if any, else the last good epoch; nothing good at all is an error. */
@@ -377,7 +380,8 @@ export function runSummary(t: Trained): Record<string, unknown> {
     ...(o.kind === 'diverged' ? { diverged_at_epoch: o.epoch, divergence: o.reason, kept_epoch: o.kept } : {}),
     ...(o.kind === 'stopped-early' ? { stopped_early: true } : {}),
     ...(st.best ? { best_epoch: st.best.epoch, valid: { [`ndcg@${st.config.k[0]}`]: st.best.score } } : {}),
-    ...(st.config.historyWeight !== 0 ? { history_weight: st.config.historyWeight, ...(st.historyWeights ? { history_weight_valid: st.historyWeights } : {}) } : {}),
+    // auto may choose 0: its scores are reported all the same.
+    ...(st.config.historyWeight !== 0 || st.historyWeights ? { history_weight: st.config.historyWeight, ...(st.historyWeights ? { history_weight_valid: st.historyWeights } : {}) } : {}),
     epochs_run: st.history.length,
     train_seconds: st.sgdSeconds,
     positives_per_second: st.sgdSeconds > 0 ? st.positives / st.sgdSeconds : 0,
