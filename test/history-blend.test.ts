@@ -72,6 +72,18 @@ t.test('in place and from a copy give the same rows', async (t) => {
   t.same(Array.from(fromCopy), Array.from(inPlace));
 });
 
+t.test('with a user list, only the users listed are blended, each as the whole table would be', async (t) => {
+  const whole = user.slice();
+  blendUserRows(whole, item, d, [train, valid], 0.4);
+  const listed = Int32Array.from([0, 4, 10, 17, 29]);
+  const part = user.slice();
+  blendUserRows(part, item, d, [train, valid], 0.4, user, listed);
+  for (let u = 0; u < nUsers; u++) {
+    const want = (listed.includes(u) ? whole : user).subarray(u * d, u * d + d);
+    t.same(Array.from(part.subarray(u * d, u * d + d)), Array.from(want), `user ${u}${listed.includes(u) ? ' (listed)' : ''}`);
+  }
+});
+
 t.test('blendFoldedRow treats a folded-in vector as blendUserRows treats a known user', async (t) => {
   const all = user.slice();
   blendUserRows(all, item, d, [train], 0.3);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pris, groupedCsv } from './helpers/cli.js';
 import { loadModel } from '../src/model/io.js';
-import { loadDataset, loadModel as loadPrisModel } from '../src/index.js';
+import { evaluate, loadDataset, loadModel as loadPrisModel } from '../src/index.js';
 import { blendFoldedRow, blendUserRows } from '../src/model/history-blend.js';
 import { HISTORY_WEIGHTS } from '../src/train/options.js';
 
@@ -192,6 +192,19 @@ t.test('--history-weight: the user rows blended once trained, the weight chosen 
   t.equal(auto.metrics.history_weight, auto.config.historyWeight);
   t.equal(half.config.historyWeight, 0.5);
   t.equal(plain.metrics.history_weight, undefined, 'w 0 reports nothing');
+
+  // On a validation sample, auto blends only the sample for each weight it
+  // tries: the score it reports for its choice is the saved model's own.
+  const sampled = run('hwauto-sample', 'auto', ['--valid-users', '60']);
+  const sm = await loadPrisModel(sampled.out);
+  try {
+    const k = sampled.config.k[0] as number;
+    const ev = await evaluate(sm, data, { split: 'valid', k: [k], sampleUsers: 60, sampleSeed: 3 });
+    const chosen = (sampled.metrics.history_weight_valid as Record<string, number>)[String(sampled.config.historyWeight)]!;
+    t.ok(Math.abs(ev.perK[0]!.ndcg - chosen) < 1e-12, `the saved model scores ${ev.perK[0]!.ndcg} on the sample, auto reported ${chosen}`);
+  } finally {
+    await sm.close();
+  }
 
   // A new user folded in from its items gets the blend a known user got.
   const items = ['i1', 'i2', 'i3'];

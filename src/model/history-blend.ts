@@ -45,15 +45,16 @@ function addRow(h: Float64Array, item: Float32Array, i: number): void {
 }
 
 /**
- * Every user row of `user` (nUsers x dim) set to its blend with the user's
- * items in `history` (the splits the model knows the user by), computed from
- * `from` (default: the rows themselves, in place). Users without items keep
- * their row.
+ * Every user row of `user` (nUsers x dim), or only those listed in `users`,
+ * set to its blend with the user's items in `history` (the splits the model
+ * knows the user by), computed from `from` (default: the rows themselves, in
+ * place). Users without items keep their row.
  */
-export function blendUserRows(user: Float32Array, item: Float32Array, dim: number, history: readonly Csr[], w: number, from: Float32Array = user): void {
+export function blendUserRows(user: Float32Array, item: Float32Array, dim: number, history: readonly Csr[], w: number, from: Float32Array = user, users?: Int32Array): void {
   const h = new Float64Array(dim);
-  const nUsers = user.length / dim;
-  for (let u = 0; u < nUsers; u++) {
+  const n = users ? users.length : user.length / dim;
+  for (let k = 0; k < n; k++) {
+    const u = users ? users[k]! : k;
     const row = user.subarray(u * dim, u * dim + dim);
     if (from !== user) row.set(from.subarray(u * dim, u * dim + dim));
     h.fill(0);

@@ -1,5 +1,5 @@
 import { emptyCsr, nnz, unionCsr, type Csr } from '../data/csr.js';
-import { usersWithItems } from '../eval/plan.js';
+import { sampleUsersWithItems, usersWithItems } from '../eval/plan.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { availableCores } from '../pool/pool.js';
@@ -277,11 +277,14 @@ class TrainingRun {
       if (w > 0) blendUserRows(m.user, m.item, m.dim, history, w);
       return;
     }
+    // Validation reads only its sample's rows, so each weight tried blends
+    // those; the whole table is blended once, at the weight chosen.
     const raw = m.user.slice();
+    const scored = this.cfg.validUsers > 0 ? sampleUsersWithItems(this.data.valid, this.cfg.validUsers, this.cfg.seed) : usersWithItems(this.data.valid);
     const scores: Record<string, number> = {};
     let best = 0;
     for (const x of HISTORY_WEIGHTS) {
-      blendUserRows(m.user, m.item, m.dim, history, x, raw);
+      blendUserRows(m.user, m.item, m.dim, history, x, raw, scored);
       scores[String(x)] = await this.validationScore();
       if (scores[String(x)]! > scores[String(best)]!) best = x;
     }
