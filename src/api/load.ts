@@ -4,12 +4,13 @@ import type { LoadedDataset } from '../data/dataset.js';
 import { createArena, withArena } from '../memory/shared.js';
 import { loadModel as readModelDir, MODEL_FILES, readJson } from '../model/io.js';
 import { resolveTrainConfig, TRAIN_OPTIONS, type TrainConfig } from '../train/options.js';
-import { PrisModel } from './model.js';
+import { PrisModel, type CombinedInfo } from './model.js';
 
 interface SavedConfig extends Partial<TrainConfig> {
   dataset?: string;
   dataset_fingerprint?: string;
   train_on?: TrainConfig['trainOn'];
+  combined?: CombinedInfo;
 }
 
 /** The training options of a saved config.json (older models: what is missing takes today's defaults). */
@@ -45,6 +46,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       config: savedConfig(saved),
       ...(saved.dataset ? { dataset: { dir: saved.dataset, ...(saved.dataset_fingerprint ? { fingerprint: saved.dataset_fingerprint } : {}) } } : {}),
       ...(existsSync(metricsFile) ? { summary: readJson<Record<string, unknown>>(metricsFile) } : {}),
+      ...(saved.combined ? { combined: saved.combined } : {}),
     },
     { users: loaded.userIds, items: loaded.itemIds },
     undefined,

@@ -25,6 +25,21 @@ export interface ModelInfo {
   summary?: Record<string, unknown>;
   /** set for a non-learned baseline (baselineModel): nothing was trained */
   baseline?: 'popularity';
+  /** set for two models made one (combineModels): `config` is the first part's, with the combined dimension */
+  combined?: CombinedInfo;
+}
+
+/** How a combined model was made (config.json's `combined`). */
+export interface CombinedInfo {
+  /** the second part's share of the score */
+  weight: number;
+  /** each part's factor to scale 1 (1 / (rms user norm x rms item norm)) */
+  scales: [number, number];
+  /** the parts' dimensions (their columns, in order) and training options */
+  parts: { dim: number; config: TrainConfig; combined?: CombinedInfo }[];
+  /** weight 'auto': validation NDCG at valid_k for each weight tried */
+  weight_valid?: Record<string, number>;
+  valid_k?: number;
 }
 
 /** Which known items a recommendation leaves out: every split of the dataset, none, or the splits named. */
@@ -275,6 +290,9 @@ export class PrisModel {
   foldIn(lists: readonly (readonly string[])[], q: FoldInQuery = {}): Float32Array {
     this.live();
     this.learned('fold-in');
+    if (this.info.combined) {
+      throw new UserError("fold-in trains a new user's vector with the model's loss, and a combined model has two: fold the items into each part and combine their scores");
+    }
     const cfg = this.config;
     const negatives = q.negatives ?? Math.max(cfg.negatives, 20);
     if (!Number.isInteger(negatives) || negatives < 1 || negatives >= this.nItems) throw new UserError(`negatives must be an integer between 1 and ${this.nItems - 1}`);
@@ -370,6 +388,7 @@ export class PrisModel {
         ...(this.info.dataset ? { dataset: this.info.dataset.dir, ...(this.info.dataset.fingerprint ? { dataset_fingerprint: this.info.dataset.fingerprint } : {}) } : {}),
         train_on: this.config.trainOn,
         ...this.config,
+        ...(this.info.combined ? { combined: this.info.combined } : {}),
       });
       if (metrics) await writeJson(path.join(tmp, MODEL_FILES.metrics), metrics);
     });

@@ -5,6 +5,7 @@ import { registerEvaluateCommands } from './evaluate.js';
 import { registerRecommendCommands } from './recommend.js';
 import { registerExperimentCommand } from './experiment.js';
 import { registerTuneCommand } from './tune.js';
+import { registerCombineCommand } from './combine.js';
 
 /**
  * The command tree. Each group of commands lives in its own module under
@@ -12,6 +13,6 @@ import { registerTuneCommand } from './tune.js';
  * `rawArgs` (the command line as typed) is what a study records.
  */
 export function registerCommands(y: Argv, rawArgs: readonly string[]): Argv {
-  const commands = registerRecommendCommands(registerEvaluateCommands(registerTrainCommands(registerDataCommands(y))));
+  const commands = registerCombineCommand(registerRecommendCommands(registerEvaluateCommands(registerTrainCommands(registerDataCommands(y)))));
   return registerExperimentCommand(registerTuneCommand(commands, rawArgs), rawArgs);
 }
