@@ -89,6 +89,39 @@ t.test('the lightgcn study refits each configuration on train + valid for its be
   t.ok(m.selection_seconds > 0 && m.valid['ndcg@20'] > 0);
 });
 
+t.test('the lightgcn study combines its ccl and PRIS configurations: the weight on their validated models, the refits combined and tested', async (t) => {
+  const cwd = t.testdir({});
+  // ccl draws 256 negatives: a catalogue larger than that.
+  const big = path.join(cwd, 'big');
+  writeFileSync(path.join(cwd, 'big.csv'), groupedCsv(200, 400, 12, 3));
+  for (const args of [['data', 'import', 'csv', path.join(cwd, 'big.csv'), '--header', '--out', big, '-q'], ['data', 'split', big, '--seed', '1']]) {
+    const x = await prisHere(...args);
+    t.equal(x.code, 0, x.err);
+  }
+  const r = run(['experiment', 'lightgcn', '--dataset', big, '--epochs', '4', '--skip', 'd=64,d=128,d=64 joint', '--set', 'eval-every=1', '--set', 'patience=0', '--threads', '1', '--keep-models', '--out', 'lg'], { cwd });
+  t.equal(r.code, 0, r.err);
+  const runs = JSON.parse(readFileSync(path.join(cwd, 'lg', 'results.json'), 'utf8')).runs;
+  t.same(runs.map((x: { name: string }) => x.name), ['d=128 L=10 reg=0.01', 'd=128 ccl', 'ccl+pris']);
+  const [pris, ccl, both] = runs;
+  t.equal(both.status, 'ok', both.error);
+  t.equal(both.config.dim, 256, 'the combined dimension');
+  t.equal(both.metrics.train_seconds, pris.metrics.train_seconds + ccl.metrics.train_seconds, "the parts' SGD seconds");
+  // The weight: the best on the validated pair (its grid is in the validated combination's metrics.json).
+  const models = path.join(cwd, 'lg', 'models');
+  const grid = JSON.parse(readFileSync(path.join(models, 'run-3-valid', 'metrics.json'), 'utf8')).weight_valid as Record<string, number>;
+  t.equal(grid[String(both.metrics.combine_weight)], Math.max(...Object.values(grid)));
+  t.equal(both.metrics.valid['ndcg@20'], grid[String(both.metrics.combine_weight)]);
+  // The tested model combines the refits with that weight.
+  const cfg = JSON.parse(readFileSync(path.join(models, 'run-3', 'config.json'), 'utf8'));
+  t.equal(cfg.combined.weight, both.metrics.combine_weight);
+  t.same(cfg.combined.parts.map((p: { config: { trainOn: string; loss: string } }) => [p.config.loss, p.config.trainOn]), [['ccl', 'train+valid'], ['pris', 'train+valid']]);
+  const ev = run(['evaluate', path.join(models, 'run-3'), big, '--k', '20,50', '--json']);
+  t.equal(ev.code, 0, ev.err);
+  const m = JSON.parse(ev.out).metrics;
+  t.equal(both.metrics.test['ndcg@20'], m['ndcg@20'], 'the test figures are the saved model\'s');
+  t.equal(both.metrics.test['recall@50'], m['recall@50']);
+});
+
 t.test('without vega and vega-lite the CLI starts, and a study writes its tables without plots', async (t) => {
   const help = run(['--help'], { noVega: true });
   t.equal(help.code, 0, help.err);

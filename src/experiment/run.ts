@@ -9,6 +9,10 @@ import * as path from 'node:path';
 import type { TrainConfig } from '../train/options.js';
 import type { EpochStats } from '../train/session.js';
 import { runTrainJob } from '../api/train-job.js';
+import { combineJob } from '../api/combine.js';
+import { evaluate, flatMetrics } from '../api/evaluate.js';
+import { loadModel } from '../api/load.js';
+import { loadDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './config.js';
 import type { PaperRef } from './paper.js';
@@ -27,6 +31,8 @@ export interface RunMetrics {
   clustering?: Record<string, number>;
   /** --history-weight: the weight the model was served with (auto: the one its validation chose) */
   history_weight?: number;
+  /** a combination (pris combine): the second part's share, chosen on validation */
+  combine_weight?: number;
   /** a refit: the SGD seconds of the validated run that chose its epochs (valid and best_epoch are that run's) */
   selection_seconds?: number;
   history: EpochStats[];
@@ -129,45 +135,119 @@ function summary(r: RunRecord): string {
   const m = r.metrics!;
   const k = r.config.k[0];
   const parts = [`ndcg@${k} ${m.test[`ndcg@${k}`]?.toFixed(4)}`, `recall@${k} ${m.test[`recall@${k}`]?.toFixed(4)}`];
+  if (m.combine_weight !== undefined) return [...parts, `weight ${m.combine_weight}`, `${m.train_seconds.toFixed(1)} s SGD of the parts`].join(', ');
   if (m.best_epoch !== undefined) parts.push(`best epoch ${m.best_epoch}`);
   parts.push(`${m.train_seconds.toFixed(1)} s SGD`, `${Math.round(m.positives_per_second).toLocaleString('en-US')} pos/s`);
   return parts.join(', ');
 }
 
+/** A configuration's models that a combination of the study needs: the validated run's, and the one tested (the refit, or the same). */
+interface KeptModels {
+  valid: string;
+  tested: string;
+  metrics: RunMetrics;
+}
+
 export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   const seeds = new Set(plan.map((p) => p.seed)).size;
-  for (const [i, p] of plan.entries()) {
-    const head = `[${i + 1}/${plan.length}] ${label(p, seeds)}`;
-    // With per-epoch lines in between, the result gets a line of its own.
-    if (o.progress === 'lines') o.log(`${head} ...\n`);
-    else o.log(`${head} ... `);
-    const out = path.join(o.workDir, `run-${i + 1}`);
-    const base = { name: p.spec.name, series: p.spec.series, x: p.spec.x, seed: p.seed, config: p.config, ...(p.spec.paper ? { paper: p.spec.paper } : {}) };
-    const t0 = performance.now();
-    let record: RunRecord;
-    try {
-      // The study owns workDir (a part of its own output): an earlier study's model there is replaced.
-      const train = (given: TrainConfig) => runTrainJob({ dataset: o.dataset, out, given, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
-      const first = await train(p.config);
-      const validated = pick(first.metrics);
-      record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: o.refit ? await refit(validated) : validated };
-      async function refit(v: RunMetrics): Promise<RunMetrics> {
-        if (v.best_epoch === undefined) throw new UserError('a refit needs the epochs chosen on validation, and this run did not validate (eval-every 0 or an empty validation split)');
-        // --history-weight auto was resolved on validation too: the refit takes the weight chosen.
-        const historyWeight = first.config.historyWeight;
-        o.log(`validated: best epoch ${v.best_epoch}${historyWeight !== 0 ? `, history weight ${historyWeight}` : ''}; refit on train + valid ... `);
-        const r = pick((await train({ ...p.config, epochs: v.best_epoch, trainOn: 'train+valid', evalEvery: 0, patience: 0, historyWeight })).metrics);
-        return { ...r, best_epoch: v.best_epoch, ...(v.valid ? { valid: v.valid } : {}), selection_seconds: v.train_seconds, history: v.history };
+  const parts = new Set(plan.flatMap((p) => p.spec.combine ?? []));
+  const kept = new Map<string, KeptModels>();
+  const keyOf = (name: string, seed: number) => `${name}@${seed}`;
+  try {
+    for (const [i, p] of plan.entries()) {
+      const head = `[${i + 1}/${plan.length}] ${label(p, seeds)}`;
+      // With per-epoch lines in between, the result gets a line of its own.
+      if (o.progress === 'lines') o.log(`${head} ...\n`);
+      else o.log(`${head} ... `);
+      const out = path.join(o.workDir, `run-${i + 1}`);
+      const base = { name: p.spec.name, series: p.spec.series, x: p.spec.x, seed: p.seed, config: configOf(p, plan), ...(p.spec.paper ? { paper: p.spec.paper } : {}) };
+      const t0 = performance.now();
+      const keep = parts.has(p.spec.name);
+      let record: RunRecord;
+      try {
+        const metrics = p.spec.combine
+          ? await combineRun(p.spec.combine.map((name) => kept.get(keyOf(name, p.seed))), p.spec.combine, out, p.config.k, o)
+          : await trainRun(p, out, keep && o.refit ? `${out}-valid` : out, o);
+        record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: metrics.metrics };
+        if (keep) kept.set(keyOf(p.spec.name, p.seed), metrics);
+      } catch (e) {
+        record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };
+      } finally {
+        // A combination's parts stay until the study ends.
+        if (!o.keepModels && !keep) removeRun(out);
       }
-    } catch (e) {
-      record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };
-    } finally {
-      if (!o.keepModels) rmSync(out, { recursive: true, force: true });
+      records.push(record);
+      o.log(`${o.progress === 'lines' ? `${head}: ` : ''}${summary(record)} (${record.wall_seconds.toFixed(1)} s)\n`);
+      await o.onRecord(records);
     }
-    records.push(record);
-    o.log(`${o.progress === 'lines' ? `${head}: ` : ''}${summary(record)} (${record.wall_seconds.toFixed(1)} s)\n`);
-    await o.onRecord(records);
+  } finally {
+    if (!o.keepModels) for (const m of kept.values()) removeRun(m.tested);
   }
   return records;
+}
+
+/** What a run's row shows as its configuration: a combination's is its first part's, at the combined dimension. */
+function configOf(p: PlannedRun, plan: PlannedRun[]): TrainConfig {
+  if (!p.spec.combine) return p.config;
+  const [a, b] = p.spec.combine.map((name) => plan.find((q) => q.spec.name === name && q.seed === p.seed)?.config);
+  return a && b ? { ...a, dim: a.dim + b.dim } : p.config;
+}
+
+function removeRun(out: string): void {
+  rmSync(out, { recursive: true, force: true });
+  rmSync(`${out}-valid`, { recursive: true, force: true });
+}
+
+/** One configuration: trained with validation into `validOut`, then (a refit study) refit on train + valid into `out`. */
+async function trainRun(p: PlannedRun, out: string, validOut: string, o: RunAllOptions): Promise<KeptModels> {
+  // The study owns workDir (a part of its own output): an earlier study's model there is replaced.
+  const train = (given: TrainConfig, dir: string) => runTrainJob({ dataset: o.dataset, out: dir, given, checkpointEvery: 0, resume: false, force: true, progress: o.progress, log: (line) => o.log(line + '\n') });
+  const first = await train(p.config, validOut);
+  const v = pick(first.metrics);
+  if (!o.refit) return { valid: validOut, tested: validOut, metrics: v };
+  if (v.best_epoch === undefined) throw new UserError('a refit needs the epochs chosen on validation, and this run did not validate (eval-every 0 or an empty validation split)');
+  // --history-weight auto was resolved on validation too: the refit takes the weight chosen.
+  const historyWeight = first.config.historyWeight;
+  o.log(`validated: best epoch ${v.best_epoch}${historyWeight !== 0 ? `, history weight ${historyWeight}` : ''}; refit on train + valid ... `);
+  const r = pick((await train({ ...p.config, epochs: v.best_epoch, trainOn: 'train+valid', evalEvery: 0, patience: 0, historyWeight }, out)).metrics);
+  return { valid: validOut, tested: out, metrics: { ...r, best_epoch: v.best_epoch, ...(v.valid ? { valid: v.valid } : {}), selection_seconds: v.train_seconds, history: v.history } };
+}
+
+/**
+ * A combination (pris combine): the weight chosen on the parts' validated
+ * models, then their tested models (the refits) combined with it into `out`
+ * and tested. Its seconds are the parts' together; its validation score is
+ * the combination's at the weight kept.
+ */
+async function combineRun(models: (KeptModels | undefined)[], names: readonly string[], out: string, k: number[], o: RunAllOptions): Promise<KeptModels> {
+  const [a, b] = models;
+  if (!a || !b) throw new UserError(`combines ${names.join(' and ')}, and ${names[a ? 1 : 0]} did not train`);
+  const chosen = await combineJob({ first: a.valid, second: b.valid, out: `${out}-valid`, weight: 'auto', dataset: o.dataset, force: true });
+  const weight = chosen.weight as number;
+  o.log(`weight ${weight} chosen on validation; the tested models combined ... `);
+  if (a.tested !== a.valid) await combineJob({ first: a.tested, second: b.tested, out, weight, force: true });
+  const tested = a.tested !== a.valid ? out : `${out}-valid`;
+  const ds = loadDataset(o.dataset);
+  const model = await loadModel(tested, { dataset: ds });
+  try {
+    const r = await evaluate(model, ds, { k });
+    const [ma, mb] = [a.metrics, b.metrics];
+    const sum = (f: (m: RunMetrics) => number | undefined) => (f(ma) ?? 0) + (f(mb) ?? 0);
+    const metrics: RunMetrics = {
+      test: flatMetrics(r),
+      valid: { [`ndcg@${String(chosen.valid_k)}`]: (chosen.weight_valid as Record<string, number>)[String(weight)]! },
+      epochs_run: 0,
+      train_seconds: sum((m) => m.train_seconds),
+      eval_seconds: r.seconds,
+      positives_per_second: 0,
+      draws_per_negative: 0,
+      combine_weight: weight,
+      ...(o.refit ? { selection_seconds: sum((m) => m.selection_seconds) } : {}),
+      history: [],
+    };
+    return { valid: `${out}-valid`, tested, metrics };
+  } finally {
+    await model.close();
+  }
 }
