@@ -118,7 +118,7 @@ export function autoReg(trainInteractions: number): number {
   return Number(r.toPrecision(3));
 }
 /** --history-weight auto: the weights tried on validation once the run has trained */
-export const HISTORY_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] as const;
+export const HISTORY_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
 /** --clusters auto: the paper's K = 100, fewer on small catalogues (a cluster should hold several items) */
 export const AUTO_CLUSTERS = 100;
 
