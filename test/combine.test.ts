@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pris, groupedCsv } from './helpers/cli.js';
-import { allocCombined, partScale, setCombinedUsers } from '../src/model/combine.js';
+import { allocCombined, partNorms, setCombinedUsers } from '../src/model/combine.js';
 import { wrapModel } from '../src/model/store.js';
 import { COMBINE_WEIGHTS, evaluate, loadDataset, loadModel } from '../src/index.js';
 
@@ -18,20 +18,24 @@ const dot = (x: Float32Array, i: number, y: Float32Array, j: number, d: number) 
   return s;
 };
 
-t.test('the combined score is (1 - w) s_A score_A + w s_B score_B, s = 1 / (rms user norm x rms item norm)', async (t) => {
+t.test('the combined score is (1 - w) <u_A, v_A> / (r_uA r_vA) + w <u_B, v_B> / (r_uB r_vB), r the rms row norm; item blocks weigh alike', async (t) => {
   const A = randomModel(7, 9, 3, 1);
   const B = randomModel(7, 9, 5, 40);
   const rms = (x: Float32Array, n: number) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0) / n);
-  for (const m of [A, B]) t.ok(Math.abs(partScale(m) - 1 / (rms(m.user, m.nUsers) * rms(m.item, m.nItems))) < 1e-9 * partScale(m), 'the scale by its definition');
-  const scales: [number, number] = [partScale(A), partScale(B)];
-  const C = allocCombined(A, B);
+  const norms = [partNorms(A), partNorms(B)] as const;
+  for (const [m, n] of [[A, norms[0]], [B, norms[1]]] as const) {
+    t.ok(Math.abs(n.user - rms(m.user, m.nUsers)) < 1e-6 * n.user && Math.abs(n.item - rms(m.item, m.nItems)) < 1e-6 * n.item, 'the norms by their definition');
+  }
+  const C = allocCombined(A, B, norms);
   t.equal(C.dim, 8);
+  const blockRms = (from: number, to: number) => Math.sqrt(Array.from({ length: 9 }, (_, i) => Array.from(C.item.subarray(i * 8 + from, i * 8 + to)).reduce((s, v) => s + v * v, 0)).reduce((s, v) => s + v, 0) / 9);
+  t.ok(Math.abs(blockRms(0, 3) - 1) < 1e-5 && Math.abs(blockRms(3, 8) - 1) < 1e-5, 'each item block has rms norm 1');
   for (const w of [0, 0.3, 1]) {
-    setCombinedUsers(C, A, B, w, scales);
+    setCombinedUsers(C, A, B, w, norms);
     let worst = 0;
     for (let u = 0; u < 7; u++) {
       for (let i = 0; i < 9; i++) {
-        const want = (1 - w) * scales[0] * dot(A.user, u, A.item, i, 3) + w * scales[1] * dot(B.user, u, B.item, i, 5);
+        const want = ((1 - w) * dot(A.user, u, A.item, i, 3)) / (rms(A.user, 7) * rms(A.item, 9)) + (w * dot(B.user, u, B.item, i, 5)) / (rms(B.user, 7) * rms(B.item, 9));
         worst = Math.max(worst, Math.abs(dot(C.user, u, C.item, i, 8) - want));
       }
     }
@@ -124,8 +128,11 @@ t.test('refusals: a clear error, exit 2, nothing written', async (t) => {
   const cases: [string[], RegExp][] = [
     [[dirs.cclRefit, dirs.prisRefit], /weight 'auto' is chosen on validation, and these models were trained on train\+valid/],
     [[dirs.ccl, dirs.prisRefit, '--weight', '0.5'], /the first model was trained on train and the second on train\+valid/],
-    [[dirs.pris, dirs.elsewhere, '--weight', '0.5'], /the models do not share their users and items/],
+    [[dirs.pris, dirs.elsewhere, '--weight', '0.5'], /the models were trained on different splits \(fingerprints/],
     [[dirs.ccl, dirs.pris, '--weight', '1.5'], /--weight must be a number between 0 and 1, or auto/],
+    [[dirs.ccl, dirs.pris, '--weight', 'abc'], /--weight must be a number between 0 and 1, or auto \(got 'abc'\)/],
+    [[dirs.ccl, dirs.pris, '--weight', '0.5', '--k', '10', '--seed', '2'], /--k, --seed: only with --weight auto/],
+    [[dirs.ccl, dirs.pris, '--dataset', other], /the first model .* and dataset .* disagree|the first model has \d+ users/],
     [[dirs.ccl, path.join(work, 'missing'), '--weight', '0.5'], /model directory not found/],
   ];
   for (const [args, why] of cases) {
@@ -135,6 +142,14 @@ t.test('refusals: a clear error, exit 2, nothing written', async (t) => {
     t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
     t.notOk(existsSync(out), 'nothing written');
   }
+  const self = pris(['combine', dirs.ccl, dirs.pris, '--weight', '0.5', '--out', dirs.ccl, '--force']);
+  t.equal(self.code, 2);
+  t.match(self.stderr, /is also an input of this command/, '--out may not be an input');
+  t.ok(existsSync(path.join(dirs.ccl, 'user_embeddings.arrow')), 'the input is untouched');
+  // Fold-in from the command line: the same refusal, one line.
+  const folded = pris(['recommend', path.join(work, 'both'), '--items', 'i1,i2']);
+  t.equal(folded.code, 2);
+  t.match(folded.stderr, /a combined model has two: fold the items into each part/);
   // A directory pris did not write is never replaced.
   const mine = path.join(work, 'mine');
   mkdirSync(mine);

@@ -234,16 +234,16 @@ t.test('results.csv: one row per run, every config field, quoted errors', async 
   t.equal(
     lines[0],
     `study,name,series,x,status,${CONFIG_KEYS.join(',')},` +
-      'ndcg@50,recall@50,auc,valid_ndcg@50,best_epoch,epochs_run,train_seconds,epoch_seconds,eval_seconds,positives_per_second,draws_per_negative,cluster_refreshes,cluster_seconds_total,cluster_seconds_per_refresh,wall_seconds,error',
+      'ndcg@50,recall@50,auc,valid_ndcg@50,best_epoch,epochs_run,train_seconds,epoch_seconds,eval_seconds,positives_per_second,draws_per_negative,combine_weight,cluster_refreshes,cluster_seconds_total,cluster_seconds_per_refresh,wall_seconds,error',
   );
   t.ok(CONFIG_KEYS.slice(0, 5).join() === 'dim,negatives,loss,sampler,popularity' && CONFIG_KEYS.at(-1) === 'threads');
-  t.equal(lines[1], `clusters,K=50,PRIS-CP,50,ok,${cfg(records[0]!)},0.2,0.4,0.9,0.15,2,2,3,1.5,0.5,5000,1.25,1,0.5,0.5,2,`);
+  t.equal(lines[1], `clusters,K=50,PRIS-CP,50,ok,${cfg(records[0]!)},0.2,0.4,0.9,0.15,2,2,3,1.5,0.5,5000,1.25,,1,0.5,0.5,2,`);
   const D = DEFAULTS;
   t.match(
     cfg(records[0]!),
     new RegExp(`^${D.dim},5,pris,cluster-popularity,log1p,${D.optimizer},0.1,128,${D.reg},${D.epochs},1,glorot,0.01,5,${D.patience},50,50,1,${D.clusterIterations},${D.clusterWarm},false,0,`),
   );
-  t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
+  t.equal(lines[2], `clusters,K=100,PRIS-CP,100,failed,${cfg(records[1]!)},,,,,,,,,,,,,,,,2,"bad ""thing"", here"`);
   t.equal(lines[3], '');
 });
 

@@ -196,6 +196,12 @@ t.test('--history-weight: the user rows blended once trained, the weight chosen 
   // On a validation sample, auto blends only the sample for each weight it
   // tries: the score it reports for its choice is the saved model's own.
   const sampled = run('hwauto-sample', 'auto', ['--valid-users', '60']);
+  // Each weight tried blends the sample only; the saved table is every row blended at the weight chosen.
+  const rawSampled = loadModel(run('hw0-sample', '0', ['--valid-users', '60']).out).model;
+  const wantSampled = rawSampled.user.slice();
+  blendUserRows(wantSampled, rawSampled.item, rawSampled.dim, [data.train], sampled.config.historyWeight as number);
+  t.not(sampled.config.historyWeight, 0, 'a weight that moves the rows was chosen');
+  t.same(Array.from(loadModel(sampled.out).model.user), Array.from(wantSampled), 'every user row blended at the weight chosen, not only the sample');
   const sm = await loadPrisModel(sampled.out);
   try {
     const k = sampled.config.k[0] as number;

@@ -6,6 +6,7 @@ import type { EvalOptions, EvalResult } from '../eval/evaluate.js';
 import type { Recommendations } from '../eval/recommend.js';
 import { MODEL_FILES, MODEL_OUTPUT, saveEmbeddings, writeJson, type EmbeddingFormat } from '../model/io.js';
 import type { Model } from '../model/store.js';
+import type { PartNorms } from '../model/combine.js';
 import { blendFoldedRow } from '../model/history-blend.js';
 import { defaultThreads, WorkerPool } from '../pool/pool.js';
 import { arenaBytesUsed, withArena } from '../memory/shared.js';
@@ -33,8 +34,8 @@ export interface ModelInfo {
 export interface CombinedInfo {
   /** the second part's share of the score */
   weight: number;
-  /** each part's factor to scale 1 (1 / (rms user norm x rms item norm)) */
-  scales: [number, number];
+  /** each part's root mean square user and item row norms, which its columns were divided by */
+  norms: [PartNorms, PartNorms];
   /** the parts' dimensions (their columns, in order) and training options */
   parts: { dim: number; config: TrainConfig; combined?: CombinedInfo }[];
   /** weight 'auto': validation NDCG at valid_k for each weight tried */

@@ -154,7 +154,8 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
  */
 export const TEST_AUC_USERS = 20_000;
 
-async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainConfig, job: TrainJob): Promise<Record<string, unknown>> {
+/** pris train's test evaluation of a saved model (the experiments' too), as metrics.json records it. */
+export async function testMetrics(model: PrisModel, ds: LoadedDataset, config: TrainConfig, job: Pick<TrainJob, 'log' | 'progress' | 'out' | 'signal'>): Promise<Record<string, unknown>> {
   if (nnz(ds.test) === 0) {
     job.log(`note: ${ds.dir} has no test interactions: no test metrics`);
     return { test: null, test_status: 'no test split' };

@@ -50,7 +50,7 @@ export function registerCombineCommand(y: Argv): Argv {
         .positional('second', { type: 'string', describe: 'model directory trained on the same dataset' })
         .option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'where to write the combined model' })
         .option('weight', { type: 'string', default: 'auto', describe: "the second model's share of the score, 0..1, or auto (chosen on validation)" })
-        .option('dataset', { type: 'string', requiresArg: true, defaultDescription: "the first model's (config.json)", describe: 'the dataset both models were trained on' })
+        .option('dataset', { type: 'string', requiresArg: true, defaultDescription: "with --weight auto, the first model's (config.json)", describe: 'the dataset both models were trained on (attached to the combined model)' })
         .option('k', { type: 'number', requiresArg: true, defaultDescription: "the first model's first --k", describe: 'auto: the NDCG cutoff compared' })
         .option('valid-users', { type: 'number', requiresArg: true, defaultDescription: "the first model's", describe: 'auto: validate on a fixed sample of N users with validation items (0 = all)' })
         .option('seed', { type: 'number', requiresArg: true, defaultDescription: "the first model's", describe: 'auto: the seed of that sample' })
@@ -62,6 +62,8 @@ export function registerCombineCommand(y: Argv): Argv {
     async (argv) => {
       const a = argv as unknown as CombineArgs;
       const weight = parseWeight(a.weight);
+      const autoOnly = (['k', 'valid-users', 'seed'] as const).filter((f) => a[f] !== undefined);
+      if (weight !== 'auto' && autoOnly.length > 0) throw new UserError(`${autoOnly.map((f) => `--${f}`).join(', ')}: only with --weight auto (a given weight is not chosen on validation)`);
       const threads = parseThreads(a.threads);
       const m = await combineJob({
         first: a.first,

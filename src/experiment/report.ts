@@ -280,7 +280,7 @@ export function resultsCsv(study: string, records: RunRecord[]): string {
     'study', 'name', 'series', 'x', 'status',
     ...CONFIG_KEYS,
     ...testKeys, ...validKeys.map((k) => `valid_${k}`),
-    'best_epoch', 'epochs_run', 'train_seconds', 'epoch_seconds', 'eval_seconds', 'positives_per_second', 'draws_per_negative',
+    'best_epoch', 'epochs_run', 'train_seconds', 'epoch_seconds', 'eval_seconds', 'positives_per_second', 'draws_per_negative', 'combine_weight',
     'cluster_refreshes', 'cluster_seconds_total', 'cluster_seconds_per_refresh', 'wall_seconds', 'error',
   ];
   const rows = records.map((r) => {
@@ -290,7 +290,7 @@ export function resultsCsv(study: string, records: RunRecord[]): string {
       ...CONFIG_KEYS.map((k) => r.config[k]),
       ...testKeys.map((k) => m?.test[k]), ...validKeys.map((k) => m?.valid?.[k]),
       m?.best_epoch, m?.epochs_run, m?.train_seconds, m ? m.train_seconds / m.epochs_run : undefined, m?.eval_seconds,
-      m?.positives_per_second, m?.draws_per_negative,
+      m?.positives_per_second, m?.draws_per_negative, m?.combine_weight,
       m?.clustering?.refreshes, m?.clustering?.seconds_total, m?.clustering?.seconds_per_refresh,
       r.wall_seconds, r.error,
     ];

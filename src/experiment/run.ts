@@ -8,10 +8,9 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TrainConfig } from '../train/options.js';
 import type { EpochStats } from '../train/session.js';
-import { runTrainJob } from '../api/train-job.js';
-import { combineJob } from '../api/combine.js';
-import { evaluate, flatMetrics } from '../api/evaluate.js';
-import { loadModel } from '../api/load.js';
+import { runTrainJob, testMetrics } from '../api/train-job.js';
+import { combineModels } from '../api/combine.js';
+import { withModels } from '../api/load.js';
 import { loadDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { inScope, resolveConfig, type ConfigPatch, type SetOverride } from './config.js';
@@ -167,15 +166,15 @@ export async function runAll(plan: PlannedRun[], o: RunAllOptions): Promise<RunR
       let record: RunRecord;
       try {
         const metrics = p.spec.combine
-          ? await combineRun(p.spec.combine.map((name) => kept.get(keyOf(name, p.seed))), p.spec.combine, out, p.config.k, o)
+          ? await combineRun(p.spec.combine.map((name) => kept.get(keyOf(name, p.seed))), p.spec.combine, out, configOf(p, plan), o)
           : await trainRun(p, out, keep && o.refit ? `${out}-valid` : out, o);
         record = { ...base, status: 'ok', wall_seconds: (performance.now() - t0) / 1000, metrics: metrics.metrics };
         if (keep) kept.set(keyOf(p.spec.name, p.seed), metrics);
       } catch (e) {
         record = { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e), wall_seconds: (performance.now() - t0) / 1000 };
       } finally {
-        // A combination's parts stay until the study ends.
-        if (!o.keepModels && !keep) removeRun(out);
+        // A combination's parts stay until the study ends (a failed one has nothing to give).
+        if (!o.keepModels && !kept.has(keyOf(p.spec.name, p.seed))) removeRun(out);
       }
       records.push(record);
       o.log(`${o.progress === 'lines' ? `${head}: ` : ''}${summary(record)} (${record.wall_seconds.toFixed(1)} s)\n`);
@@ -217,37 +216,55 @@ async function trainRun(p: PlannedRun, out: string, validOut: string, o: RunAllO
 /**
  * A combination (pris combine): the weight chosen on the parts' validated
  * models, then their tested models (the refits) combined with it into `out`
- * and tested. Its seconds are the parts' together; its validation score is
- * the combination's at the weight kept.
+ * and tested as pris train tests. Its SGD seconds, epochs and positives are
+ * the parts' together; its validation score is the combination's at the
+ * weight kept (on models already blended by --history-weight, where a part's
+ * own `valid` is early stopping's score before the blend).
  */
-async function combineRun(models: (KeptModels | undefined)[], names: readonly string[], out: string, k: number[], o: RunAllOptions): Promise<KeptModels> {
+async function combineRun(models: (KeptModels | undefined)[], names: readonly string[], out: string, config: TrainConfig, o: RunAllOptions): Promise<KeptModels> {
   const [a, b] = models;
   if (!a || !b) throw new UserError(`combines ${names.join(' and ')}, and ${names[a ? 1 : 0]} did not train`);
-  const chosen = await combineJob({ first: a.valid, second: b.valid, out: `${out}-valid`, weight: 'auto', dataset: o.dataset, force: true });
-  const weight = chosen.weight as number;
-  o.log(`weight ${weight} chosen on validation; the tested models combined ... `);
-  if (a.tested !== a.valid) await combineJob({ first: a.tested, second: b.tested, out, weight, force: true });
-  const tested = a.tested !== a.valid ? out : `${out}-valid`;
   const ds = loadDataset(o.dataset);
-  const model = await loadModel(tested, { dataset: ds });
-  try {
-    const r = await evaluate(model, ds, { k });
-    const [ma, mb] = [a.metrics, b.metrics];
-    const sum = (f: (m: RunMetrics) => number | undefined) => (f(ma) ?? 0) + (f(mb) ?? 0);
-    const metrics: RunMetrics = {
-      test: flatMetrics(r),
-      valid: { [`ndcg@${String(chosen.valid_k)}`]: (chosen.weight_valid as Record<string, number>)[String(weight)]! },
-      epochs_run: 0,
+  const opts = { dataset: ds, threads: config.threads };
+  const validOut = `${out}-valid`;
+  const chosen = await withModels([a.valid, b.valid], opts, async ([va, vb]) => {
+    const m = await combineModels(va!, vb!, { weight: 'auto', ...opts });
+    try {
+      await m.save(validOut, { status: 'ok', parts: [a.valid, b.valid], weight: m.info.combined!.weight, weight_valid: m.info.combined!.weight_valid }, { force: true });
+      return m.info.combined!;
+    } finally {
+      await m.close();
+    }
+  });
+  const weight = chosen.weight;
+  if (a.tested === a.valid) return { valid: validOut, tested: validOut, metrics: await tested(validOut) };
+  o.log(`weight ${weight} chosen on validation; the tested models combined ... `);
+  return withModels([a.tested, b.tested], opts, async ([ta, tb]) => {
+    const m = await combineModels(ta!, tb!, { weight, ...opts });
+    try {
+      await m.save(out, { status: 'ok', parts: [a.tested, b.tested], weight }, { force: true });
+    } finally {
+      await m.close();
+    }
+    return { valid: validOut, tested: out, metrics: await tested(out) };
+  });
+
+  async function tested(dir: string): Promise<RunMetrics> {
+    const t = await withModels([dir], opts, ([m]) => testMetrics(m!, ds, m!.config, { log: () => {}, progress: 'quiet', out: dir }));
+    const [ma, mb] = [a!.metrics, b!.metrics];
+    const positives = (m: RunMetrics) => m.positives_per_second * m.train_seconds;
+    const sum = (f: (m: RunMetrics) => number) => f(ma) + f(mb);
+    return {
+      test: t.test as Record<string, number>,
+      valid: { [`ndcg@${chosen.valid_k!}`]: chosen.weight_valid![String(weight)]! },
+      epochs_run: sum((m) => m.epochs_run),
       train_seconds: sum((m) => m.train_seconds),
-      eval_seconds: r.seconds,
-      positives_per_second: 0,
-      draws_per_negative: 0,
+      eval_seconds: t.test_eval_seconds as number,
+      positives_per_second: sum(positives) / sum((m) => m.train_seconds),
+      draws_per_negative: sum((m) => m.draws_per_negative * positives(m)) / sum(positives),
       combine_weight: weight,
-      ...(o.refit ? { selection_seconds: sum((m) => m.selection_seconds) } : {}),
+      ...(o.refit ? { selection_seconds: sum((m) => m.selection_seconds ?? 0) } : {}),
       history: [],
     };
-    return { valid: `${out}-valid`, tested, metrics };
-  } finally {
-    await model.close();
   }
 }

@@ -95,6 +95,14 @@ function readEmbeddings(file: string): { values: Float32Array; d: number; n: num
   return { values, d, n: index.length, ids };
 }
 
+/** A model directory is there and holds both embedding tables (a UserError naming what is not). */
+export function checkModelDir(dir: string): void {
+  if (!existsSync(dir)) throw new UserError(`model directory not found: ${dir}`);
+  for (const f of [MODEL_FILES.users, MODEL_FILES.items]) {
+    if (!existsSync(path.join(dir, f))) throw new UserError(`${dir} is not a pris model: ${f} is missing`);
+  }
+}
+
 export interface LoadedModel {
   model: Model;
   userIds: string[];
@@ -103,10 +111,7 @@ export interface LoadedModel {
 
 /** Reads a model directory's embeddings into the current arena (src/memory/shared.ts). */
 export function loadModel(dir: string): LoadedModel {
-  if (!existsSync(dir)) throw new UserError(`model directory not found: ${dir}`);
-  for (const f of [MODEL_FILES.users, MODEL_FILES.items]) {
-    if (!existsSync(path.join(dir, f))) throw new UserError(`${dir} is not a pris model: ${f} is missing`);
-  }
+  checkModelDir(dir);
   const u = readEmbeddings(path.join(dir, MODEL_FILES.users));
   const v = readEmbeddings(path.join(dir, MODEL_FILES.items));
   if (u.d !== v.d) throw new UserError(`${dir}: user embeddings have dimension ${u.d} but item embeddings ${v.d}`);

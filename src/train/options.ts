@@ -117,13 +117,16 @@ export function autoReg(trainInteractions: number): number {
   const r = trainInteractions <= AUTO_REG_KNEE ? AUTO_REG : AUTO_REG * Math.pow(trainInteractions / AUTO_REG_KNEE, -0.2);
   return Number(r.toPrecision(3));
 }
+/** The largest --dim (and the largest combined model's, pris combine). */
+export const MAX_DIM = 4096;
+
 /** --history-weight auto: the weights tried on validation once the run has trained */
 export const HISTORY_WEIGHTS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
 /** --clusters auto: the paper's K = 100, fewer on small catalogues (a cluster should hold several items) */
 export const AUTO_CLUSTERS = 100;
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: 4096, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
+  { key: 'dim', flag: 'dim', aliases: ['factors'], type: 'int', default: 64, min: 4, max: MAX_DIM, multipleOf: 4, group: 'model', help: 'embedding dimension d (a multiple of 4: the kernels use 4-lane SIMD)' },
   { key: 'negatives', flag: 'negatives', aliases: ['L'], type: 'int', default: 5, min: 1, max: 4096, group: 'loss and sampler', help: 'negatives L sampled per positive (fewer than the items)' },
   { key: 'loss', flag: 'loss', type: 'choice', choices: LOSS_KINDS, default: 'pris', group: 'loss and sampler', help: 'pris: importance weights with gradient through them; sa: weights held constant; bpr: uniform weights 1/L; ccl: cosine contrastive loss (SimpleX) on unit rows, with --optimizer sgd or adagrad-row' },
   { key: 'sampler', flag: 'sampler', type: 'choice', choices: SAMPLER_KINDS, default: 'cluster-popularity', group: 'loss and sampler', help: 'negative sampler (proposal Q)' },
