@@ -42,13 +42,14 @@ t.test('samplers: every sampler with the PRIS loss and its Table 3 row; --skip e
   userError(t, () => plan('samplers', { skip: ['exakt'] }), /--skip exakt: no configuration/);
 });
 
-t.test('lightgcn: the combination of two configurations is planned after them and skipped with either', async (t) => {
+t.test('lightgcn: each combination of two configurations is planned after them and skipped with either', async (t) => {
   const names = plan('lightgcn').map((r) => r.spec.name);
-  const c = names.indexOf('ccl+pris');
-  t.ok(c > names.indexOf('d=128 ccl') && c > names.indexOf('d=128 L=10 reg=0.01'), names.join(', '));
-  t.same(plan('lightgcn').find((r) => r.spec.name === 'ccl+pris')!.spec.combine, ['d=128 ccl', 'd=128 L=10 reg=0.01']);
-  t.notOk(plan('lightgcn', { skip: ['d=128 ccl'] }).some((r) => r.spec.name === 'ccl+pris'), 'a part skipped: the combination too');
-  t.ok(plan('lightgcn', { skip: ['d=64'] }).some((r) => r.spec.name === 'ccl+pris'), 'another skipped: kept');
+  for (const [c, parts] of [['d=64 ccl+pris', ['d=64 ccl', 'd=64']], ['d=128 ccl+pris', ['d=128 ccl', 'd=128 L=10 reg=0.01']]] as const) {
+    t.ok(parts.every((p) => names.indexOf(c) > names.indexOf(p) && names.includes(p)), names.join(', '));
+    t.same(plan('lightgcn').find((r) => r.spec.name === c)!.spec.combine, parts);
+    for (const p of parts) t.notOk(plan('lightgcn', { skip: [p] }).some((r) => r.spec.name === c), `${p} skipped: ${c} too`);
+  }
+  t.ok(plan('lightgcn', { skip: ['d=64'] }).some((r) => r.spec.name === 'd=128 ccl+pris'), 'another part skipped: kept');
 });
 
 t.test('losses: PRIS with the best sampler, PRIS-U, SA and BPR at the same budget', async (t) => {
