@@ -59,9 +59,9 @@ export async function combineModels(a: PrisModel, b: PrisModel, opts: CombineOpt
   const combined: CombinedInfo = { weight: first, norms: [norms[0], norms[1]], parts: [partOf(a), partOf(b)] };
   const trainedOn = ds ? { dir: ds.dir, ...(ds.meta.split?.fingerprint ? { fingerprint: ds.meta.split.fingerprint } : {}) } : (a.info.dataset ?? b.info.dataset);
   const info: ModelInfo = { config: { ...a.config, dim: store.dim }, ...(trainedOn ? { dataset: trainedOn } : {}), combined };
-  const model = new PrisModel(store, arena, info, { users: [...a.userIds], items: [...a.itemIds] }, undefined, undefined, opts.threads);
+  // Its ids are the first part's, checked against `ds` above: attached without reading them again.
+  const model = new PrisModel(store, arena, info, { users: [...a.userIds], items: [...a.itemIds] }, ds, undefined, opts.threads);
   try {
-    if (ds) model.attach(ds, 'the combined model');
     if (opts.weight !== 'auto') return model;
     const k = opts.k ?? a.config.k[0]!;
     const validUsers = opts.validUsers ?? a.config.validUsers;
@@ -136,6 +136,11 @@ function checkShapes(a: PrisModel, b: PrisModel): void {
   }
 }
 
+/** What a combined model's metrics.json records of how it was made. */
+export function combineSummary(parts: readonly string[], c: CombinedInfo): Record<string, unknown> {
+  return { status: 'ok', parts, weight: c.weight, ...(c.weight_valid ? { weight_valid: c.weight_valid, valid_k: c.valid_k } : {}) };
+}
+
 /** `pris combine`: two model directories in, one out. */
 export interface CombineJob extends Omit<CombineOptions, 'dataset'> {
   first: string;
@@ -174,14 +179,7 @@ export async function combineJob(job: CombineJob): Promise<Record<string, unknow
   return await withModels([first, second], job.threads ? { threads: job.threads } : {}, async ([a, b]) => {
     const m = await combineModels(a!, b!, { ...opts, ...(ds ? { dataset: ds } : {}) });
     try {
-      const c = m.info.combined!;
-      const metrics = {
-        status: 'ok',
-        parts: [first, second],
-        weight: c.weight,
-        ...(c.weight_valid ? { weight_valid: c.weight_valid, valid_k: c.valid_k } : {}),
-        seconds: (performance.now() - t0) / 1000,
-      };
+      const metrics = { ...combineSummary([first, second], m.info.combined!), seconds: (performance.now() - t0) / 1000 };
       await m.save(out, metrics);
       return metrics;
     } finally {

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import type { TrainConfig } from '../train/options.js';
 import type { EpochStats } from '../train/session.js';
 import { runTrainJob, testMetrics } from '../api/train-job.js';
-import { combineModels } from '../api/combine.js';
+import { combineModels, combineSummary } from '../api/combine.js';
+import type { CombinedInfo, PrisModel } from '../api/model.js';
 import { withModels } from '../api/load.js';
 import { loadDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
@@ -227,42 +228,40 @@ async function combineRun(models: (KeptModels | undefined)[], names: readonly st
   const ds = loadDataset(o.dataset);
   const opts = { dataset: ds, threads: config.threads };
   const validOut = `${out}-valid`;
-  const chosen = await withModels([a.valid, b.valid], opts, async ([va, vb]) => {
-    const m = await combineModels(va!, vb!, { weight: 'auto', ...opts });
-    try {
-      await m.save(validOut, { status: 'ok', parts: [a.valid, b.valid], weight: m.info.combined!.weight, weight_valid: m.info.combined!.weight_valid }, { force: true });
-      return m.info.combined!;
-    } finally {
-      await m.close();
-    }
-  });
-  const weight = chosen.weight;
-  if (a.tested === a.valid) return { valid: validOut, tested: validOut, metrics: await tested(validOut) };
+  const refit = a.tested !== a.valid;
+  // The combination is tested in memory, before it is saved: the one tested is the one kept.
+  const chosen = await withModels([a.valid, b.valid], opts, async ([va, vb]) => combineSaveTest(await combineModels(va!, vb!, { weight: 'auto', ...opts }), [a.valid, b.valid], validOut, !refit));
+  if (!refit) return { valid: validOut, tested: validOut, metrics: metricsOf(chosen.test!, chosen.combined) };
+  const weight = chosen.combined.weight;
   o.log(`weight ${weight} chosen on validation; the tested models combined ... `);
-  return withModels([a.tested, b.tested], opts, async ([ta, tb]) => {
-    const m = await combineModels(ta!, tb!, { weight, ...opts });
+  const final = await withModels([a.tested, b.tested], opts, async ([ta, tb]) => combineSaveTest(await combineModels(ta!, tb!, { weight, ...opts }), [a.tested, b.tested], out, true));
+  return { valid: validOut, tested: out, metrics: metricsOf(final.test!, chosen.combined) };
+
+  /** Tests the combined model (when asked), saves it, closes it. */
+  async function combineSaveTest(m: PrisModel, parts: string[], dir: string, test: boolean) {
     try {
-      await m.save(out, { status: 'ok', parts: [a.tested, b.tested], weight }, { force: true });
+      const t = test ? await testMetrics(m, ds, m.config, { log: () => {}, progress: 'quiet', out: dir }) : undefined;
+      await m.save(dir, { ...combineSummary(parts, m.info.combined!), ...t }, { force: true });
+      return { combined: m.info.combined!, test: t };
     } finally {
       await m.close();
     }
-    return { valid: validOut, tested: out, metrics: await tested(out) };
-  });
+  }
 
-  async function tested(dir: string): Promise<RunMetrics> {
-    const t = await withModels([dir], opts, ([m]) => testMetrics(m!, ds, m!.config, { log: () => {}, progress: 'quiet', out: dir }));
+  /** The study's row: the test of the model kept, the parts' SGD together, validation the combination's at the weight `c` chose. */
+  function metricsOf(test: Record<string, unknown>, c: CombinedInfo): RunMetrics {
     const [ma, mb] = [a!.metrics, b!.metrics];
     const positives = (m: RunMetrics) => m.positives_per_second * m.train_seconds;
     const sum = (f: (m: RunMetrics) => number) => f(ma) + f(mb);
     return {
-      test: t.test as Record<string, number>,
-      valid: { [`ndcg@${chosen.valid_k!}`]: chosen.weight_valid![String(weight)]! },
+      test: test.test as Record<string, number>,
+      valid: { [`ndcg@${c.valid_k!}`]: c.weight_valid![String(c.weight)]! },
       epochs_run: sum((m) => m.epochs_run),
       train_seconds: sum((m) => m.train_seconds),
-      eval_seconds: t.test_eval_seconds as number,
+      eval_seconds: test.test_eval_seconds as number,
       positives_per_second: sum(positives) / sum((m) => m.train_seconds),
       draws_per_negative: sum((m) => m.draws_per_negative * positives(m)) / sum(positives),
-      combine_weight: weight,
+      combine_weight: c.weight,
       ...(o.refit ? { selection_seconds: sum((m) => m.selection_seconds ?? 0) } : {}),
       history: [],
     };
